@@ -1,0 +1,78 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from core.models import BaseModel
+
+
+class User(AbstractUser):
+    """A member of consular staff (citizens have no account: they use signed links)."""
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff members")
+
+
+class Post(BaseModel):
+    """An embassy or consulate, and the countries it is responsible for."""
+
+    class Kind(models.TextChoices):
+        EMBASSY = "embassy", _("Embassy")
+        CONSULATE = "consulate", _("Consulate")
+
+    code = models.SlugField(_("code"), max_length=50, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.EMBASSY)
+    city = models.CharField(_("city"), max_length=100)
+    email = models.EmailField(_("public email"), blank=True)
+    phone = models.CharField(_("public phone"), max_length=40, blank=True)
+    emergency_phone = models.CharField(_("24/7 emergency phone"), max_length=40, blank=True)
+    address = models.TextField(_("address"), blank=True)
+    countries = models.ManyToManyField(
+        "regions.Country", related_name="posts", blank=True, verbose_name=_("countries covered")
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(BaseModel):
+    """A staff member's role at a post; one person may hold several roles at several posts."""
+
+    class Role(models.TextChoices):
+        OFFICER = "officer", _("Consular officer")
+        EDITOR = "editor", _("Advisory editor")
+        APPROVER = "approver", _("Advisory approver")
+        ADMIN = "admin", _("Post administrator")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("staff member"),
+    )
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("post")
+    )
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+
+    class Meta:
+        ordering = ["post__name", "user__username"]
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "post", "role"], name="membership_unique_role"),
+            models.CheckConstraint(
+                condition=models.Q(role__in=["officer", "editor", "approver", "admin"]),
+                name="membership_role_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} · {self.post}"

@@ -1,0 +1,45 @@
+"""Who a staff member is allowed to act for. Every app scopes its staff querysets with these."""
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from accounts.models import Membership, Post, User
+
+
+def posts_of_user(*, user: User, roles: Iterable[str] | None = None) -> QuerySet[Post]:
+    """The posts the user may act for (every post for a superuser)."""
+    if not user.is_active:
+        return Post.objects.none()
+    if user.is_superuser:
+        return Post.objects.all()
+    memberships = Membership.objects.filter(user=user)
+    if roles is not None:
+        memberships = memberships.filter(role__in=list(roles))
+    return Post.objects.filter(id__in=memberships.values("post_id"))
+
+
+def country_codes_of_user(*, user: User, roles: Iterable[str] | None = None) -> set[str]:
+    """ISO 3166-1 codes of the countries covered by the user's posts (with those roles)."""
+    posts = posts_of_user(user=user, roles=roles)
+    return set(
+        Post.countries.through.objects.filter(post__in=posts).values_list("country_id", flat=True)
+    )
+
+
+def posts_covering_country(*, country_code: str) -> QuerySet[Post]:
+    return Post.objects.filter(countries=country_code.upper()).order_by("name")
+
+
+def user_has_role_for_country(*, user: User, country_code: str, role: str) -> bool:
+    return country_code.upper() in country_codes_of_user(user=user, roles=[role])
+
+
+def post_get(*, code: str) -> Post | None:
+    return Post.objects.filter(code=code).first()
+
+
+def post_codes_of_memberships(*, user: User) -> list[str]:
+    """The codes of the posts where the user holds a role, for the audit trail: unlike
+    `posts_of_user`, a superuser without a membership has none."""
+    return sorted(set(Membership.objects.filter(user=user).values_list("post__code", flat=True)))

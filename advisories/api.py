@@ -1,0 +1,353 @@
+"""REST: advisories are public once published; staff draft and move them through the workflow
+for the countries of their posts. Countries gain their current levels here, since regions
+knows nothing of advisories."""
+
+from typing import Any, cast
+
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from advisories import services
+from advisories.levels import effective_levels, level_colour, level_name
+from advisories.models import Advisory, Indicator, Level, Posture, RegionOverride
+from advisories.selectors import (
+    advisories_of_staff,
+    advisories_public,
+    current_level_subquery,
+)
+from core.exceptions import ValidationFailed
+from regions.api import CountrySerializer, CountryViewSet, RegionSerializer
+from regions.models import Country, Region
+
+TEXT_FIELDS = [
+    "assistance_note_en",
+    "assistance_note_fr",
+    "summary_en",
+    "summary_fr",
+    "body_en",
+    "body_fr",
+    "instructions_en",
+    "instructions_fr",
+    "change_note_en",
+    "change_note_fr",
+]
+
+
+def _language() -> str:
+    return get_language() or "en"
+
+
+class OverrideSerializer(serializers.ModelSerializer[RegionOverride]):
+    region = serializers.CharField(source="region_id")
+    level_name = serializers.SerializerMethodField()
+    colour = serializers.SerializerMethodField()
+
+    class Meta:
+        model = RegionOverride
+        fields = ["region", "level", "level_name", "colour", "note_en", "note_fr"]
+        read_only_fields = fields
+
+    def get_level_name(self, override: RegionOverride) -> str:
+        return level_name(level=override.level, language=_language())
+
+    def get_colour(self, override: RegionOverride) -> str:
+        return level_colour(level=override.level)
+
+
+class AdvisorySerializer(serializers.ModelSerializer[Advisory]):
+    country = serializers.CharField(source="country_id")
+    level = serializers.IntegerField(source="country_level")
+    level_name = serializers.SerializerMethodField()
+    colour = serializers.SerializerMethodField()
+    overrides = OverrideSerializer(many=True)
+
+    class Meta:
+        model = Advisory
+        fields = [
+            "id",
+            "country",
+            "status",
+            "version",
+            "level",
+            "level_name",
+            "colour",
+            "overrides",
+            "indicators",
+            "posture",
+            *TEXT_FIELDS,
+            "based_on",
+            "supersedes",
+            "scheduled_for",
+            "submitted_at",
+            "approved_at",
+            "published_at",
+            "superseded_at",
+            "withdrawn_at",
+        ]
+        read_only_fields = fields
+
+    def get_level_name(self, advisory: Advisory) -> str:
+        return level_name(level=advisory.country_level, language=_language())
+
+    def get_colour(self, advisory: Advisory) -> str:
+        return level_colour(level=advisory.country_level)
+
+
+class OverrideInputSerializer(serializers.Serializer[Any]):
+    region = serializers.CharField(max_length=6)
+    level = serializers.ChoiceField(choices=Level.choices)
+    note_en = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    note_fr = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+
+
+class DraftInputSerializer(serializers.Serializer[Any]):
+    """A draft's content; everything is optional, a new draft starts from the current version."""
+
+    level = serializers.ChoiceField(choices=Level.choices, required=False, source="country_level")
+    indicators = serializers.ListField(
+        child=serializers.ChoiceField(choices=Indicator.choices), required=False
+    )
+    posture = serializers.ChoiceField(choices=Posture.choices, required=False)
+    scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
+    overrides = OverrideInputSerializer(many=True, required=False)
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        for name in TEXT_FIELDS:
+            fields[name] = serializers.CharField(required=False, allow_blank=True)
+        return fields
+
+    def to_service(self) -> dict[str, Any]:
+        data = dict(self.validated_data)
+        overrides = data.pop("overrides", None)
+        return {
+            "fields": data,
+            "overrides": None
+            if overrides is None
+            else [
+                services.OverrideInput(
+                    region_code=item["region"].upper(),
+                    level=item["level"],
+                    note_en=item["note_en"],
+                    note_fr=item["note_fr"],
+                )
+                for item in overrides
+            ],
+        }
+
+
+class DraftCreateSerializer(DraftInputSerializer):
+    country = serializers.CharField(max_length=2)
+
+
+class CommentSerializer(serializers.Serializer[Any]):
+    comment = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(required=False, default="", allow_blank=True)
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("country", str, description="ISO 3166-1 alpha-2 code"),
+    OpenApiParameter("level", int, enum=[1, 2, 3, 4], description="Country level"),
+    OpenApiParameter("published_since", str, description="ISO 8601 date-time"),
+    OpenApiParameter("status", str, enum=Advisory.Status.values),
+]
+
+
+def _filtered(queryset: QuerySet[Advisory], params: Any) -> QuerySet[Advisory]:
+    """The list filters; a malformed value is a 400 naming the parameter."""
+    if country := params.get("country"):
+        queryset = queryset.filter(country_id=country.upper())
+    if level := params.get("level"):
+        if level not in {"1", "2", "3", "4"}:
+            raise ValidationFailed(_("A level is 1, 2, 3 or 4."), field="level")
+        queryset = queryset.filter(country_level=int(level))
+    if since := params.get("published_since"):
+        moment = parse_datetime(since)
+        if moment is None or moment.tzinfo is None:
+            raise ValidationFailed(
+                _("Give an ISO 8601 date-time with its time zone."), field="published_since"
+            )
+        queryset = queryset.filter(published_at__gte=moment)
+    if state := params.get("status"):
+        if state not in Advisory.Status.values:
+            raise ValidationFailed(_("Unknown status."), field="status")
+        queryset = queryset.filter(status=state)
+    return queryset
+
+
+@extend_schema(tags=["advisories"])
+class AdvisoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Travel advisory versions. Anyone reads the published ones; staff also see the drafts of
+    their posts' countries and move them through draft -> submitted -> approved -> published."""
+
+    serializer_class = AdvisorySerializer
+    filter_backends: list[type] = []
+
+    def get_permissions(self) -> list[permissions.BasePermission]:
+        if self.action in ("list", "retrieve"):
+            return [permissions.AllowAny()]
+        return [permissions.IsAuthenticated()]
+
+    def get_queryset(self) -> QuerySet[Advisory]:
+        user = self.request.user
+        if isinstance(user, User) and user.is_authenticated:
+            queryset = advisories_of_staff(user=user)
+        else:
+            queryset = advisories_public()
+        if self.action == "list":
+            queryset = _filtered(queryset, self.request.query_params)
+        return queryset
+
+    @extend_schema(parameters=LIST_PARAMETERS)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Published versions, newest first (staff also see their countries' drafts)."""
+        return super().list(request, *args, **kwargs)
+
+    def _user(self) -> User:
+        return cast(User, self.request.user)
+
+    def _render(self, advisory: Advisory, status_code: int = status.HTTP_200_OK) -> Response:
+        advisory = self.get_queryset().get(pk=advisory.pk)
+        return Response(AdvisorySerializer(advisory).data, status=status_code)
+
+    @extend_schema(request=DraftCreateSerializer, responses={201: AdvisorySerializer})
+    def create(self, request: Request) -> Response:
+        """Start a draft for a country of your posts (editors)."""
+        serializer = DraftCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        country = serializer.validated_data.pop("country")
+        advisory = services.advisory_draft_create(
+            country_code=country, author=self._user(), **serializer.to_service()
+        )
+        return self._render(advisory, status.HTTP_201_CREATED)
+
+    @extend_schema(request=DraftInputSerializer, responses=AdvisorySerializer)
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        """Edit a draft; submitted and published versions answer 409."""
+        advisory = self.get_object()
+        serializer = DraftInputSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        advisory = services.advisory_draft_update(
+            advisory=advisory, editor=self._user(), **serializer.to_service()
+        )
+        return self._render(advisory)
+
+    @extend_schema(request=CommentSerializer, responses=AdvisorySerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        advisory = services.advisory_submit(
+            advisory=self.get_object(),
+            submitted_by=self._user(),
+            comment=serializer.validated_data["comment"],
+        )
+        return self._render(advisory)
+
+    @extend_schema(request=CommentSerializer, responses=AdvisorySerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """Approve a submitted version (another person than its authors): it publishes now, or
+        at its `scheduled_for`."""
+        serializer = CommentSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        advisory = services.advisory_approve(
+            advisory=self.get_object(),
+            approved_by=self._user(),
+            comment=serializer.validated_data["comment"],
+        )
+        return self._render(advisory)
+
+    @extend_schema(request=ReasonSerializer, responses=AdvisorySerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        advisory = services.advisory_reject(
+            advisory=self.get_object(),
+            rejected_by=self._user(),
+            reason=serializer.validated_data["reason"],
+        )
+        return self._render(advisory)
+
+    @extend_schema(request=ReasonSerializer, responses=AdvisorySerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str | None = None) -> Response:
+        serializer = ReasonSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        advisory = services.advisory_withdraw(
+            advisory=self.get_object(),
+            withdrawn_by=self._user(),
+            reason=serializer.validated_data["reason"],
+        )
+        return self._render(advisory)
+
+
+class RegionLevelSerializer(RegionSerializer):
+    level = serializers.IntegerField(read_only=True, allow_null=True)
+
+    class Meta(RegionSerializer.Meta):
+        fields = [*RegionSerializer.Meta.fields, "level"]
+        read_only_fields = fields
+
+
+class CountryLevelDetailSerializer(CountrySerializer):
+    level = serializers.IntegerField(read_only=True, allow_null=True)
+    regions = serializers.SerializerMethodField()
+
+    class Meta(CountrySerializer.Meta):
+        fields = [*CountrySerializer.Meta.fields, "level", "regions"]
+
+    @extend_schema_field(RegionLevelSerializer(many=True))
+    def get_regions(self, country: Country) -> list[dict[str, Any]]:
+        regions = list(country.regions.all())
+        levels: dict[str, int] = {}
+        if getattr(country, "level", None) is not None:
+            levels = effective_levels(
+                country_level=country.level,  # type: ignore[attr-defined]
+                overrides={
+                    region.code: region.override  # type: ignore[attr-defined]
+                    for region in regions
+                    if region.override is not None  # type: ignore[attr-defined]
+                },
+                parents=[(region.code, region.parent_id) for region in regions],
+            )
+        for region in regions:
+            region.level = levels.get(region.code)  # type: ignore[attr-defined]
+        return list(RegionLevelSerializer(regions, many=True).data)
+
+
+class AdvisoryCountryViewSet(CountryViewSet):
+    """ISO 3166-1 countries and their ISO 3166-2 regions, named in the request's language
+    (`Accept-Language: fr`). A country's detail carries the level (1-4) of its current advisory
+    and the effective level of each region (null without a current advisory); the public
+    advisories pages and `/api/v1/advisories/?country=` have the texts."""
+
+    def get_queryset(self) -> QuerySet[Country]:
+        if self.action != "retrieve":
+            return super().get_queryset()
+        override = RegionOverride.objects.filter(
+            region_id=OuterRef("code"), advisory__status=Advisory.Status.PUBLISHED
+        ).values("level")[:1]
+        return Country.objects.annotate(level=current_level_subquery()).prefetch_related(
+            Prefetch(
+                "regions",
+                queryset=Region.objects.annotate(override=Subquery(override)).order_by("code"),
+            )
+        )
+
+    def get_serializer_class(self) -> type[CountrySerializer]:
+        if self.action == "retrieve":
+            return CountryLevelDetailSerializer
+        return super().get_serializer_class()

@@ -1,0 +1,359 @@
+"""REST for safety checks and cases, scoped to the caller's posts: a foreign id answers 404."""
+
+import dataclasses
+import uuid
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema, extend_schema_field
+from rest_framework import mixins, permissions, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.models import User
+from cases import selectors, services
+from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from core.audit import AuditedViewSetMixin
+from core.pagination import CursorPagination
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def _user(request: Request) -> User:
+    user: User = request.user  # type: ignore[assignment]
+    return user
+
+
+class TallySerializer(serializers.Serializer[Any]):
+    citizens = serializers.IntegerField()
+    people = serializers.IntegerField(help_text="Citizens with their households.")
+
+
+class SafetyCheckSerializer(serializers.ModelSerializer[SafetyCheck]):
+    country = serializers.CharField(source="country_id")
+    alert = serializers.UUIDField(source="alert_id", required=False, allow_null=True)
+
+    class Meta:
+        model = SafetyCheck
+        fields = [
+            "id",
+            "code",
+            "status",
+            "country",
+            "region_codes",
+            "alert",
+            "question_en",
+            "question_fr",
+            "deadline",
+            "send_email",
+            "send_sms",
+            "reminder_minutes",
+            "escalate_to_emergency_contact",
+            "open_case_on_no_response",
+            "reminded_at",
+            "escalated_at",
+            "closed_at",
+            "created_at",
+        ]
+        read_only_fields = [
+            "id",
+            "code",
+            "status",
+            "reminded_at",
+            "escalated_at",
+            "closed_at",
+            "created_at",
+        ]
+        extra_kwargs = {"question_fr": {"required": False, "allow_blank": True}}
+
+
+class SafetyCheckDetailSerializer(SafetyCheckSerializer):
+    counts = serializers.SerializerMethodField()
+    regions = serializers.SerializerMethodField()
+
+    class Meta(SafetyCheckSerializer.Meta):
+        fields = [*SafetyCheckSerializer.Meta.fields, "counts", "regions"]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.DictField(child=TallySerializer()))
+    def get_counts(self, check: SafetyCheck) -> dict[str, Any]:
+        board = self.context["board"]
+        return {key: dataclasses.asdict(tally) for key, tally in board.totals.items()}
+
+    @extend_schema_field(
+        serializers.DictField(child=serializers.DictField(child=TallySerializer()))
+    )
+    def get_regions(self, check: SafetyCheck) -> dict[str, Any]:
+        board = self.context["board"]
+        return {
+            region: {key: dataclasses.asdict(tally) for key, tally in tallies.items()}
+            for region, tallies in board.regions.items()
+        }
+
+
+class ResponseSerializer(serializers.ModelSerializer[SafetyResponse]):
+    citizen = serializers.UUIDField(source="citizen_id", read_only=True)
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SafetyResponse
+        fields = [
+            "id",
+            "citizen",
+            "name",
+            "region_code",
+            "people",
+            "status",
+            "via",
+            "people_with_them",
+            "location",
+            "help_kind",
+            "details",
+            "answered_at",
+        ]
+        read_only_fields = fields
+
+    def get_name(self, response: SafetyResponse) -> str:
+        return str(response.citizen)
+
+
+class ResponsePagination(CursorPagination):
+    ordering = "id"
+
+
+@extend_schema(tags=["safety checks"])
+class SafetyCheckViewSet(
+    AuditedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Safety checks of the countries your posts cover; the detail carries the live counts."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = SafetyCheckSerializer
+    audit_object_type = "cases.safetycheck"
+    filterset_fields = ["status", "country"]
+
+    def get_queryset(self) -> QuerySet[SafetyCheck]:
+        return selectors.checks_for_staff(user=_user(self.request))
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        check = self.get_object()
+        board = selectors.check_board(check_id=check.id)
+        return Response(SafetyCheckDetailSerializer(check, context={"board": board}).data)
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = SafetyCheckSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        check = services.safety_check_start(
+            started_by=_user(request),
+            country_code=data["country_id"],
+            # Optional in the serializer: the service refuses a check without regions.
+            region_codes=data.get("region_codes", []),
+            question_en=data["question_en"],
+            question_fr=data.get("question_fr", ""),
+            deadline=data["deadline"],
+            send_email=data.get("send_email", True),
+            send_sms=data.get("send_sms", True),
+            reminder_minutes=data.get("reminder_minutes", 120),
+            escalate_to_emergency_contact=data.get("escalate_to_emergency_contact", True),
+            open_case_on_no_response=data.get("open_case_on_no_response", False),
+            alert_id=data.get("alert_id"),
+        )
+        return Response(SafetyCheckSerializer(check).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=ResponseSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=ResponsePagination)
+    def responses(self, request: Request, pk: str | None = None) -> Response:
+        """Who answered what; `?status=needs_help` narrows the list."""
+        check = self.get_object()
+        wanted = request.query_params.get("status") or None
+        rows = selectors.responses_of_check(check_id=check.id, status=wanted).order_by("id")
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(ResponseSerializer(page, many=True).data)
+
+
+class CaseSerializer(serializers.ModelSerializer[Case]):
+    post = serializers.CharField(source="post.code", read_only=True)
+    country = serializers.CharField(source="country_id")
+    region = serializers.CharField(
+        source="region_id", required=False, allow_null=True, allow_blank=True
+    )
+    citizen = serializers.UUIDField(source="citizen_id", required=False, allow_null=True)
+    household_members = serializers.ListField(
+        child=serializers.UUIDField(), write_only=True, required=False
+    )
+    safety_check = serializers.UUIDField(source="safety_check_id", read_only=True)
+    assignee = serializers.IntegerField(source="assignee_id", read_only=True)
+    note = serializers.CharField(write_only=True, required=False, allow_blank=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "kind",
+            "priority",
+            "status",
+            "source",
+            "post",
+            "country",
+            "region",
+            "citizen",
+            "household_members",
+            "safety_check",
+            "summary",
+            "assignee",
+            "note",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+        ]
+        read_only_fields = [
+            "id",
+            "status",
+            "source",
+            "post",
+            "safety_check",
+            "assignee",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "closed_at",
+        ]
+
+
+class CaseUpdateSerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=Case.Status.choices)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class AssignSerializer(serializers.Serializer[Any]):
+    assignee = serializers.IntegerField(
+        allow_null=True, required=False, help_text="A user id; empty assigns the case to you."
+    )
+
+
+class EventSerializer(serializers.ModelSerializer[CaseEvent]):
+    actor = serializers.CharField(source="actor.get_username", read_only=True, default=None)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "kind", "actor", "text", "data", "created_at"]
+        read_only_fields = ["id", "actor", "data", "created_at"]
+
+
+class NoteSerializer(serializers.Serializer[Any]):
+    kind = serializers.ChoiceField(
+        choices=[CaseEvent.Kind.NOTE, CaseEvent.Kind.CALL], default=CaseEvent.Kind.NOTE
+    )
+    text = serializers.CharField(max_length=5000)
+
+
+class EventPagination(CursorPagination):
+    ordering = "created_at"
+
+
+@extend_schema(tags=["cases"])
+class CaseViewSet(
+    AuditedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
+):
+    """The cases of your posts. Filters: status, kind, priority, assignee (an id, `me` or
+    `none`), post, safety_check."""
+
+    permission_classes = [permissions.IsAuthenticated]
+    serializer_class = CaseSerializer
+    audit_object_type = "cases.case"
+    filter_backends: list[Any] = []
+
+    def get_queryset(self) -> QuerySet[Case]:
+        params = self.request.query_params
+        priority = params.get("priority", "")
+        return selectors.cases_for_staff(
+            user=_user(self.request),
+            status=params.get("status") or None,
+            kind=params.get("kind") or None,
+            priority=int(priority) if priority.isdigit() else None,
+            assignee=params.get("assignee") or None,
+            post_code=params.get("post") or None,
+            safety_check_id=_uuid_or_none(params.get("safety_check", "")),
+        )
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = CaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        case = services.case_open(
+            opened_by=_user(request),
+            kind=data["kind"],
+            priority=data.get("priority", Case.Priority.NORMAL),
+            country_code=data["country_id"],
+            region_code=data.get("region_id") or None,
+            citizen_id=data.get("citizen_id"),
+            household_member_ids=data.get("household_members", []),
+            summary=data["summary"],
+            text=data.get("note", ""),
+        )
+        return Response(CaseSerializer(case).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer)
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """Change the status (with an optional note on the timeline)."""
+        case = self.get_object()
+        serializer = CaseUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        case = services.case_status_change(
+            case=case,
+            status=serializer.validated_data["status"],
+            actor=_user(request),
+            text=serializer.validated_data["note"],
+        )
+        return Response(CaseSerializer(case).data)
+
+    @extend_schema(request=AssignSerializer, responses=CaseSerializer)
+    @action(detail=True, methods=["post"])
+    def assign(self, request: Request, pk: str | None = None) -> Response:
+        case = self.get_object()
+        serializer = AssignSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = _user(request)
+        assignee_id = serializer.validated_data.get("assignee")
+        assignee = user if assignee_id is None else User.objects.filter(id=assignee_id).first()
+        if assignee is None:
+            raise serializers.ValidationError({"assignee": ["No such staff member."]})
+        case = services.case_assign(case=case, assignee=assignee, actor=user)
+        return Response(CaseSerializer(case).data)
+
+    @extend_schema(
+        methods=["GET"], responses=EventSerializer(many=True), summary="The case's timeline"
+    )
+    @extend_schema(methods=["POST"], request=NoteSerializer, responses=EventSerializer)
+    @action(detail=True, methods=["get", "post"], pagination_class=EventPagination)
+    def notes(self, request: Request, pk: str | None = None) -> Response:
+        """GET: the whole timeline; POST: add a note or a logged call."""
+        case = self.get_object()
+        if request.method == "POST":
+            serializer = NoteSerializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            event = services.case_note_add(
+                case=case,
+                actor=_user(request),
+                text=serializer.validated_data["text"],
+                kind=serializer.validated_data["kind"],
+            )
+            return Response(EventSerializer(event).data, status=status.HTTP_201_CREATED)
+        page = self.paginate_queryset(selectors.case_timeline(case_id=case.id))
+        return self.get_paginated_response(EventSerializer(page, many=True).data)

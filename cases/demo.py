@@ -1,0 +1,59 @@
+"""Demo safety check: Gao (ML-7) asked whether they are safe, with answers coming in, so a
+fresh `make run` shows the board, the queue and a case page. Seeding twice adds nothing."""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from cases import services
+from cases.models import SafetyCheck, SafetyResponse
+
+QUESTION_EN = "Demo: fighting reported around Gao. Are you and those with you safe?"
+QUESTION_FR = "Démo : combats signalés autour de Gao. Êtes-vous en sécurité, vous et vos proches ?"
+HELP_KINDS = ["evacuation", "medical", "documents", "other"]
+
+
+@transaction.atomic
+def seed_safety_check() -> list[str]:
+    if SafetyCheck.objects.filter(question_en=QUESTION_EN).exists():
+        return ["Demo safety check already there."]
+    officer = User.objects.filter(username="bamako-officer").first()
+    if officer is None:
+        return ["Demo safety check skipped: seed the demo staff first."]
+    check = services.safety_check_start(
+        started_by=officer,
+        country_code="ML",
+        region_codes=["ML-7"],
+        question_en=QUESTION_EN,
+        question_fr=QUESTION_FR,
+        deadline=timezone.now() + datetime.timedelta(days=1),
+    )
+    asked = list(
+        SafetyResponse.objects.filter(safety_check=check)
+        .order_by("citizen_id")
+        .values_list("citizen_id", flat=True)
+    )
+    for number, citizen_id in enumerate(asked):
+        if number % 10 < 6:
+            answer = services.Answer(status="safe", via="sms")
+        elif number % 10 == 6:
+            answer = services.Answer(
+                status="needs_help",
+                via="web",
+                help_kind=HELP_KINDS[number % len(HELP_KINDS)],
+                people_with_them=1 + number % 3,
+                location="Gao",
+            )
+        else:
+            continue
+        services.response_record(check=check, citizen_id=citizen_id, answer=answer)
+    services.case_open(
+        opened_by=officer,
+        kind="welfare",
+        country_code="ML",
+        region_code="ML-7",
+        summary="Demo: a mother in Lyon asks for news of her son in Gao",
+    )
+    return [f"Demo safety check {check.code} for ML-7: {len(asked)} asked (bamako-officer)."]

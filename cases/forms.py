@@ -1,0 +1,88 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from cases.models import Case, CaseEvent, SafetyResponse
+
+
+class HelpForm(forms.Form):
+    """The short form behind "I need help"."""
+
+    help_kind = forms.ChoiceField(
+        label=_("What help do you need?"), choices=SafetyResponse.HelpKind.choices
+    )
+    people_with_them = forms.IntegerField(
+        label=_("How many people are with you (you included)?"),
+        min_value=1,
+        max_value=500,
+        initial=1,
+    )
+    location = forms.CharField(label=_("Where are you?"), max_length=300, required=False)
+    details = forms.CharField(
+        label=_("Anything else we should know"),
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+class SafetyCheckForm(forms.Form):
+    country = forms.CharField(label=_("Country (ISO code)"), max_length=2)
+    regions = forms.CharField(label=_("Regions (codes, separated by commas)"), max_length=500)
+    question_en = forms.CharField(label=_("Question (English)"), max_length=300)
+    question_fr = forms.CharField(label=_("Question (French)"), max_length=300, required=False)
+    deadline = forms.DateTimeField(
+        label=_("Deadline"), widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    send_email = forms.BooleanField(label=_("By email"), required=False, initial=True)
+    send_sms = forms.BooleanField(label=_("By text message"), required=False, initial=True)
+    reminder_minutes = forms.IntegerField(
+        label=_("Remind after (minutes)"), min_value=5, required=False, initial=120
+    )
+    escalate_to_emergency_contact = forms.BooleanField(
+        label=_("Then write to the emergency contact"), required=False, initial=True
+    )
+    open_case_on_no_response = forms.BooleanField(
+        label=_("Open a case for each person who did not answer"), required=False
+    )
+
+
+class NoteForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[(CaseEvent.Kind.NOTE, _("Note")), (CaseEvent.Kind.CALL, _("Call"))],
+    )
+    text = forms.CharField(
+        label=_("Text"), max_length=5000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class StatusForm(forms.Form):
+    status = forms.ChoiceField(label=_("Status"), choices=Case.Status.choices)
+
+
+class MessageForm(forms.Form):
+    subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
+    text = forms.CharField(
+        label=_("Message"), max_length=2000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+
+
+class CaseFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[("", _("Any")), *Case.Status.choices], required=False
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[("", _("Any")), *Case.Kind.choices], required=False
+    )
+    priority = forms.TypedChoiceField(
+        label=_("Priority"),
+        choices=[("", _("Any")), *Case.Priority.choices],
+        coerce=int,
+        empty_value=None,
+        required=False,
+    )
+    assignee = forms.ChoiceField(
+        label=_("Assigned to"),
+        choices=[("", _("Anyone")), ("me", _("Me")), ("none", _("Nobody"))],
+        required=False,
+    )

@@ -1,0 +1,155 @@
+"""Reads of safety checks and cases, scoped to the staff member's posts."""
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Q, QuerySet, Sum
+
+from accounts.models import User
+from accounts.selectors import country_codes_of_user, posts_of_user
+from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from notifications.selectors import response_token_read
+from registrations.selectors import citizen_get
+
+BOARD_STATUSES = [status.value for status in SafetyResponse.Status]
+
+
+def checks_for_staff(*, user: User) -> QuerySet[SafetyCheck]:
+    """Safety checks in the countries the user's posts cover."""
+    return SafetyCheck.objects.filter(country_id__in=country_codes_of_user(user=user))
+
+
+def check_for_staff(*, user: User, check_id: uuid.UUID | str) -> SafetyCheck | None:
+    try:
+        return checks_for_staff(user=user).filter(id=check_id).first()
+    except ValueError:
+        return None
+
+
+@dataclass
+class Tally:
+    citizens: int = 0
+    people: int = 0
+
+
+@dataclass
+class Board:
+    """A check's standing: per status, and per region and status, citizens asked and people
+    (citizens with their households)."""
+
+    totals: dict[str, Tally] = field(default_factory=dict)
+    regions: dict[str, dict[str, Tally]] = field(default_factory=dict)
+
+
+def check_board(*, check_id: uuid.UUID) -> Board:
+    """One grouped query over the check's responses, whatever their number."""
+    rows = (
+        SafetyResponse.objects.filter(safety_check_id=check_id)
+        .values_list("region_code", "status")
+        .annotate(citizens=Count("id"), people=Sum("people"))
+        .order_by()
+    )
+    board = Board(totals={status: Tally() for status in BOARD_STATUSES})
+    regions: dict[str, dict[str, Tally]] = defaultdict(
+        lambda: {status: Tally() for status in BOARD_STATUSES}
+    )
+    for region_code, status, citizens, people in rows:
+        board.totals[status].citizens += citizens
+        board.totals[status].people += people or 0
+        regions[region_code][status] = Tally(citizens=citizens, people=people or 0)
+    board.regions = dict(sorted(regions.items()))
+    return board
+
+
+def responses_of_check(
+    *, check_id: uuid.UUID, status: str | None = None
+) -> QuerySet[SafetyResponse]:
+    responses = SafetyResponse.objects.filter(safety_check_id=check_id).select_related("citizen")
+    if status:
+        responses = responses.filter(status=status)
+    return responses.order_by("region_code", "citizen__family_name", "id")
+
+
+def check_of_response_token(token: str) -> tuple[SafetyCheck, str] | None:
+    """The check and citizen a signed email link answers for, if the link is genuine and the
+    citizen was asked."""
+    read = response_token_read(token)
+    if read is None:
+        return None
+    alert_id, citizen_id = read
+    check = SafetyCheck.objects.filter(
+        Q(question_alert_id=alert_id) | Q(reminder_alert_id=alert_id)
+    ).first()
+    if check is None or citizen_get(citizen_id=citizen_id) is None:
+        # The citizen may have erased their registration since.
+        return None
+    return check, citizen_id
+
+
+def response_of(*, check: SafetyCheck, citizen_id: uuid.UUID | str) -> SafetyResponse | None:
+    return SafetyResponse.objects.filter(safety_check=check, citizen_id=citizen_id).first()
+
+
+def open_check_of_citizen(*, citizen_id: uuid.UUID | str) -> SafetyCheck | None:
+    """The latest open check that asked the citizen, for their own page."""
+    return (
+        SafetyCheck.objects.filter(status=SafetyCheck.Status.OPEN, responses__citizen_id=citizen_id)
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def cases_for_staff(
+    *,
+    user: User,
+    status: str | None = None,
+    kind: str | None = None,
+    priority: int | None = None,
+    assignee: str | None = None,
+    post_code: str | None = None,
+    safety_check_id: uuid.UUID | None = None,
+) -> QuerySet[Case]:
+    """The cases of the user's posts, narrowed by the queue's filters. `assignee` is a user id,
+    "me" or "none"."""
+    cases = Case.objects.filter(post__in=posts_of_user(user=user))
+    if status:
+        cases = cases.filter(status=status)
+    if kind:
+        cases = cases.filter(kind=kind)
+    if priority:
+        cases = cases.filter(priority=priority)
+    if assignee == "me":
+        cases = cases.filter(assignee=user)
+    elif assignee == "none":
+        cases = cases.filter(assignee__isnull=True)
+    elif assignee and assignee.isdigit():
+        cases = cases.filter(assignee_id=int(assignee))
+    if post_code:
+        cases = cases.filter(post__code=post_code)
+    if safety_check_id:
+        cases = cases.filter(safety_check_id=safety_check_id)
+    return cases.select_related("post", "region", "citizen", "assignee", "safety_check").order_by(
+        "-priority", "created_at"
+    )
+
+
+def case_for_staff(*, user: User, case_id: uuid.UUID | str) -> Case | None:
+    try:
+        return cases_for_staff(user=user).filter(id=case_id).first()
+    except ValueError:
+        return None
+
+
+def case_timeline(*, case_id: uuid.UUID | str) -> QuerySet[CaseEvent]:
+    return CaseEvent.objects.filter(case_id=case_id).select_related("actor")
+
+
+def open_case_counts(*, check_id: uuid.UUID) -> dict[str, int]:
+    """Open cases of a check by the citizen's standing (for the acceptance: one per help)."""
+    return dict(
+        Case.objects.filter(safety_check_id=check_id, status__in=Case.OPEN_STATUSES)
+        .values_list("source")
+        .annotate(n=Count("id"))
+        .order_by()
+    )

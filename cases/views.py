@@ -1,0 +1,391 @@
+"""Citizen pages behind the signed email links, and the staff pages: check board, case queue,
+case page. Staff pages need a staff account past its second factor and show only the staff
+member's posts; anything else answers 404."""
+
+import csv
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import User
+from cases import selectors, services
+from cases.forms import (
+    CaseFilterForm,
+    HelpForm,
+    MessageForm,
+    NoteForm,
+    SafetyCheckForm,
+    StatusForm,
+)
+from cases.models import Case, SafetyCheck, SafetyResponse
+from cases.panels import ask_help_citizen_id
+from core.audit import Action, audit_record
+from core.exceptions import ApplicationError
+from core.http import no_store
+from registrations.models import Citizen, Presence
+from registrations.selectors import citizen_get, presences_of_citizen
+
+# --- Citizens -------------------------------------------------------------------------------
+
+
+def _token_or_404(token: str) -> tuple[SafetyCheck, str]:
+    found = selectors.check_of_response_token(token)
+    if found is None:
+        raise Http404
+    return found
+
+
+@no_store
+@require_http_methods(["GET"])
+def respond(request: HttpRequest, token: str) -> HttpResponse:
+    check, _citizen_id = _token_or_404(token)
+    return render(request, "cases/respond.html", {"check": check, "token": token})
+
+
+# Answers are recorded on POST only: mail scanners follow the links in an email, and a GET
+# that records would let them answer for the citizen.
+@no_store
+@require_http_methods(["GET", "POST"])
+def respond_safe(request: HttpRequest, token: str) -> HttpResponse:
+    check, citizen_id = _token_or_404(token)
+    if request.method == "POST":
+        services.response_record(
+            check=check,
+            citizen_id=citizen_id,
+            answer=services.Answer(status=SafetyResponse.Status.SAFE, via=SafetyResponse.Via.WEB),
+        )
+        return render(request, "cases/respond_done.html", {"check": check, "safe": True})
+    return render(request, "cases/respond_safe.html", {"check": check, "token": token})
+
+
+@no_store
+@require_http_methods(["GET", "POST"])
+def respond_help(request: HttpRequest, token: str) -> HttpResponse:
+    check, citizen_id = _token_or_404(token)
+    form = HelpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.response_record(
+            check=check,
+            citizen_id=citizen_id,
+            answer=services.Answer(
+                status=SafetyResponse.Status.NEEDS_HELP,
+                via=SafetyResponse.Via.WEB,
+                help_kind=form.cleaned_data["help_kind"],
+                people_with_them=form.cleaned_data["people_with_them"],
+                location=form.cleaned_data["location"],
+                details=form.cleaned_data["details"],
+            ),
+        )
+        return render(request, "cases/respond_done.html", {"check": check, "safe": False})
+    return render(
+        request, "cases/respond_help.html", {"check": check, "token": token, "form": form}
+    )
+
+
+@no_store
+@require_http_methods(["GET", "POST"])
+def ask_help(request: HttpRequest, token: str) -> HttpResponse:
+    """ "I need help" from the citizen's own page, with or without a safety check."""
+    citizen_id = ask_help_citizen_id(token)
+    citizen = citizen_get(citizen_id=citizen_id) if citizen_id else None
+    if citizen is None:
+        raise Http404
+    form = HelpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        check = selectors.open_check_of_citizen(citizen_id=citizen.id)
+        if check is not None:
+            services.response_record(
+                check=check,
+                citizen_id=citizen.id,
+                answer=services.Answer(
+                    status=SafetyResponse.Status.NEEDS_HELP,
+                    via=SafetyResponse.Via.WEB,
+                    help_kind=data["help_kind"],
+                    people_with_them=data["people_with_them"],
+                    location=data["location"],
+                    details=data["details"],
+                ),
+            )
+        else:
+            presence = _current_presence(citizen)
+            if presence is None:
+                raise Http404
+            services.case_open_by_citizen(
+                citizen_id=citizen.id,
+                country_code=presence.country_id,
+                region_code=presence.region_id,
+                help_kind=data["help_kind"],
+                text=" · ".join(
+                    str(part)
+                    for part in (
+                        data["people_with_them"],
+                        data["location"],
+                        data["details"],
+                    )
+                    if part
+                ),
+            )
+        return render(request, "cases/respond_done.html", {"safe": False})
+    return render(request, "cases/ask_help.html", {"form": form, "token": token})
+
+
+def _current_presence(citizen: Citizen) -> Presence | None:
+    today = timezone.localdate()
+    presences = list(presences_of_citizen(citizen=citizen))
+    current = [
+        p
+        for p in presences
+        if p.start_date <= today and (p.end_date is None or p.end_date >= today)
+    ]
+    candidates = current or presences
+    return candidates[0] if candidates else None
+
+
+# --- Staff ----------------------------------------------------------------------------------
+
+
+def staff_view[ViewT: Callable[..., HttpResponse]](view: ViewT) -> ViewT:
+    """Staff past their second factor; anyone else is sent to the admin's sign-in."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: Any = request.user
+        if not (user.is_authenticated and user.is_staff and user.is_verified()):
+            return redirect(f"/admin/login/?next={request.path}")
+        return view(request, *args, **kwargs)
+
+    return no_store(wrapped)  # type: ignore[return-value]
+
+
+def _user(request: HttpRequest) -> User:
+    user: User = request.user  # type: ignore[assignment]
+    return user
+
+
+@staff_view
+@require_http_methods(["GET"])
+def check_list(request: HttpRequest) -> HttpResponse:
+    checks = selectors.checks_for_staff(user=_user(request)).select_related("country")[:100]
+    return render(request, "cases/check_list.html", {"checks": checks})
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def check_new(request: HttpRequest) -> HttpResponse:
+    form = SafetyCheckForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            check = services.safety_check_start(
+                started_by=_user(request),
+                country_code=data["country"],
+                region_codes=[c.strip() for c in data["regions"].split(",") if c.strip()],
+                question_en=data["question_en"],
+                question_fr=data["question_fr"],
+                deadline=data["deadline"],
+                send_email=data["send_email"],
+                send_sms=data["send_sms"],
+                reminder_minutes=data["reminder_minutes"],
+                escalate_to_emergency_contact=data["escalate_to_emergency_contact"],
+                open_case_on_no_response=data["open_case_on_no_response"],
+            )
+        except ApplicationError as error:
+            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+        else:
+            return redirect("cases:check_board", check_id=check.id)
+    return render(request, "cases/check_new.html", {"form": form})
+
+
+@staff_view
+@require_http_methods(["GET"])
+def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
+    check = selectors.check_for_staff(user=_user(request), check_id=check_id)
+    if check is None:
+        raise Http404
+    status = request.GET.get("status") or SafetyResponse.Status.NEEDS_HELP
+    if status not in SafetyResponse.Status.values:
+        status = SafetyResponse.Status.NEEDS_HELP
+    region = request.GET.get("region", "")
+    if region not in check.region_codes:
+        region = ""
+    responses = selectors.responses_of_check(check_id=check.id, status=status)
+    if region:
+        responses = responses.filter(region_code=region)
+    response = render(
+        request,
+        "cases/check_board.html",
+        {
+            "check": check,
+            "board": selectors.check_board(check_id=check.id),
+            "statuses": SafetyResponse.Status.choices,
+            "status": status,
+            "region": region,
+            "responses": responses[:500],
+        },
+    )
+    if check.status == SafetyCheck.Status.OPEN:
+        # A live board without scripts: the browser reloads it while answers come in.
+        response["Refresh"] = str(BOARD_REFRESH_SECONDS)
+    return response
+
+
+BOARD_REFRESH_SECONDS = 30
+EXPORT_STATUSES = (SafetyResponse.Status.NEEDS_HELP, SafetyResponse.Status.NO_RESPONSE)
+
+
+@staff_view
+@require_http_methods(["GET"])
+def check_export(request: HttpRequest, check_id: str) -> HttpResponse:
+    """The needs-help or no-response list of a check, for a crisis cell; recorded in the audit
+    trail."""
+    check = selectors.check_for_staff(user=_user(request), check_id=check_id)
+    status = request.GET.get("status", "")
+    if check is None or status not in EXPORT_STATUSES:
+        raise Http404
+    responses = selectors.responses_of_check(check_id=check.id, status=status)
+    audit_record(
+        request=request,
+        action=Action.EXPORT,
+        obj=check,
+        detail={"via": "staff", "list": status},
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="check-{check.code}-{status}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(
+        [
+            "region",
+            "given_name",
+            "family_name",
+            "email",
+            "phone",
+            "people",
+            "status",
+            "help",
+            "people_with_them",
+            "location",
+            "details",
+            "answered_at",
+        ]
+    )
+    for row in responses.iterator(chunk_size=1000):
+        citizen = row.citizen
+        writer.writerow(
+            [
+                row.region_code,
+                _csv_safe(citizen.given_name),
+                _csv_safe(citizen.family_name),
+                _csv_safe(citizen.email),
+                _csv_safe(citizen.phone),
+                row.people,
+                row.status,
+                row.help_kind,
+                row.people_with_them or "",
+                _csv_safe(row.location),
+                _csv_safe(row.details),
+                row.answered_at.isoformat() if row.answered_at else "",
+            ]
+        )
+    return response
+
+
+def _csv_safe(value: str) -> str:
+    """Spreadsheets run a cell starting with one of these as a formula."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def case_queue(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        case_ids = request.POST.getlist("case")
+        if request.POST.get("action") == "assign_me" and case_ids:
+            services.cases_assign(case_ids=case_ids, assignee=user, actor=user)
+        return redirect(request.get_full_path())
+    filters = CaseFilterForm(request.GET or None)
+    cleaned = filters.cleaned_data if filters.is_valid() else {}
+    cases = selectors.cases_for_staff(
+        user=user,
+        status=cleaned.get("status") or None,
+        kind=cleaned.get("kind") or None,
+        priority=cleaned.get("priority"),
+        assignee=cleaned.get("assignee") or None,
+    )
+    return render(request, "cases/case_queue.html", {"filters": filters, "cases": cases[:200]})
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
+    user = _user(request)
+    case = selectors.case_for_staff(user=user, case_id=case_id)
+    if case is None:
+        raise Http404
+    note_form = NoteForm(prefix="note")
+    status_form = StatusForm(prefix="status", initial={"status": case.status})
+    message_form = MessageForm(prefix="message")
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "assign_me":
+                services.case_assign(case=case, assignee=user, actor=user)
+            elif action == "note":
+                note_form = NoteForm(request.POST, prefix="note")
+                if not note_form.is_valid():
+                    raise _Invalid
+                services.case_note_add(
+                    case=case,
+                    actor=user,
+                    text=note_form.cleaned_data["text"],
+                    kind=note_form.cleaned_data["kind"],
+                )
+            elif action == "status":
+                status_form = StatusForm(request.POST, prefix="status")
+                if not status_form.is_valid():
+                    raise _Invalid
+                services.case_status_change(
+                    case=case, status=status_form.cleaned_data["status"], actor=user
+                )
+            elif action == "message":
+                message_form = MessageForm(request.POST, prefix="message")
+                if not message_form.is_valid():
+                    raise _Invalid
+                services.case_message_send(
+                    case=case,
+                    actor=user,
+                    subject=message_form.cleaned_data["subject"],
+                    text=message_form.cleaned_data["text"],
+                )
+            return redirect("cases:case_detail", case_id=case.id)
+        except _Invalid:
+            pass
+        except ApplicationError as error:
+            status_form.add_error(None, str(error.message))
+    audit_record(request=request, action=Action.VIEW, obj=case, detail={"via": "staff"})
+    return render(
+        request,
+        "cases/case_detail.html",
+        {
+            "case": case,
+            "timeline": selectors.case_timeline(case_id=case.id),
+            "household": case.household_members.all(),
+            "note_form": note_form,
+            "status_form": status_form,
+            "message_form": message_form,
+            "now": timezone.now(),
+            "open": case.status in Case.OPEN_STATUSES,
+            "title": _("Case"),
+        },
+    )
+
+
+class _Invalid(Exception):
+    """A form of the case page did not validate: show it again with its errors."""

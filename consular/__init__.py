@@ -1,0 +1,3 @@
+from consular.celery import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "core"
+
+    def ready(self) -> None:
+        from django.contrib.auth import signals
+
+        from core import audit
+
+        signals.user_logged_in.connect(audit.record_login, dispatch_uid="core.audit.login")
+        signals.user_login_failed.connect(
+            audit.record_login_failure, dispatch_uid="core.audit.login_failed"
+        )

@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class NotificationsConfig(AppConfig):
+    name = "notifications"
+    verbose_name = _("Alerts")
+
+    def ready(self) -> None:
+        from anymail.signals import tracking
+
+        from advisories.events import RiskLevelChanged
+        from core import events, health
+        from notifications import handlers
+        from notifications.health import channel_checks
+
+        events.subscribe(RiskLevelChanged, handlers.on_risk_level_changed)
+        # anymail's documented hook for provider receipts is a Django signal.
+        tracking.connect(handlers.on_email_tracking, dispatch_uid="notifications-email-tracking")
+        for name, check in channel_checks().items():
+            health.register(name, check)

@@ -1,0 +1,384 @@
+"""The fan-out benchmark behind `make bench` (`manage.py bench_fanout`).
+
+It seeds a register in SQL, publishes a Mali level change, and times the real path (event,
+fan-out task, send tasks on real worker processes) against local sinks running in their own
+processes, whose ceilings it measures in the same run with a bare client. It also runs a naive
+baseline: one task per recipient that creates its row with the ORM and sends on a fresh
+connection. Benchmark-only code: workers load it with `--include notifications.benchmark`."""
+
+import contextlib
+import json
+import multiprocessing
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from email.message import EmailMessage
+from multiprocessing.connection import Connection as Pipe
+from pathlib import Path
+from typing import Any
+
+import requests
+from celery import shared_task
+from django.conf import settings
+from django.db import connection, models
+from django.utils import timezone
+
+from advisories.events import RiskLevelChanged
+from notifications.channels import get_channel
+from notifications.messages import AlertRenderer
+from notifications.models import Alert, Delivery
+from notifications.sinks import sms_sink, smtp_sink
+from registrations.models import Citizen, Presence
+from registrations.selectors import citizen_contacts
+
+ROOT = Path(__file__).resolve().parent.parent
+MALI_REGIONS = [f"ML-{n}" for n in range(1, 11)] + ["ML-BKO"]
+LEBANON_REGIONS = ["LB-AK", "LB-AS", "LB-BA", "LB-BH", "LB-BI", "LB-JA", "LB-JL", "LB-NA"]
+
+
+# --- sinks in their own processes -------------------------------------------------------------
+
+
+def _serve_sinks(ports: Any, received: Any, stop: Any, ids_out: Pipe) -> None:
+    """Run both sinks until told to stop, publishing how many messages they accepted; then
+    send back every delivery id they saw (email ids, SMS references)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with smtp_sink(keep_content=False) as smtp, sms_sink() as sms:
+        ports.put((smtp.port, sms.url))
+        while not stop.wait(0.05):
+            received.value = len(smtp.messages) + len(sms.messages)
+        ids_out.send((smtp.delivery_ids(), sms.references()))
+
+
+@dataclass
+class Sinks:
+    smtp_port: int
+    sms_url: str
+    received: Any  # a multiprocessing.Value("l") the sink process keeps up to date
+    stop: Any
+    ids_in: Pipe
+    process: Any
+
+    def count(self) -> int:
+        return int(self.received.value)
+
+    def collected_ids(self) -> tuple[list[str], list[str]]:
+        self.stop.set()
+        ids: tuple[list[str], list[str]] = self.ids_in.recv()
+        self.process.join(timeout=30)
+        return ids
+
+
+@contextlib.contextmanager
+def running_sinks() -> Iterator[Sinks]:
+    context = multiprocessing.get_context("fork")
+    ports, stop = context.Queue(), context.Event()
+    received = context.Value("l", 0)
+    ids_in, ids_out = context.Pipe(duplex=False)
+    process = context.Process(target=_serve_sinks, args=(ports, received, stop, ids_out))
+    process.start()
+    smtp_port, sms_url = ports.get(timeout=30)
+    sinks = Sinks(smtp_port, sms_url, received, stop, ids_in, process)
+    try:
+        yield sinks
+    finally:
+        if process.is_alive():
+            stop.set()
+            process.join(timeout=10)
+            process.kill()
+
+
+def sink_ceilings(*, messages: int = 3000, clients: int = 4) -> dict[str, float]:
+    """Messages per second each sink accepts from bare clients (no database, no Celery)."""
+    ceilings = {}
+    with running_sinks() as sinks:
+
+        def smtp_client() -> None:
+            with smtplib.SMTP("127.0.0.1", sinks.smtp_port) as client:
+                for n in range(messages // clients):
+                    message = EmailMessage()
+                    message["From"], message["To"] = "bench@example.org", "c@example.org"
+                    message["Subject"], message["X-Consular-Delivery"] = "ceiling", str(n)
+                    message.set_content("x" * 1500)
+                    client.send_message(message)
+
+        def sms_client() -> None:
+            with requests.Session() as session:
+                for n in range(messages // clients):
+                    session.post(
+                        sinks.sms_url,
+                        json={"to": "+22370000000", "body": "x" * 150, "reference": str(n)},
+                        timeout=10,
+                    )
+
+        for name, client in (("email", smtp_client), ("sms", sms_client)):
+            threads = [threading.Thread(target=client) for _ in range(clients)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            ceilings[name] = round(messages / (time.perf_counter() - started), 1)
+    return ceilings
+
+
+# --- worker processes --------------------------------------------------------------------------
+
+
+def _tree_rss_kib(pid: int) -> int:
+    """Resident memory of a process and all its descendants, from /proc."""
+    total, stack = 0, [pid]
+    while stack:
+        current = stack.pop()
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                stack.extend(int(child) for child in children)
+    return total
+
+
+@dataclass
+class Workers:
+    processes: list[subprocess.Popen[bytes]]
+    peak_rss_kib: int = 0
+    sampling: bool = True
+
+    def sample_forever(self) -> None:
+        while self.sampling:
+            rss = sum(_tree_rss_kib(process.pid) for process in self.processes)
+            self.peak_rss_kib = max(self.peak_rss_kib, rss)
+            time.sleep(0.2)
+
+
+@contextlib.contextmanager
+def running_workers(*, sinks: Sinks, processes: int, concurrency: int) -> Iterator[Workers]:
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        "EMAIL_URL": f"smtp://127.0.0.1:{sinks.smtp_port}",
+        "SMS_BACKEND": "core.sms.backends.http.SmsBackend",
+        "SMS_HTTP_URL": sinks.sms_url,
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "consular", "worker", "--include",
+        "notifications.benchmark", "--queues", "default,email,sms", "--concurrency",
+        str(concurrency), "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
+    ]  # fmt: skip
+    workers = Workers(
+        [
+            subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+                [*command, "--hostname", f"bench{n}@%h"], cwd=ROOT, env=env
+            )
+            for n in range(processes)
+        ]
+    )
+    sampler = threading.Thread(target=workers.sample_forever, daemon=True)
+    sampler.start()
+    try:
+        yield workers
+    finally:
+        workers.sampling = False
+        for process in workers.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in workers.processes:
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+# --- the register, seeded in SQL ---------------------------------------------------------------
+
+
+def _insert_generated(model: type[models.Model], rows_sql: str, values: dict[str, str]) -> None:
+    """INSERT ... SELECT over `rows_sql` (which yields `n`): each column takes its SQL
+    expression from `values`, else its default (empty for a blank text field), else NULL."""
+    columns, expressions, params = [], [], []
+    for field in model._meta.concrete_fields:
+        columns.append(connection.ops.quote_name(str(field.column)))
+        if field.name in values:
+            expressions.append(values[field.name])
+        elif field.has_default() or not field.null:
+            expressions.append("%s")
+            params.append(field.get_db_prep_save(field.get_default(), connection))
+        else:
+            expressions.append("NULL")
+    table = connection.ops.quote_name(model._meta.db_table)
+    # Built from model metadata and this module's constants; values go as parameters.
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(expressions)} FROM {rows_sql}"  # noqa: S608, E501
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def seed_register(*, size: int) -> None:
+    """`size` citizens in Mali (residents and travellers over its 11 regions) and a tenth as
+    many in Lebanon; 90 % with a verified email and 60 % with a verified phone."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE notifications_delivery, notifications_alert, notifications_suppression, "
+            "registrations_presence, registrations_citizen CASCADE"
+        )
+    now = "now()"
+    people = size + size // 10
+    _insert_generated(
+        Citizen,
+        f"generate_series(1, {int(people)}) AS g(n)",
+        {
+            "id": "gen_random_uuid()",
+            "created_at": now,
+            "updated_at": now,
+            "given_name": "'Bench'",
+            "family_name": "'Citizen ' || n",
+            "language": "CASE WHEN mod(n, 3) = 0 THEN 'fr' ELSE 'en' END",
+            "email": "'bench' || n || '@example.org'",
+            "phone": "'+2237' || lpad(n::text, 7, '0')",
+            "notify_by_email": "true",
+            "notify_by_sms": "true",
+            "email_verified_at": f"CASE WHEN mod(n, 10) <> 0 THEN {now} END",
+            "phone_verified_at": f"CASE WHEN mod(n, 10) < 6 THEN {now} END",
+            "consented_at": now,
+            "confirmed_at": now,
+            "consent_version": "'bench'",
+        },
+    )
+    regions = "ARRAY[" + ", ".join(f"'{code}'" for code in MALI_REGIONS) + "]"
+    lebanon = "ARRAY[" + ", ".join(f"'{code}'" for code in LEBANON_REGIONS) + "]"
+    _insert_generated(
+        Presence,
+        "(SELECT id AS citizen_id, row_number() OVER (ORDER BY id) AS n "
+        "FROM registrations_citizen) AS c",
+        {
+            "id": "gen_random_uuid()",
+            "created_at": now,
+            "updated_at": now,
+            "citizen": "c.citizen_id",
+            "kind": "CASE WHEN mod(n, 10) < 7 THEN 'residence' ELSE 'trip' END",
+            "trip": "CASE WHEN mod(n, 10) < 7 THEN NULL ELSE gen_random_uuid() END",
+            "country": f"CASE WHEN n <= {int(size)} THEN 'ML' ELSE 'LB' END",
+            "region": (
+                f"CASE WHEN n <= {int(size)} THEN ({regions})[1 + mod(n, 11)::int] "
+                f"ELSE ({lebanon})[1 + mod(n, 8)::int] END"
+            ),
+            "city": "''",
+            "start_date": "current_date - 30",
+            "end_date": "CASE WHEN mod(n, 10) < 7 THEN NULL ELSE current_date + 10 END",
+        },
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE registrations_citizen; ANALYZE registrations_presence")
+
+
+def expected_deliveries(size: int) -> int:
+    """Verified channels of the Mali citizens (the first `size` rows in email order)."""
+    mali = Citizen.objects.filter(presences__country_id="ML")
+    return (
+        mali.filter(email_verified_at__isnull=False).count()
+        + mali.filter(phone_verified_at__isnull=False).count()
+    )
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def wait_for(condition: Callable[[], bool], *, timeout: float) -> float:
+    started = time.perf_counter()
+    while not condition():
+        if time.perf_counter() - started > timeout:
+            raise TimeoutError(f"not reached within {timeout:.0f} s")
+        time.sleep(0.05)
+    return time.perf_counter() - started
+
+
+def ledger_check(alert_id: str, email_ids: list[str], sms_ids: list[str]) -> dict[str, int]:
+    """Compare what the sinks received with the ledger: duplicates and missing messages."""
+    received = Counter(email_ids) + Counter(sms_ids)
+    duplicates = sum(count - 1 for count in received.values() if count > 1)
+    sent = {
+        str(delivery_id)
+        for delivery_id in Delivery.objects.filter(alert_id=alert_id).values_list("id", flat=True)
+    }
+    return {"duplicates": duplicates, "missing": len(sent - set(received))}
+
+
+def dump(result: dict[str, Any]) -> str:
+    return json.dumps(result, sort_keys=False)
+
+
+def republish_sends(*, event: RiskLevelChanged, sinks: Sinks) -> int:
+    """Deliver the same event again, as a redelivered message would: nothing more is sent."""
+    from core import events
+
+    before = sinks.count()
+    events.dispatch(event)
+    time.sleep(3)
+    return sinks.count() - before
+
+
+# --- the naive baseline -----------------------------------------------------------------------
+
+
+@shared_task(name="bench.naive_deliver")
+def naive_deliver(alert_id: str, citizen_id: str, channel_name: str) -> None:
+    """What a first version would do: one task per recipient, ORM row, fresh connection."""
+    alert = Alert.objects.get(id=alert_id)
+    citizen = Citizen.objects.get(id=citizen_id)
+    contact = citizen_contacts(citizen_ids=[citizen.id])[citizen.id]
+    presence = Presence.objects.filter(citizen=citizen).first()
+    delivery, _ = Delivery.objects.get_or_create(
+        alert=alert,
+        citizen=citizen,
+        channel=channel_name,
+        defaults={"next_attempt_at": timezone.now(), "created_at": timezone.now()},
+    )
+    channel = get_channel(channel_name)
+    channel.open()
+    try:
+        receipt = channel.send(
+            AlertRenderer(alert).message(
+                delivery_id=delivery.id,
+                channel=channel_name,
+                region_code=(presence.region_id or "") if presence else "",
+                contact=contact,
+            )
+        )
+    finally:
+        channel.close()
+    delivery.status, delivery.provider_id, delivery.sent_at = (
+        "sent",
+        receipt.provider_id,
+        timezone.now(),
+    )
+    delivery.save()
+
+
+def naive_enqueue(alert: Alert) -> int:
+    count = 0
+    for citizen in Citizen.objects.filter(presences__country_id="ML"):
+        for channel, ready in (
+            ("email", citizen.email_verified_at),
+            ("sms", citizen.phone_verified_at),
+        ):
+            if ready:
+                naive_deliver.apply_async(
+                    args=(str(alert.id), str(citizen.id), channel), queue=channel
+                )
+                count += 1
+    return count
+
+
+def settings_summary() -> dict[str, Any]:
+    return {"rate_limits": settings.ALERT_RATE_LIMITS, "chunk": settings.ALERT_CHUNK_SIZE}

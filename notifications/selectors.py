@@ -1,0 +1,104 @@
+import datetime
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.core import signing
+from django.db.models import Count, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.selectors import country_codes_of_user
+from notifications.messaging import RESPONSE_SALT
+from notifications.models import Alert, Delivery, InboundMessage
+
+
+def alerts_for_staff(*, user: User) -> QuerySet[Alert]:
+    """Alerts of the countries covered by the user's posts."""
+    return Alert.objects.filter(country_id__in=country_codes_of_user(user=user)).select_related(
+        "country"
+    )
+
+
+def alert_counts(*, alert_id: str) -> dict[str, dict[str, int]]:
+    """Live counts of one alert's deliveries: {channel: {status: n}} (one grouped query)."""
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = (
+        Delivery.objects.filter(alert_id=alert_id)
+        .values_list("channel", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for channel, status, n in rows:
+        counts[channel][status] = n
+    return dict(counts)
+
+
+@dataclass(frozen=True)
+class AlertProgress:
+    """How an alert is going: counts, the hand-off rate over the last minute, what is left and,
+    at that rate, how long it will take."""
+
+    counts: dict[str, dict[str, int]]
+    handed_off_last_minute: int
+    rate_per_s: float
+    remaining: int
+    eta_seconds: int | None
+
+
+def alert_progress(*, alert_id: str) -> AlertProgress:
+    counts = alert_counts(alert_id=alert_id)
+    since = timezone.now() - timedelta(seconds=60)
+    recent = Delivery.objects.filter(alert_id=alert_id, sent_at__gte=since).count()
+    remaining = sum(
+        by_status.get(status, 0)
+        for by_status in counts.values()
+        for status in (Delivery.Status.PENDING, Delivery.Status.SENDING)
+    )
+    rate = recent / 60
+    return AlertProgress(
+        counts=counts,
+        handed_off_last_minute=recent,
+        rate_per_s=round(rate, 1),
+        remaining=remaining,
+        eta_seconds=round(remaining / rate)
+        if rate and remaining
+        else (0 if not remaining else None),
+    )
+
+
+def deliveries_of_alert(*, alert_id: str) -> QuerySet[Delivery]:
+    return Delivery.objects.filter(alert_id=alert_id).only(
+        "id",
+        "alert_id",
+        "citizen_id",
+        "channel",
+        "region_code",
+        "language",
+        "status",
+        "attempts",
+        "error_code",
+        "error_reason",
+        "sent_at",
+        "delivered_at",
+        "finished_at",
+    )
+
+
+RESPONSE_TOKEN_MAX_AGE = datetime.timedelta(days=30)
+
+
+def response_token_read(token: str) -> tuple[str, str] | None:
+    """(alert id, citizen id) of a message's signed response link, or None when it was
+    tampered with or is older than a month."""
+    try:
+        alert_id, citizen_id = signing.loads(
+            token, salt=RESPONSE_SALT, max_age=RESPONSE_TOKEN_MAX_AGE
+        )
+    except (signing.BadSignature, ValueError, TypeError):
+        return None
+    return str(alert_id), str(citizen_id)
+
+
+def inbound_message_get(*, message_id: str) -> InboundMessage | None:
+    return InboundMessage.objects.filter(id=message_id).only("id", "sender", "body").first()

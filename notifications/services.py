@@ -1,0 +1,606 @@
+"""Alerts and the delivery ledger.
+
+The ledger in the database is the truth; broker messages only say "look at these rows now".
+Every step is guarded by the row's status, so a redelivered task, a second fan-out or a sweep
+that races a worker changes nothing that was already done."""
+
+import datetime
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from advisories.events import RiskLevelChanged
+from core import events
+from core.exceptions import Conflict
+from core.ratelimit import hit
+from notifications.channels import BaseChannel, OutgoingMessage, SendError, get_channel
+from notifications.events import InboundSmsReceived
+from notifications.messaging import Renderer, message_recipients, renderer_for
+from notifications.models import Alert, Channel, Delivery, InboundMessage, Suppression
+from registrations.selectors import (
+    CitizenContact,
+    citizen_contacts,
+    citizen_ids_by_phone,
+    citizens_present_in_regions,
+)
+
+logger = logging.getLogger(__name__)
+
+Status = Delivery.Status
+OPEN_STATUSES = (Status.PENDING, Status.SENDING)
+# Rows handed to the provider between two writes to the ledger: what a crash can leave
+# ambiguous.
+HANDOFF_BATCH = 10
+
+
+@dataclass(frozen=True)
+class FanOutResult:
+    alert_id: str
+    created: int
+
+
+@dataclass(frozen=True)
+class SendResult:
+    claimed: int = 0
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    requeued: int
+    ambiguous: int
+    alerts_resumed: int
+
+
+def alert_create_for_level_change(*, event: RiskLevelChanged) -> Alert:
+    """The alert of one publication; the same event twice finds the alert it created."""
+    changes = [
+        {"region_code": c.region_code, "old_level": c.old_level, "new_level": c.new_level}
+        for c in event.changes
+    ]
+    with transaction.atomic():
+        alert, created = Alert.objects.get_or_create(
+            kind=Alert.Kind.LEVEL_CHANGE,
+            advisory_id=event.advisory_id,
+            defaults={
+                "country_id": event.country_code,
+                "changes": changes,
+                "region_codes": [change["region_code"] for change in changes],
+            },
+        )
+        if created:
+            from notifications.tasks import fan_out_alert
+
+            alert_id = str(alert.id)
+            transaction.on_commit(lambda: fan_out_alert.delay(alert_id))
+    return alert
+
+
+def _recipients_sql(alert: Alert) -> tuple[str, tuple[Any, ...]]:
+    if alert.kind == Alert.Kind.MESSAGE:
+        return message_recipients(alert)
+    recipients = citizens_present_in_regions(
+        country_code=alert.country_id,
+        region_codes=alert.region_codes,
+        on_date=timezone.localdate(),
+        lookahead_days=settings.ALERT_LOOKAHEAD_DAYS,
+    ).values(  # type: ignore[misc]  # matched_region_code is an annotation
+        "id",
+        "language",
+        "notify_by_email",
+        "notify_by_sms",
+        "email_verified_at",
+        "phone_verified_at",
+        "matched_region_code",
+    )
+    sql, params = recipients.query.sql_with_params()
+    return sql, params
+
+
+def alert_fan_out(*, alert_id: str) -> FanOutResult:
+    """Write one pending Delivery per recipient and verified, unsuppressed channel, in one
+    INSERT ... SELECT that the database runs; nothing per citizen passes through Python.
+
+    Running it again inserts nothing (ON CONFLICT on the ledger's unique key)."""
+    now = timezone.now()
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().filter(id=alert_id).first()
+        if alert is None or alert.state != Alert.State.FANNING_OUT:
+            return FanOutResult(alert_id=str(alert_id), created=0)
+        recipients_sql, recipients_params = _recipients_sql(alert)
+        delivery = Delivery._meta.db_table
+        suppression = Suppression._meta.db_table
+        statement = f"""
+            INSERT INTO {delivery} (alert_id, citizen_id, channel, region_code, language,
+                status, attempts, next_attempt_at, created_at, provider_id, error_code,
+                error_reason, segments)
+            SELECT %s, r.id, ch.channel, COALESCE(r.matched_region_code, ''), r.language,
+                'pending', 0, %s, %s, '', '', '', 0
+            FROM ({recipients_sql}) r
+            CROSS JOIN (SELECT 'email' AS channel UNION ALL SELECT 'sms') ch
+            WHERE (
+                (ch.channel = 'email' AND r.notify_by_email AND r.email_verified_at IS NOT NULL)
+                OR (ch.channel = 'sms' AND r.notify_by_sms AND r.phone_verified_at IS NOT NULL)
+            )
+            AND NOT EXISTS (
+                SELECT 1 FROM {suppression} s WHERE s.citizen_id = r.id AND s.channel = ch.channel
+            )
+            AND ((ch.channel = 'email' AND %s) OR (ch.channel = 'sms' AND %s))
+            ON CONFLICT (alert_id, citizen_id, channel) DO NOTHING
+        """  # noqa: S608 - table names come from model metadata, values are parameters
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        alert_key = Alert._meta.pk.get_db_prep_value(alert.id, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                statement,
+                [alert_key, stamp, stamp, *recipients_params, alert.send_email, alert.send_sms],
+            )
+            created = max(cursor.rowcount, 0)
+        alert.state = Alert.State.SENDING if created else Alert.State.DONE
+        alert.fanned_out_at = now
+        alert.finished_at = None if created else now
+        alert.recipients = created
+        alert.save(
+            update_fields=["state", "fanned_out_at", "finished_at", "recipients", "updated_at"]
+        )
+        transaction.on_commit(lambda: deliveries_enqueue(alert_id=str(alert.id)))
+    return FanOutResult(alert_id=str(alert.id), created=created)
+
+
+def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
+    chunk: list[int] = []
+    for delivery_id in ids:
+        chunk.append(delivery_id)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def deliveries_enqueue(
+    *, alert_id: str | None = None, due_before: datetime.datetime | None = None
+) -> int:
+    """Send tasks for the pending rows (of one alert, or all due ones), a chunk of ids per
+    task on the channel's own queue. Streams ids from the database: memory stays flat."""
+    from notifications.tasks import send_deliveries
+
+    queued = 0
+    for channel in Channel.values:
+        rows = Delivery.objects.filter(channel=channel, status=Status.PENDING)
+        if alert_id is not None:
+            rows = rows.filter(alert_id=alert_id)
+        if due_before is not None:
+            rows = rows.filter(next_attempt_at__lte=due_before)
+        ids = rows.order_by("id").values_list("id", flat=True).iterator(chunk_size=10_000)
+        for chunk in _chunks(ids, settings.ALERT_CHUNK_SIZE):
+            send_deliveries.apply_async(args=(chunk,), queue=channel)
+            queued += len(chunk)
+    return queued
+
+
+def _claim(delivery_ids: Sequence[int], now: datetime.datetime) -> list[int]:
+    """Take the rows that are still pending and due, skipping any another worker holds."""
+    with transaction.atomic():
+        claimed = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(id__in=delivery_ids, status=Status.PENDING, next_attempt_at__lte=now)
+            .values_list("id", flat=True)
+        )
+        Delivery.objects.filter(id__in=claimed).update(
+            status=Status.SENDING,
+            attempts=F("attempts") + 1,
+            lease_expires_at=now + datetime.timedelta(seconds=settings.ALERT_LEASE_SECONDS),
+            handoff_at=None,
+        )
+    return claimed
+
+
+def _backoff(attempts: int) -> datetime.timedelta:
+    """Exponential with full jitter: 30 s, 1 min, 2 min ... capped at 30 minutes."""
+    ceiling = min(30 * 2 ** max(attempts - 1, 0), 1800)
+    return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
+
+
+class _Throttle:
+    """The channel's messages-per-second budget, shared by every worker through the cache.
+
+    Slots are reserved a handful at a time (a tenth of the rate, at most a hand-off batch), so
+    the cache is asked once per handful, not once per message; reserved slots expire with
+    their second, so the rate is never exceeded."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.rate: int = settings.ALERT_RATE_LIMITS[channel]
+        self.handful = max(1, min(HANDOFF_BATCH, self.rate // 10))
+        self.second = -1
+        self.left = 0
+
+    def wait(self) -> None:
+        while True:
+            now = time.time()
+            second = int(now)
+            if second == self.second and self.left > 0:
+                self.left -= 1
+                return
+            if hit(
+                key=f"alert-rate:{self.channel}:{second}",
+                limit=self.rate,
+                window_seconds=2,
+                cost=self.handful,
+                fail_open=True,
+            ):
+                self.second, self.left = second, self.handful - 1
+                return
+            time.sleep(max(second + 1 - now, 0.001))
+
+
+def deliveries_send(*, delivery_ids: Sequence[int]) -> SendResult:
+    """Claim the rows, hand each message to its channel and record every answer.
+
+    Hand-off goes in small batches, each stamped `handoff_at` before it starts: a crash
+    mid-batch leaves at most that batch ambiguous, and rows never handed off go back to
+    pending."""
+    now = timezone.now()
+    claimed = _claim(delivery_ids, now)
+    if not claimed:
+        return SendResult()
+    rows = list(Delivery.objects.filter(id__in=claimed).select_related("alert").order_by("id"))
+    contacts = citizen_contacts(citizen_ids={row.citizen_id for row in rows if row.citizen_id})
+    suppressed = set(
+        Suppression.objects.filter(
+            citizen_id__in=[row.citizen_id for row in rows if row.citizen_id]
+        ).values_list("citizen_id", "channel")
+    )
+    renderers: dict[uuid.UUID, Renderer] = {}
+    channels: dict[str, BaseChannel] = {}
+    throttles = {name: _Throttle(name) for name in Channel.values}
+    totals = {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
+    try:
+        for start in range(0, len(rows), HANDOFF_BATCH):
+            batch = rows[start : start + HANDOFF_BATCH]
+            Delivery.objects.filter(id__in=[row.id for row in batch]).update(
+                handoff_at=timezone.now()
+            )
+            for row in batch:
+                outcome = _send_one(row, contacts, suppressed, renderers, channels, throttles)
+                totals[outcome] += 1
+            _record(batch)
+    finally:
+        for channel in channels.values():
+            channel.close()
+    _alerts_finish({row.alert_id for row in rows})
+    return SendResult(claimed=len(claimed), **totals)
+
+
+def _send_one(
+    row: Delivery,
+    contacts: dict[uuid.UUID, CitizenContact],
+    suppressed: set[tuple[uuid.UUID, str]],
+    renderers: dict[uuid.UUID, Renderer],
+    channels: dict[str, BaseChannel],
+    throttles: dict[str, _Throttle],
+) -> str:
+    """Send one row and set its new state in memory; the caller writes the batch."""
+    now = timezone.now()
+    row.lease_expires_at = None
+    renderer = renderers.get(row.alert_id)
+    if renderer is None:
+        renderer = renderers[row.alert_id] = renderer_for(row.alert)
+    contact = contacts.get(row.citizen_id) if row.citizen_id else None
+    if contact is not None:
+        contact = renderer.contact(contact)
+    address = (
+        ""
+        if contact is None
+        else (contact.email if row.channel == Channel.EMAIL else contact.phone)
+    )
+    if row.alert.state == Alert.State.CANCELLED:
+        row.status, row.finished_at, row.handoff_at = Status.CANCELLED, now, None
+        return "skipped"
+    if (row.citizen_id, row.channel) in suppressed:
+        row.status, row.finished_at, row.handoff_at = Status.SUPPRESSED, now, None
+        return "skipped"
+    if contact is None or not address:
+        # Erased, or the channel is no longer verified: there is nobody to send to.
+        row.status, row.finished_at, row.handoff_at = Status.CANCELLED, now, None
+        row.error_code, row.error_reason = "no_address", "no verified address"
+        return "skipped"
+    channel = channels.get(row.channel)
+    try:
+        if channel is None:
+            channel = channels[row.channel] = get_channel(row.channel)
+            channel.open()
+        message: OutgoingMessage = renderer.message(
+            delivery_id=row.id,
+            channel=row.channel,
+            region_code=row.region_code,
+            contact=contact,
+        )
+        throttles[row.channel].wait()
+        receipt = channel.send(message)
+    except SendError as error:
+        row.error_code, row.error_reason = error.code[:50], error.reason[:500]
+        row.handoff_at = None
+        if error.permanent or row.attempts >= settings.ALERT_MAX_ATTEMPTS:
+            row.status, row.finished_at = Status.FAILED, now
+            return "failed"
+        row.status, row.next_attempt_at = Status.PENDING, now + _backoff(row.attempts)
+        return "retrying"
+    row.status, row.sent_at = Status.SENT, now
+    row.provider_id, row.segments = receipt.provider_id[:200], receipt.segments
+    row.error_code, row.error_reason = "", ""
+    return "sent"
+
+
+RECORDED_FIELDS = [
+    "status",
+    "provider_id",
+    "segments",
+    "sent_at",
+    "finished_at",
+    "next_attempt_at",
+    "error_code",
+    "error_reason",
+    "lease_expires_at",
+    "handoff_at",
+]
+
+
+def _record(batch: list[Delivery]) -> None:
+    """Write a batch's outcomes in one statement, only to rows still ours: a receipt may
+    already have moved one forward."""
+    if connection.vendor != "postgresql":
+        Delivery.objects.filter(status=Status.SENDING).bulk_update(batch, RECORDED_FIELDS)
+        return
+    # On PostgreSQL one UPDATE ... FROM unnest(arrays): Django's bulk_update builds a CASE
+    # per field and row, which costs more than sending the messages.
+    columns = {name: [getattr(row, name) for row in batch] for name in RECORDED_FIELDS}
+    types = {
+        "status": "text",
+        "provider_id": "text",
+        "segments": "int",
+        "sent_at": "timestamptz",
+        "finished_at": "timestamptz",
+        "next_attempt_at": "timestamptz",
+        "error_code": "text",
+        "error_reason": "text",
+        "lease_expires_at": "timestamptz",
+        "handoff_at": "timestamptz",
+    }
+    table = Delivery._meta.db_table
+    assignments = ", ".join(f"{name} = v.{name}" for name in RECORDED_FIELDS)
+    unnest = ", ".join(f"%s::{types[name]}[]" for name in RECORDED_FIELDS)
+    statement = (
+        f"UPDATE {table} AS d SET {assignments} "  # noqa: S608 - names from this module
+        f"FROM unnest(%s::bigint[], {unnest}) AS v(id, {', '.join(RECORDED_FIELDS)}) "
+        f"WHERE d.id = v.id AND d.status = 'sending'"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement, [[row.id for row in batch], *(columns[name] for name in RECORDED_FIELDS)]
+        )
+
+
+def _alerts_finish(alert_ids: set[uuid.UUID]) -> None:
+    """Mark done the alerts with no row left to send."""
+    for alert_id in alert_ids:
+        if not Delivery.objects.filter(alert_id=alert_id, status__in=OPEN_STATUSES).exists():
+            Alert.objects.filter(id=alert_id, state=Alert.State.SENDING).update(
+                state=Alert.State.DONE, finished_at=timezone.now()
+            )
+
+
+def deliveries_sweep() -> SweepResult:
+    """Recover what a lost broker message or a dead worker left behind.
+
+    Claimed rows whose lease expired go back to pending if their hand-off never started, and
+    become ambiguous if it did (they may have left: never resent silently). Alerts whose
+    fan-out was never run are fanned out. Then every due pending row is enqueued again."""
+    now = timezone.now()
+    expired = Q(status=Status.SENDING, lease_expires_at__lt=now)
+    with transaction.atomic():
+        ambiguous = Delivery.objects.filter(expired, handoff_at__isnull=False).update(
+            status=Status.AMBIGUOUS,
+            finished_at=now,
+            lease_expires_at=None,
+            error_code="lease_expired",
+            error_reason="worker lost during hand-off",
+        )
+        requeued = Delivery.objects.filter(expired, handoff_at__isnull=True).update(
+            status=Status.PENDING, lease_expires_at=None, next_attempt_at=now
+        )
+    stale_alerts = list(
+        Alert.objects.filter(
+            state=Alert.State.FANNING_OUT,
+            created_at__lt=now - datetime.timedelta(seconds=settings.ALERT_FAN_OUT_GRACE_SECONDS),
+        ).values_list("id", flat=True)
+    )
+    from notifications.tasks import fan_out_alert
+
+    for alert_id in stale_alerts:
+        fan_out_alert.delay(str(alert_id))
+    deliveries_enqueue(due_before=now)
+    _alerts_finish(
+        set(Alert.objects.filter(state=Alert.State.SENDING).values_list("id", flat=True)[:1000])
+    )
+    return SweepResult(requeued=requeued, ambiguous=ambiguous, alerts_resumed=len(stale_alerts))
+
+
+def alert_cancel(*, alert: Alert) -> Alert:
+    """Stop an alert: rows not yet handed off are cancelled; what left stays as it is."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(id=alert.id)
+        if alert.state in (Alert.State.DONE, Alert.State.CANCELLED):
+            raise Conflict(_("This alert has finished already."), field="state")
+        now = timezone.now()
+        Delivery.objects.filter(alert=alert, status=Status.PENDING).update(
+            status=Status.CANCELLED, finished_at=now
+        )
+        alert.state, alert.finished_at = Alert.State.CANCELLED, now
+        alert.save(update_fields=["state", "finished_at", "updated_at"])
+    return alert
+
+
+def alert_resend_failed(*, alert: Alert) -> int:
+    """Give the failed rows of an alert a new round of attempts."""
+    with transaction.atomic():
+        alert = Alert.objects.select_for_update().get(id=alert.id)
+        if alert.state == Alert.State.CANCELLED:
+            raise Conflict(_("This alert was cancelled."), field="state")
+        count = Delivery.objects.filter(alert=alert, status=Status.FAILED).update(
+            status=Status.PENDING,
+            attempts=0,
+            next_attempt_at=timezone.now(),
+            finished_at=None,
+        )
+        if count:
+            alert.state, alert.finished_at = Alert.State.SENDING, None
+            alert.save(update_fields=["state", "finished_at", "updated_at"])
+            transaction.on_commit(lambda: deliveries_enqueue(alert_id=str(alert.id)))
+    return count
+
+
+def suppression_add(*, citizen_id: uuid.UUID | str, channel: str, reason: str) -> None:
+    """Stop using the channel for the citizen; adding it twice changes nothing."""
+    Suppression.objects.get_or_create(
+        citizen_id=citizen_id, channel=channel, defaults={"reason": reason}
+    )
+
+
+def suppression_lift(*, citizen_id: uuid.UUID | str, channel: str) -> None:
+    """START: the citizen wants the channel again (a hard bounce stays until fixed)."""
+    Suppression.objects.filter(
+        citizen_id=citizen_id, channel=channel, reason=Suppression.Reason.OPT_OUT
+    ).delete()
+
+
+# A receipt may move a row only forward along this order; final states never change, except
+# that a late "delivered" settles an ambiguous row (it did leave, once).
+_RANK = {
+    Status.PENDING: 0,
+    Status.SENDING: 1,
+    Status.AMBIGUOUS: 2,
+    Status.SENT: 2,
+    Status.DELIVERED: 3,
+    Status.BOUNCED: 3,
+    Status.FAILED: 3,
+}
+
+
+@dataclass(frozen=True)
+class ReceiptInput:
+    channel: str
+    status: str  # delivered | bounced | failed
+    provider_id: str = ""
+    delivery_id: int | None = None
+    error_code: str = ""
+
+
+def receipt_apply(*, receipt: ReceiptInput) -> bool:
+    """Record a provider's receipt. Duplicates and receipts older than the row's state are
+    harmless no-ops; returns whether the row changed. A hard bounce suppresses the channel."""
+    # Our reference finds a row whose provider id is not recorded yet (a fast receipt).
+    match = Q()
+    if receipt.provider_id:
+        match |= Q(provider_id=receipt.provider_id)
+    if receipt.delivery_id is not None:
+        match |= Q(id=receipt.delivery_id)
+    if not match:
+        return False
+    rows = Delivery.objects.filter(match, channel=receipt.channel)
+    new_status = Status(receipt.status)
+    lower = [status for status, rank in _RANK.items() if rank < _RANK[new_status]]
+    now = timezone.now()
+    with transaction.atomic():
+        row = rows.select_for_update().filter(status__in=lower).first()
+        if row is None:
+            return False
+        row.status = new_status
+        row.finished_at = now
+        row.lease_expires_at = None
+        if new_status == Status.DELIVERED:
+            row.delivered_at = now
+        else:
+            row.error_code = receipt.error_code[:50]
+        if receipt.provider_id and not row.provider_id:
+            row.provider_id = receipt.provider_id
+        row.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "lease_expires_at",
+                "delivered_at",
+                "error_code",
+                "provider_id",
+            ]
+        )
+        if new_status == Status.BOUNCED and row.citizen_id:
+            suppression_add(
+                citizen_id=row.citizen_id, channel=row.channel, reason=Suppression.Reason.BOUNCE
+            )
+    return True
+
+
+def email_complaint_record(*, provider_id: str, delivery_id: int | None) -> None:
+    """A recipient marked our email as spam: stop emailing them (the message did arrive)."""
+    match = Q(provider_id=provider_id) if provider_id else Q(pk__in=[])
+    if delivery_id is not None:
+        match |= Q(id=delivery_id)
+    row = Delivery.objects.filter(match, channel=Channel.EMAIL).only("citizen_id").first()
+    if row is not None and row.citizen_id:
+        suppression_add(
+            citizen_id=row.citizen_id, channel=Channel.EMAIL, reason=Suppression.Reason.COMPLAINT
+        )
+
+
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "REVOKE", "OPTOUT", "CANCEL", "END", "QUIT"}
+OPT_IN_WORDS = {"START", "UNSTOP", "SUBSCRIBE"}
+
+
+def inbound_record(*, provider: str, provider_id: str, sender: str, body: str) -> InboundMessage:
+    """Store a text a citizen sent us, once. STOP-like words suppress SMS for every citizen
+    with that verified number, START lifts it; anything else is published for the cases app."""
+    citizen_ids = citizen_ids_by_phone(phone=sender)
+    with transaction.atomic():
+        message, created = InboundMessage.objects.get_or_create(
+            provider=provider,
+            provider_id=provider_id,
+            defaults={
+                "sender": sender[:32],
+                "body": body[:1600],
+                "citizen_id": citizen_ids[0] if citizen_ids else None,
+            },
+        )
+        if not created:
+            return message
+        keyword = body.strip().upper().rstrip(".!")
+        if keyword in OPT_OUT_WORDS:
+            for citizen_id in citizen_ids:
+                suppression_add(
+                    citizen_id=citizen_id, channel=Channel.SMS, reason=Suppression.Reason.OPT_OUT
+                )
+        elif keyword in OPT_IN_WORDS:
+            for citizen_id in citizen_ids:
+                suppression_lift(citizen_id=citizen_id, channel=Channel.SMS)
+        else:
+            events.publish(
+                InboundSmsReceived(
+                    message_id=str(message.id),
+                    citizen_id=str(message.citizen_id) if message.citizen_id else None,
+                )
+            )
+    return message

@@ -1,0 +1,271 @@
+"""Reads of the register. The alerts use `citizens_present_in_regions` and `citizen_contacts`;
+staff views use the scoped ones. Every selector decides its query cost here."""
+
+import datetime
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.utils.translation import get_language
+
+from registrations import tokens
+from registrations.models import Citizen, HouseholdMember, Presence
+
+
+def _covering(on_date: datetime.date, *, lookahead_days: int = 0) -> Q:
+    """Presences whose dates cover `on_date`, or that start within the look-ahead window."""
+    last_start = on_date + datetime.timedelta(days=max(lookahead_days, 0))
+    return Q(start_date__lte=last_start) & (Q(end_date__isnull=True) | Q(end_date__gte=on_date))
+
+
+def presences_in_regions(
+    *,
+    country_code: str,
+    region_codes: Collection[str],
+    on_date: datetime.date,
+    lookahead_days: int = 0,
+) -> QuerySet[Presence]:
+    """Presences in one of the regions, or anywhere in the country when they name no region.
+
+    The two branches of the OR match the two partial indexes on Presence.
+    """
+    country_code = country_code.upper()
+    where = Q(region_id__in=list(region_codes)) | Q(country_id=country_code, region__isnull=True)
+    return Presence.objects.filter(where, country_id=country_code).filter(
+        _covering(on_date, lookahead_days=lookahead_days)
+    )
+
+
+def citizens_present_in_regions(
+    *,
+    country_code: str,
+    region_codes: Collection[str],
+    on_date: datetime.date,
+    lookahead_days: int = 0,
+) -> QuerySet[Citizen]:
+    """Distinct citizens present in the regions on the date (or arriving within the window).
+
+    One SQL query, set-based: a semi-join on the matching presences. Each citizen carries
+    `matched_region_code`: the region of one matching presence, preferring one with a region and
+    then one covering `on_date`; NULL when only presences with no region matched. The queryset
+    stays plain so callers can `.values(...)` it inside an INSERT ... SELECT.
+    """
+    matching = presences_in_regions(
+        country_code=country_code,
+        region_codes=region_codes,
+        on_date=on_date,
+        lookahead_days=lookahead_days,
+    ).filter(citizen_id=OuterRef("pk"))
+    best_region = matching.order_by(
+        Case(When(region__isnull=True, then=Value(1)), default=Value(0)),
+        Case(
+            When(start_date__lte=on_date, then=Value(0)),
+            default=Value(1),
+            output_field=IntegerField(),
+        ),
+        "start_date",
+    ).values("region_id")[:1]
+    return (
+        Citizen.objects.filter(Exists(matching))
+        .annotate(matched_region_code=Subquery(best_region))
+        .order_by()
+    )
+
+
+@dataclass(frozen=True)
+class CitizenContact:
+    """What a sender needs to reach one citizen. A channel that is not verified is empty."""
+
+    citizen_id: uuid.UUID
+    given_name: str
+    language: str
+    email: str
+    phone: str
+    manage_url: str
+
+
+def citizen_contacts(*, citizen_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, CitizenContact]:
+    """Verified contacts of the citizens, keyed by id (one query; unknown ids are left out)."""
+    rows = Citizen.objects.filter(id__in=list(citizen_ids)).values(
+        "id", "given_name", "language", "email", "email_verified_at", "phone", "phone_verified_at"
+    )
+    return {
+        row["id"]: CitizenContact(
+            citizen_id=row["id"],
+            given_name=row["given_name"],
+            language=row["language"],
+            email=row["email"] if row["email_verified_at"] else "",
+            phone=row["phone"] if row["phone_verified_at"] else "",
+            manage_url=tokens.manage_url(row["id"]),
+        )
+        for row in rows
+    }
+
+
+def emergency_contacts(*, citizen_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, CitizenContact]:
+    """The emergency contacts the citizens gave, keyed by the citizen's id (one query): the
+    name is the citizen's (messages speak about them), the addresses the contact's."""
+    rows = Citizen.objects.filter(id__in=list(citizen_ids)).values(
+        "id", "given_name", "language", "emergency_contact_email", "emergency_contact_phone"
+    )
+    return {
+        row["id"]: CitizenContact(
+            citizen_id=row["id"],
+            given_name=row["given_name"],
+            language=row["language"],
+            email=row["emergency_contact_email"],
+            phone=row["emergency_contact_phone"],
+            manage_url="",
+        )
+        for row in rows
+    }
+
+
+def citizen_ids_by_phone(*, phone: str) -> list[uuid.UUID]:
+    """Citizens whose verified mobile number is `phone` (E.164), for inbound SMS replies."""
+    return list(
+        Citizen.objects.filter(phone=phone, phone_verified_at__isnull=False)
+        .order_by("created_at")
+        .values_list("id", flat=True)
+    )
+
+
+def citizen_get_by_email(*, email: str) -> Citizen | None:
+    return Citizen.objects.filter(email=email.strip().lower()).first()
+
+
+def citizen_get(*, citizen_id: uuid.UUID | str) -> Citizen | None:
+    try:
+        return Citizen.objects.filter(id=citizen_id).first()
+    except ValueError:
+        return None
+
+
+def presences_of_citizen(*, citizen: Citizen) -> QuerySet[Presence]:
+    return (
+        Presence.objects.filter(citizen=citizen)
+        .select_related("country", "region")
+        .order_by("start_date", "created_at")
+    )
+
+
+def citizens_for_staff(
+    *,
+    country_codes: Collection[str],
+    country: str | None = None,
+    region: str | None = None,
+    present_on: datetime.date | None = None,
+    verified_channel: str | None = None,
+) -> QuerySet[Citizen]:
+    """Citizens with a presence in the staff member's countries, narrowed by the filters.
+
+    Country, region and date apply to the same presence: "in ML-7 on 2026-12-01".
+    """
+    scope = {code.upper() for code in country_codes}
+    if country:
+        scope &= {country.upper()}
+    presences = Presence.objects.filter(citizen_id=OuterRef("pk"), country_id__in=scope)
+    if region:
+        presences = presences.filter(region_id=region.upper())
+    if present_on:
+        presences = presences.filter(_covering(present_on))
+    citizens = Citizen.objects.filter(Exists(presences))
+    if verified_channel == "email":
+        citizens = citizens.filter(email_verified_at__isnull=False)
+    elif verified_channel == "sms":
+        citizens = citizens.filter(phone_verified_at__isnull=False)
+    elif verified_channel == "none":
+        citizens = citizens.filter(email_verified_at__isnull=True, phone_verified_at__isnull=True)
+    return citizens.annotate(household_count=Count("household_members")).order_by("-created_at")
+
+
+@dataclass(frozen=True)
+class RegionCount:
+    region_code: str | None
+    region_name: str
+    citizens: int
+    people: int
+
+
+def presence_stats(*, country_code: str, on_date: datetime.date) -> list[RegionCount]:
+    """Per region of the country: citizens present on the date, and people with households.
+
+    One query; presences with no region are counted under region None.
+    """
+    rows = (
+        Presence.objects.filter(country_id=country_code.upper())
+        .filter(_covering(on_date))
+        .values("region_id", "region__name_en", "region__name_fr")
+        .annotate(
+            citizens=Count("citizen_id", distinct=True),
+            household=Count("citizen__household_members", distinct=True),
+        )
+        .order_by(F("region_id").asc(nulls_last=True))
+    )
+    french = (get_language() or "en").startswith("fr")
+    return [
+        RegionCount(
+            region_code=row["region_id"],
+            region_name=(
+                (row["region__name_fr"] if french and row["region__name_fr"] else "")
+                or row["region__name_en"]
+                or ""
+            ),
+            citizens=row["citizens"],
+            people=row["citizens"] + row["household"],
+        )
+        for row in rows
+    ]
+
+
+# Internal columns (code hashes and counters) are not data about the person.
+_EXPORT_EXCLUDED = {
+    "phone_code_hash",
+    "phone_code_sent_at",
+    "phone_code_attempts",
+    "access_code_hash",
+    "access_code_sent_at",
+    "access_code_attempts",
+}
+
+
+def _row(instance: Citizen | HouseholdMember | Presence, exclude: set[str]) -> dict[str, object]:
+    row: dict[str, object] = {}
+    for model_field in instance._meta.concrete_fields:
+        if model_field.name in exclude:
+            continue
+        value = getattr(instance, model_field.attname)
+        row[model_field.attname] = (
+            value.isoformat()
+            if hasattr(value, "isoformat")
+            else (str(value) if isinstance(value, uuid.UUID) else value)
+        )
+    return row
+
+
+def citizen_export(*, citizen: Citizen) -> dict[str, object]:
+    """Everything the register holds about the citizen, JSON-ready (right of access)."""
+    return {
+        "citizen": _row(citizen, _EXPORT_EXCLUDED),
+        "household": [
+            _row(member, {"citizen"})
+            for member in HouseholdMember.objects.filter(citizen=citizen).order_by("created_at")
+        ],
+        "presences": [
+            _row(presence, {"citizen"})
+            for presence in Presence.objects.filter(citizen=citizen).order_by("start_date")
+        ],
+    }

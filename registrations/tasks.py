@@ -1,0 +1,50 @@
+"""Celery tasks: ids in, one service call, a small summary out. Each is safe to run twice."""
+
+from celery import shared_task
+
+from core.sms import SmsError
+from registrations import services
+
+CONFIRMATION_CHUNK = 200
+
+
+@shared_task(queue="email")
+def send_email_verification(citizen_id: str) -> dict[str, int]:
+    return {"sent": int(services.email_verification_send(citizen_id=citizen_id))}
+
+
+@shared_task(queue="email")
+def send_manage_link(citizen_id: str) -> dict[str, int]:
+    return {"sent": int(services.manage_link_send(citizen_id=citizen_id))}
+
+
+@shared_task(queue="email")
+def send_access_code(citizen_id: str) -> dict[str, int]:
+    return {"sent": int(services.access_code_send(citizen_id=citizen_id))}
+
+
+@shared_task(queue="sms", autoretry_for=(SmsError,), retry_backoff=True, max_retries=3)
+def send_phone_code(citizen_id: str) -> dict[str, int]:
+    return {"sent": int(services.phone_code_send(citizen_id=citizen_id))}
+
+
+@shared_task(queue="email")
+def send_confirmation_requests(citizen_ids: list[str]) -> dict[str, int]:
+    sent = sum(
+        services.confirmation_request_send(citizen_id=citizen_id) for citizen_id in citizen_ids
+    )
+    return {"sent": sent}
+
+
+@shared_task
+def apply_retention() -> dict[str, int]:
+    return services.retention_apply()
+
+
+@shared_task
+def request_yearly_confirmations() -> dict[str, int]:
+    """Mark the residents due and email them in chunks (one task per chunk, not per person)."""
+    ids = services.confirmation_requests_due()
+    for start in range(0, len(ids), CONFIRMATION_CHUNK):
+        send_confirmation_requests.delay(ids[start : start + CONFIRMATION_CHUNK])
+    return {"due": len(ids)}

@@ -1,0 +1,92 @@
+"""Signed, expiring tokens and one-time codes: how a citizen proves who they are without an
+account. Each purpose has its own salt, so a token made for one cannot be used for another."""
+
+import datetime
+import secrets
+import uuid
+
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+
+MANAGE_SALT = "registrations.manage"
+MANAGE_MAX_AGE = datetime.timedelta(days=30)
+VERIFY_EMAIL_SALT = "registrations.verify-email"
+VERIFY_EMAIL_MAX_AGE = datetime.timedelta(days=3)
+ME_SALT = "registrations.me"
+ME_MAX_AGE = datetime.timedelta(minutes=30)
+
+CODE_MAX_AGE = datetime.timedelta(minutes=10)
+CODE_MAX_ATTEMPTS = 5
+
+
+def _sign(value: str, *, salt: str) -> str:
+    return signing.TimestampSigner(salt=salt).sign(value)
+
+
+def _unsign(token: str, *, salt: str, max_age: datetime.timedelta) -> str | None:
+    try:
+        return signing.TimestampSigner(salt=salt).unsign(token, max_age=max_age)
+    except signing.BadSignature:  # also SignatureExpired
+        return None
+
+
+def manage_token(citizen_id: uuid.UUID) -> str:
+    return _sign(str(citizen_id), salt=MANAGE_SALT)
+
+
+def manage_token_citizen_id(token: str) -> str | None:
+    return _unsign(token, salt=MANAGE_SALT, max_age=MANAGE_MAX_AGE)
+
+
+def manage_url(citizen_id: uuid.UUID) -> str:
+    path = reverse("registrations:manage", kwargs={"token": manage_token(citizen_id)})
+    return f"{settings.SITE_URL}{path}"
+
+
+def verify_email_token(citizen_id: uuid.UUID, email: str) -> str:
+    # The address is part of the signed value: changing it voids links sent to the old one.
+    return _sign(f"{citizen_id}:{email}", salt=VERIFY_EMAIL_SALT)
+
+
+def verify_email_token_value(token: str) -> tuple[str, str] | None:
+    value = _unsign(token, salt=VERIFY_EMAIL_SALT, max_age=VERIFY_EMAIL_MAX_AGE)
+    if value is None or ":" not in value:
+        return None
+    citizen_id, email = value.split(":", 1)
+    return citizen_id, email
+
+
+def verify_email_url(citizen_id: uuid.UUID, email: str) -> str:
+    path = reverse(
+        "registrations:verify_email", kwargs={"token": verify_email_token(citizen_id, email)}
+    )
+    return f"{settings.SITE_URL}{path}"
+
+
+def me_token(citizen_id: uuid.UUID) -> str:
+    return _sign(str(citizen_id), salt=ME_SALT)
+
+
+def me_token_citizen_id(token: str) -> str | None:
+    return _unsign(token, salt=ME_SALT, max_age=ME_MAX_AGE)
+
+
+def code_new() -> str:
+    return f"{secrets.randbelow(1_000_000):06d}"
+
+
+def code_hash(*, purpose: str, citizen_id: uuid.UUID, code: str) -> str:
+    """Keyed hash: a leaked table does not give the codes without SECRET_KEY."""
+    return salted_hmac(
+        f"registrations.code.{purpose}", f"{citizen_id}:{code}", algorithm="sha256"
+    ).hexdigest()
+
+
+def code_matches(*, purpose: str, citizen_id: uuid.UUID, code: str, stored_hash: str) -> bool:
+    if not stored_hash:
+        return False
+    return constant_time_compare(
+        code_hash(purpose=purpose, citizen_id=citizen_id, code=code), stored_hash
+    )

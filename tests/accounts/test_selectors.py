@@ -1,0 +1,35 @@
+import pytest
+
+from accounts.models import Membership
+from accounts.selectors import country_codes_of_user, posts_covering_country
+from tests.accounts.factories import MembershipFactory, PostFactory, UserFactory, staff_at
+
+pytestmark = pytest.mark.usefixtures("geography")
+
+
+def test_staff_see_only_their_posts_countries():
+    beirut_officer = staff_at("LB")
+
+    assert country_codes_of_user(user=beirut_officer) == {"LB"}
+
+
+def test_roles_narrow_the_scope():
+    user = UserFactory()
+    MembershipFactory(user=user, post=PostFactory(countries=["ML"]), role=Membership.Role.EDITOR)
+    MembershipFactory(user=user, post=PostFactory(countries=["LB"]), role=Membership.Role.APPROVER)
+
+    assert country_codes_of_user(user=user, roles=[Membership.Role.APPROVER]) == {"LB"}
+    assert country_codes_of_user(user=user) == {"LB", "ML"}
+
+
+def test_inactive_staff_have_no_scope():
+    user = staff_at("ML", is_active=False)
+
+    assert country_codes_of_user(user=user) == set()
+
+
+def test_posts_covering_country():
+    bamako = PostFactory(code="bamako", countries=["ML"])
+    PostFactory(code="beirut", countries=["LB"])
+
+    assert list(posts_covering_country(country_code="ml")) == [bamako]

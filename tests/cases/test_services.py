@@ -1,0 +1,358 @@
+import datetime
+
+import pytest
+import time_machine
+from django.core import mail
+from django.utils import timezone
+
+from cases import services
+from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from cases.selectors import check_board, check_of_response_token
+from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from notifications.models import Alert, Delivery
+from tests.cases.conftest import citizen_in, start_check, text_in
+
+Status = SafetyResponse.Status
+HELP = services.Answer(
+    status=Status.NEEDS_HELP,
+    via=SafetyResponse.Via.WEB,
+    help_kind=SafetyResponse.HelpKind.EVACUATION,
+    people_with_them=3,
+    location="Hotel Atlantide",
+)
+SAFE = services.Answer(status=Status.SAFE, via=SafetyResponse.Via.WEB)
+
+
+def test_start_asks_everyone_present_by_email_with_links_and_by_sms_with_the_code(
+    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
+):
+    awa = citizen_in("ML-7", household=2, language="fr", name="Awa")
+    citizen_in("ML-1", name="Moussa")
+
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+
+    [response] = SafetyResponse.objects.filter(safety_check=check)
+    assert (response.citizen_id, response.status, response.people) == (awa.id, Status.PENDING, 3)
+    [email] = mail.outbox
+    assert email.to == [awa.email]
+    assert "Combats signalés à Gao" in email.body
+    safe_link = next(line for line in email.body.splitlines() if "/safe/" in line)
+    token = safe_link.split("/safety/")[1].split("/")[0]
+    assert check_of_response_token(token) == (check, str(awa.id))
+    [sms] = sms_outbox
+    assert sms.to == awa.phone
+    assert sms.body.startswith("Combats signalés à Gao. Êtes-vous en sécurité ? Répondez SAFE")
+    assert "Je suis en sécurité : http" in email.body
+    assert f"SAFE {check.code}" in sms.body
+    assert f"HELP {check.code}" in sms.body
+    assert check.question_alert.kind == Alert.Kind.MESSAGE
+
+
+def test_only_officers_of_the_country_start_a_check(
+    beirut_officer, bamako_officer, django_capture_on_commit_callbacks
+):
+    with pytest.raises(PermissionDenied):
+        start_check(beirut_officer, django_capture_on_commit_callbacks)
+    with pytest.raises(ValidationFailed):
+        start_check(bamako_officer, django_capture_on_commit_callbacks, region_codes=["LB-BA"])
+
+
+def test_sms_safe_and_help_with_the_code_are_recorded(
+    bamako_officer, django_capture_on_commit_callbacks
+):
+    awa = citizen_in("ML-7", name="Awa")
+    moussa = citizen_in("ML-7", name="Moussa")
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+
+    text_in(awa.phone, f"safe {check.code.lower()}", django_capture_on_commit_callbacks)
+    text_in(moussa.phone, f"HELP {check.code} we are 4", django_capture_on_commit_callbacks)
+
+    statuses = dict(
+        SafetyResponse.objects.filter(safety_check=check).values_list("citizen_id", "status")
+    )
+    assert statuses == {awa.id: Status.SAFE, moussa.id: Status.NEEDS_HELP}
+    [case] = Case.objects.all()
+    assert (case.citizen_id, case.post.code, case.region_id) == (moussa.id, "post-ml", "ML-7")
+    assert case.source == Case.Source.NEEDS_HELP
+
+
+def test_unclear_sms_gets_a_short_clarification_through_the_ledger(
+    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
+):
+    awa = citizen_in("ML-7", name="Awa")
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+    sms_outbox.clear()
+
+    text_in(awa.phone, "what is happening?", django_capture_on_commit_callbacks)
+
+    [clarification] = sms_outbox
+    assert clarification.to == awa.phone
+    assert f"SAFE {check.code}" in clarification.body
+    assert Delivery.objects.filter(citizen_id=awa.id, channel="sms").count() == 2
+    assert SafetyResponse.objects.get(citizen=awa).status == Status.PENDING
+
+
+def test_sms_from_someone_without_an_open_check_gets_nothing(
+    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
+):
+    awa = citizen_in("ML-1", name="Awa")
+    start_check(bamako_officer, django_capture_on_commit_callbacks)
+
+    text_in(awa.phone, "hello", django_capture_on_commit_callbacks)
+
+    assert sms_outbox == []
+
+
+def test_later_answer_supersedes_and_help_opens_exactly_one_case(
+    bamako_officer, django_capture_on_commit_callbacks
+):
+    awa = citizen_in("ML-7", name="Awa", household=2)
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+
+    services.response_record(check=check, citizen_id=awa.id, answer=SAFE)
+    services.response_record(check=check, citizen_id=awa.id, answer=HELP)
+    services.response_record(check=check, citizen_id=awa.id, answer=HELP)
+
+    response = SafetyResponse.objects.get(citizen=awa)
+    assert (response.status, response.people_with_them, response.location) == (
+        Status.NEEDS_HELP,
+        3,
+        "Hotel Atlantide",
+    )
+    [case] = Case.objects.all()
+    assert (case.kind, case.priority) == (Case.Kind.EVACUATION, Case.Priority.URGENT)
+    assert case.household_members.count() == 2
+    assert list(case.events.values_list("kind", flat=True)) == ["opened", "response"]
+
+    services.response_record(check=check, citizen_id=awa.id, answer=SAFE)
+
+    assert SafetyResponse.objects.get(citizen=awa).status == Status.SAFE
+    assert case.events.count() == 3
+    assert Case.objects.count() == 1
+
+
+def test_reminder_then_emergency_contact_then_deadline_with_a_fixed_clock(
+    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
+):
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        awa = citizen_in("ML-7", name="Awa", household=1)
+        awa.emergency_contact_phone = "+33611111111"
+        awa.save()
+        answered = citizen_in("ML-7", name="Moussa")
+        check = start_check(
+            bamako_officer,
+            django_capture_on_commit_callbacks,
+            reminder_minutes=60,
+            deadline=start + datetime.timedelta(hours=3),
+            open_case_on_no_response=True,
+        )
+        services.response_record(check=check, citizen_id=answered.id, answer=SAFE)
+        sms_outbox.clear()
+
+    with (
+        time_machine.travel(start + datetime.timedelta(minutes=59), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert services.safety_checks_tick() == services.TickResult()
+    assert sms_outbox == []
+
+    with (
+        time_machine.travel(start + datetime.timedelta(minutes=61), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert services.safety_checks_tick().reminded == 1
+        assert services.safety_checks_tick().reminded == 0
+    assert [m.to for m in sms_outbox] == [awa.phone]
+    assert sms_outbox[0].body.startswith("Reminder:")
+
+    with (
+        time_machine.travel(start + datetime.timedelta(minutes=122), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert services.safety_checks_tick().escalated == 1
+        services.safety_checks_tick()
+    assert [m.to for m in sms_outbox] == [awa.phone, "+33611111111"]
+    assert "Awa" in sms_outbox[1].body
+
+    with (
+        time_machine.travel(start + datetime.timedelta(hours=3), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        result = services.safety_checks_tick()
+        assert services.safety_checks_tick().closed == 0
+    assert (result.closed, result.cases_opened) == (1, 1)
+    check.refresh_from_db()
+    assert check.status == SafetyCheck.Status.CLOSED
+    assert SafetyResponse.objects.get(citizen=awa).status == Status.NO_RESPONSE
+    [case] = Case.objects.all()
+    assert (case.citizen_id, case.kind, case.source) == (
+        awa.id,
+        Case.Kind.WELFARE,
+        Case.Source.NO_RESPONSE,
+    )
+    assert case.events.get().kind == CaseEvent.Kind.OPENED
+    assert [m.name for m in case.household_members.all()] == ["Member 0"]
+
+
+def test_no_response_opens_no_case_unless_the_check_asks_for_it(
+    bamako_officer, django_capture_on_commit_callbacks
+):
+    citizen_in("ML-7")
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+
+    assert services.safety_check_close(check=check) == 0
+    assert Case.objects.count() == 0
+    assert SafetyResponse.objects.get().status == Status.NO_RESPONSE
+
+
+def test_an_answer_after_the_deadline_still_counts(
+    bamako_officer, django_capture_on_commit_callbacks
+):
+    awa = citizen_in("ML-7")
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+    services.safety_check_close(check=check)
+
+    services.response_record(check=check, citizen_id=awa.id, answer=SAFE)
+
+    assert SafetyResponse.objects.get().status == Status.SAFE
+
+
+def test_board_counts_people_with_their_households_by_region(
+    bamako_officer, django_capture_on_commit_callbacks
+):
+    safe = citizen_in("ML-7", household=2)
+    helpme = citizen_in("ML-7", household=1)
+    citizen_in("ML-7")
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+    services.response_record(check=check, citizen_id=safe.id, answer=SAFE)
+    services.response_record(check=check, citizen_id=helpme.id, answer=HELP)
+
+    board = check_board(check_id=check.id)
+
+    assert {s: (t.citizens, t.people) for s, t in board.totals.items()} == {
+        "pending": (1, 1),
+        "safe": (1, 3),
+        "needs_help": (1, 2),
+        "no_response": (0, 0),
+    }
+    assert list(board.regions) == ["ML-7"]
+
+
+def test_staff_open_a_case_for_their_country_only(bamako_officer, beirut_officer):
+    case = services.case_open(
+        opened_by=bamako_officer,
+        kind=Case.Kind.WELFARE,
+        country_code="ML",
+        region_code="ML-7",
+        summary="Family asking about a relative",
+    )
+    assert (case.post.code, case.status, case.source) == ("post-ml", "new", "staff")
+    with pytest.raises(PermissionDenied):
+        services.case_open(
+            opened_by=beirut_officer, kind=Case.Kind.OTHER, country_code="ML", summary="x"
+        )
+
+
+def test_status_transitions_are_recorded_and_a_closed_case_stays_closed(bamako_officer):
+    case = services.case_open(
+        opened_by=bamako_officer, kind=Case.Kind.MEDICAL, country_code="ML", summary="Walk-in"
+    )
+
+    services.case_status_change(case=case, status="contacted", actor=bamako_officer)
+    services.case_status_change(case=case, status="resolved", actor=bamako_officer)
+    services.case_status_change(case=case, status="closed", actor=bamako_officer)
+
+    with pytest.raises(Conflict):
+        services.case_status_change(case=case, status="in_progress", actor=bamako_officer)
+    case.refresh_from_db()
+    assert case.resolved_at
+    assert case.closed_at
+    assert [e.data for e in case.events.filter(kind="status")] == [
+        {"from": "new", "to": "contacted"},
+        {"from": "contacted", "to": "resolved"},
+        {"from": "resolved", "to": "closed"},
+    ]
+
+
+def test_assign_only_within_the_post_and_never_outside_ones_posts(bamako_officer, beirut_officer):
+    from core.exceptions import NotFound
+
+    case = services.case_open(
+        opened_by=bamako_officer, kind=Case.Kind.OTHER, country_code="ML", summary="Call"
+    )
+
+    services.case_assign(case=case, assignee=bamako_officer, actor=bamako_officer)
+    with pytest.raises(ValidationFailed):
+        services.case_assign(case=case, assignee=beirut_officer, actor=bamako_officer)
+    with pytest.raises(NotFound):
+        services.case_assign(case=case, assignee=beirut_officer, actor=beirut_officer)
+    with pytest.raises(NotFound):
+        services.case_note_add(case=case, actor=beirut_officer, text="peek")
+    assert (
+        services.cases_assign(case_ids=[case.id], assignee=beirut_officer, actor=beirut_officer)
+        == 0
+    )
+    case.refresh_from_db()
+    assert case.assignee == bamako_officer
+
+
+def test_message_from_a_case_goes_through_the_ledger_and_onto_the_timeline(
+    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
+):
+    awa = citizen_in("ML-7", name="Awa")
+    case = services.case_open(
+        opened_by=bamako_officer,
+        kind=Case.Kind.OTHER,
+        country_code="ML",
+        summary="Call",
+        citizen_id=awa.id,
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event = services.case_message_send(
+            case=case, actor=bamako_officer, subject="", text="Please call us back."
+        )
+
+    alert = Alert.objects.get(id=event.data["alert"])
+    assert alert.citizen_ids == [str(awa.id)]
+    assert [m.to for m in mail.outbox] == [[awa.email]]
+    assert [m.body for m in sms_outbox] == ["Please call us back."]
+    assert Delivery.objects.filter(alert=alert, status="sent").count() == 2
+
+
+def test_clarifications_stop_after_a_few_an_hour(
+    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
+):
+    awa = citizen_in("ML-7", name="Awa")
+    start_check(bamako_officer, django_capture_on_commit_callbacks)
+    sms_outbox.clear()
+
+    for n in range(5):
+        text_in(awa.phone, f"hello {n}", django_capture_on_commit_callbacks)
+
+    assert len(sms_outbox) == services.CLARIFICATIONS_PER_HOUR
+
+
+def test_safe_without_the_code_counts_for_the_only_open_check(
+    bamako_officer, django_capture_on_commit_callbacks
+):
+    awa = citizen_in("ML-7", name="Awa")
+    start_check(bamako_officer, django_capture_on_commit_callbacks)
+
+    text_in(awa.phone, "Safe.", django_capture_on_commit_callbacks)
+
+    assert SafetyResponse.objects.get(citizen=awa).status == Status.SAFE
+
+
+def test_staff_link_only_a_citizen_registered_in_their_countries(bamako_officer):
+    in_beirut = citizen_in("LB-BA", name="Rami")
+
+    with pytest.raises(NotFound):
+        services.case_open(
+            opened_by=bamako_officer,
+            kind=Case.Kind.WELFARE,
+            country_code="ML",
+            summary="x",
+            citizen_id=in_beirut.id,
+        )

@@ -1,0 +1,587 @@
+"""The authorisation matrix: every API operation x role x post.
+
+The operations come from the OpenAPI schema (drf-spectacular's generator, in-process) and the
+routes from the URL configuration; a route or operation that `MATRIX` does not classify fails
+`test_every_route_is_classified`, so a new endpoint cannot ship without its rules.
+
+Two posts: bamako (Mali) and beirut (Lebanon), each with an officer, an editor and an approver;
+a superuser; an anonymous caller; a citizen with a self-service token. Every operation is
+called by every role against a record of the caller's own post ("own") and of the other post
+("foreign"), each call in a transaction rolled back afterwards. A foreign id answers 404, a
+list never holds a row of a country outside the caller's posts, a write needs the right role.
+"""
+
+import datetime
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import transaction
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
+from django.utils.http import urlencode
+from drf_spectacular.generators import SchemaGenerator
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from advisories import services as advisory_services
+from cases import services as cases_services
+from regions.services import geography_load
+from registrations import tokens
+from tests.accounts.factories import MembershipFactory, PostFactory
+from tests.advisories.conftest import TEXTS, publish
+from tests.notifications.factories import AlertFactory, DeliveryFactory
+from tests.registrations.factories import PresenceFactory
+
+pytestmark = pytest.mark.django_db
+
+API = "/api/v1/"
+ANONYMOUS, CITIZEN, SUPERUSER = "anonymous", "citizen", "superuser"
+POSTS = {"bamako": "ML", "beirut": "LB"}
+REGION = {"ML": "ML-7", "LB": "LB-BA"}
+STAFF_ROLES = ("officer", "editor", "approver")
+STAFF = [f"{post}-{role}" for post in POSTS for role in STAFF_ROLES]
+ROLES = [ANONYMOUS, CITIZEN, *STAFF, SUPERUSER]
+TARGETS = ("own", "foreign")
+TODAY = timezone.localdate()
+
+# What a call may answer.
+OK = "ok"  # 2xx
+AUTHORISED = "authorised"  # past authentication and authorisation: not 401/403/404, no 5xx
+DENIED = "denied"  # 401 or 403
+HIDDEN = "hidden"  # 404: the record does not exist for the caller
+REFUSED = "refused"  # 401, 403 or 404
+EXPECTED_STATUSES: dict[str, Callable[[int], bool]] = {
+    OK: lambda code: 200 <= code < 300,
+    AUTHORISED: lambda code: code not in (401, 403, 404) and code < 500,
+    DENIED: lambda code: code in (401, 403),
+    HIDDEN: lambda code: code == 404,
+    REFUSED: lambda code: code in (401, 403, 404),
+}
+
+
+@dataclass
+class World:
+    clients: dict[str, APIClient]
+    records: dict[tuple[str, str], Any]
+    citizen_id: str
+
+    def country(self, role: str, target: str) -> str:
+        """The country of the record a call targets: the caller's own post's, or the other."""
+        own = POSTS[role.split("-")[0]] if role in STAFF else "ML"
+        return own if target == "own" else next(c for c in POSTS.values() if c != own)
+
+
+def _role_name(role: str) -> str | None:
+    return role.split("-")[1] if role in STAFF else None
+
+
+def _has(role: str, target: str, *names: str) -> bool:
+    """Whether the caller holds one of the roles for the target's country."""
+    return role == SUPERUSER or (target == "own" and _role_name(role) in names)
+
+
+def staff_record(role: str, target: str, *, reader_roles: tuple[str, ...] = STAFF_ROLES) -> str:
+    """A record of one post: its staff with `reader_roles` (and superusers) see it, other
+    staff get 404, anonymous and citizens are refused before any lookup."""
+    if role in (ANONYMOUS, CITIZEN):
+        return DENIED
+    return OK if _has(role, target, *reader_roles) else HIDDEN
+
+
+def staff_write(
+    role: str, target: str, *, writers: tuple[str, ...], readers: tuple[str, ...] = STAFF_ROLES
+) -> str:
+    """A write on a record of one post: its staff with `writers` may, other staff of the post
+    are refused (403, or 404 if they cannot see it), foreign staff get 404."""
+    if role in (ANONYMOUS, CITIZEN):
+        return DENIED
+    if _has(role, target, *writers):
+        return OK
+    if role != SUPERUSER and target == "foreign":
+        return HIDDEN
+    return REFUSED if _has(role, target, *readers) else HIDDEN
+
+
+def citizen_only(role: str, target: str) -> str:
+    return AUTHORISED if role == CITIZEN else DENIED
+
+
+def anyone(role: str, target: str) -> str:
+    return OK
+
+
+def anyone_reaches(role: str, target: str) -> str:
+    return AUTHORISED
+
+
+def signed_only(role: str, target: str) -> str:
+    """Provider webhooks: no account counts, only the provider's signature, absent here."""
+    return REFUSED
+
+
+@dataclass
+class Operation:
+    """How to call one operation for a role and target, and what it must answer."""
+
+    expect: Callable[[str, str], str]
+    path: Callable[[World, str, str], dict[str, str]] = lambda world, role, target: {}
+    body: Callable[[World, str, str], Any] = lambda world, role, target: None
+    query: Callable[[World, str, str], dict[str, str]] = lambda world, role, target: {}
+    # For lists: the rows' countries (or ids) the caller may see, checked on a 2xx answer.
+    rows: Callable[[World, str, Any], str | None] | None = None
+
+
+def record(kind: str) -> Callable[[World, str, str], str]:
+    def pick(world: World, role: str, target: str) -> str:
+        return str(world.records[(kind, world.country(role, target))].pk)
+
+    return pick
+
+
+def _path(kind: str, name: str = "id") -> Callable[[World, str, str], dict[str, str]]:
+    return lambda world, role, target: {name: record(kind)(world, role, target)}
+
+
+def advisory_rows(world: World, role: str, data: Any) -> str | None:
+    visible_drafts: set[str] = set()
+    if role == SUPERUSER:
+        visible_drafts = set(POSTS.values())
+    elif _role_name(role) in ("editor", "approver"):
+        visible_drafts = {POSTS[role.split("-")[0]]}
+    for row in data["results"]:
+        if row["status"] not in ("published", "superseded", "withdrawn") and (
+            row["country"] not in visible_drafts
+        ):
+            return f"unpublished {row['country']} advisory listed"
+    drafts = {row["country"] for row in data["results"] if row["status"] == "draft"}
+    if drafts != visible_drafts:
+        return f"drafts of {sorted(drafts)} listed, expected {sorted(visible_drafts)}"
+    return None
+
+
+def scoped_rows(key: str) -> Callable[[World, str, Any], str | None]:
+    def check(world: World, role: str, data: Any) -> str | None:
+        rows = data["results"] if isinstance(data, dict) else data
+        expected = set(POSTS.values()) if role == SUPERUSER else {POSTS[role.split("-")[0]]}
+        seen = set()
+        for row in rows:
+            value = row[key]
+            countries = {p["country"] for p in value} if isinstance(value, list) else {str(value)}
+            seen |= countries & set(POSTS.values())
+            if not countries & expected:
+                return f"row of {sorted(countries)} listed"
+        if seen != expected:
+            return f"rows of {sorted(seen)}, expected {sorted(expected)}"
+        return None
+
+    return check
+
+
+def own_presences(world: World, role: str, data: Any) -> str | None:
+    rows = data["results"] if isinstance(data, dict) else data
+    ids = {row["id"] for row in rows}
+    if str(world.records[("presence", "ML")].pk) not in ids:
+        return "own presence missing"
+    if str(world.records[("presence", "LB")].pk) in ids:
+        return "another citizen's presence listed"
+    return None
+
+
+def own_citizen(world: World, role: str, data: Any) -> str | None:
+    citizen = data.get("citizen", data)
+    return None if str(citizen.get("id")) == world.citizen_id else "not the caller's record"
+
+
+def own_deliveries(world: World, role: str, data: Any) -> str | None:
+    alerts = {str(row.get("alert", "")) for row in data["results"]}
+    return None if len(data["results"]) == 1 else f"{len(data['results'])} deliveries: {alerts}"
+
+
+REGISTRATION = {
+    "given_name": "Claire",
+    "family_name": "Martin",
+    "email": "claire.matrix@example.org",
+    "phone": "+961 3 000 101",
+    "language": "fr",
+    "notify_by_email": True,
+    "notify_by_sms": False,
+    "household": [],
+    "presence": {
+        "kind": "residence",
+        "country": "LB",
+        "region": "LB-BA",
+        "start_date": TODAY.isoformat(),
+    },
+    "consent": True,
+}
+PERSON = {
+    "given_name": "Awa",
+    "family_name": "Keita",
+    "email": "matrix-own@example.org",
+    "phone": "+22370009999",
+    "language": "en",
+    "notify_by_email": True,
+    "notify_by_sms": False,
+}
+
+MATRIX: dict[tuple[str, str], Operation] = {
+    ("GET", "/api/v1/countries/"): Operation(expect=anyone),
+    ("GET", "/api/v1/countries/{code}/"): Operation(
+        expect=anyone, path=lambda world, role, target: {"code": world.country(role, target)}
+    ),
+    ("GET", "/api/v1/advisories/"): Operation(expect=anyone, rows=advisory_rows),
+    ("POST", "/api/v1/advisories/"): Operation(
+        # No record to hide yet: a draft for another post's country is refused.
+        expect=lambda role, target: OK if _has(role, target, "editor") else DENIED,
+        body=lambda world, role, target: {
+            "country": world.country(role, target),
+            "country_level": 2,
+            **TEXTS,
+        },
+    ),
+    ("GET", "/api/v1/advisories/{id}/"): Operation(
+        expect=lambda role, target: (
+            HIDDEN
+            if role in (ANONYMOUS, CITIZEN)
+            else staff_record(role, target, reader_roles=("editor", "approver"))
+        ),
+        path=_path("draft"),
+    ),
+    ("PATCH", "/api/v1/advisories/{id}/"): Operation(
+        expect=lambda role, target: staff_write(
+            role, target, writers=("editor",), readers=("editor", "approver")
+        ),
+        path=_path("draft"),
+        body=lambda world, role, target: {"summary_en": "Updated."},
+    ),
+    ("POST", "/api/v1/advisories/{id}/submit/"): Operation(
+        expect=lambda role, target: staff_write(
+            role, target, writers=("editor",), readers=("editor", "approver")
+        ),
+        path=_path("draft"),
+        body=lambda world, role, target: {"comment": ""},
+    ),
+    ("POST", "/api/v1/advisories/{id}/approve/"): Operation(
+        expect=lambda role, target: staff_write(
+            role, target, writers=("approver",), readers=("editor", "approver")
+        ),
+        path=_path("submitted"),
+        body=lambda world, role, target: {"comment": ""},
+    ),
+    ("POST", "/api/v1/advisories/{id}/reject/"): Operation(
+        expect=lambda role, target: staff_write(
+            role, target, writers=("approver",), readers=("editor", "approver")
+        ),
+        path=_path("submitted"),
+        body=lambda world, role, target: {"reason": "Not yet."},
+    ),
+    ("POST", "/api/v1/advisories/{id}/withdraw/"): Operation(
+        expect=lambda role, target: staff_write(
+            role, target, writers=("editor", "approver"), readers=("editor", "approver")
+        ),
+        path=_path("draft"),
+        body=lambda world, role, target: {"reason": "Abandoned."},
+    ),
+    ("GET", "/api/v1/alerts/"): Operation(
+        expect=lambda role, target: staff_record(role, "own"), rows=scoped_rows("country")
+    ),
+    ("GET", "/api/v1/alerts/{id}/"): Operation(expect=staff_record, path=_path("alert")),
+    ("GET", "/api/v1/alerts/{id}/deliveries/"): Operation(
+        expect=staff_record, path=_path("alert"), rows=own_deliveries
+    ),
+    ("POST", "/api/v1/alerts/{id}/cancel/"): Operation(
+        expect=lambda role, target: staff_write(role, target, writers=("officer",)),
+        path=_path("alert"),
+    ),
+    ("POST", "/api/v1/alerts/{id}/resend-failed/"): Operation(
+        expect=lambda role, target: staff_write(role, target, writers=("officer",)),
+        path=_path("alert"),
+    ),
+    ("GET", "/api/v1/registrations/"): Operation(
+        expect=lambda role, target: staff_record(role, "own"), rows=scoped_rows("presences")
+    ),
+    ("POST", "/api/v1/registrations/"): Operation(
+        expect=anyone_reaches, body=lambda world, role, target: REGISTRATION
+    ),
+    ("GET", "/api/v1/registrations/{id}/"): Operation(expect=staff_record, path=_path("citizen")),
+    ("GET", "/api/v1/registrations/stats/"): Operation(
+        expect=staff_record,
+        query=lambda world, role, target: {"country": world.country(role, target)},
+    ),
+    ("GET", "/api/v1/safety-checks/"): Operation(
+        expect=lambda role, target: staff_record(role, "own"), rows=scoped_rows("country")
+    ),
+    ("POST", "/api/v1/safety-checks/"): Operation(
+        # Officers start checks; no record to hide yet, so another country is refused.
+        expect=lambda role, target: OK if _has(role, target, "officer") else DENIED,
+        body=lambda world, role, target: {
+            "country": world.country(role, target),
+            "region_codes": [REGION[world.country(role, target)]],
+            "question_en": "Are you safe?",
+            "deadline": (timezone.now() + datetime.timedelta(hours=6)).isoformat(),
+        },
+    ),
+    ("GET", "/api/v1/safety-checks/{id}/"): Operation(expect=staff_record, path=_path("check")),
+    ("GET", "/api/v1/safety-checks/{id}/responses/"): Operation(
+        expect=staff_record, path=_path("check")
+    ),
+    ("GET", "/api/v1/cases/"): Operation(
+        expect=lambda role, target: staff_record(role, "own"), rows=scoped_rows("country")
+    ),
+    ("POST", "/api/v1/cases/"): Operation(
+        # Any staff of the post opens a case, about a citizen of its countries only.
+        expect=lambda role, target: (
+            OK
+            if _has(role, target, *STAFF_ROLES)
+            else (DENIED if role in (ANONYMOUS, CITIZEN) else REFUSED)
+        ),
+        body=lambda world, role, target: {
+            "kind": "welfare",
+            "country": world.country(role, "own"),
+            "citizen": record("citizen")(world, role, target),
+            "summary": "Family asking for news.",
+        },
+    ),
+    ("GET", "/api/v1/cases/{id}/"): Operation(expect=staff_record, path=_path("case")),
+    ("PATCH", "/api/v1/cases/{id}/"): Operation(
+        expect=lambda role, target: staff_write(role, target, writers=STAFF_ROLES),
+        path=_path("case"),
+        body=lambda world, role, target: {"status": "contacted"},
+    ),
+    ("POST", "/api/v1/cases/{id}/assign/"): Operation(
+        expect=lambda role, target: (
+            staff_write(role, target, writers=STAFF_ROLES) if role != SUPERUSER else AUTHORISED
+        ),
+        path=_path("case"),
+        body=lambda world, role, target: {},
+    ),
+    ("GET", "/api/v1/cases/{id}/notes/"): Operation(expect=staff_record, path=_path("case")),
+    ("POST", "/api/v1/cases/{id}/notes/"): Operation(
+        expect=lambda role, target: staff_write(role, target, writers=STAFF_ROLES),
+        path=_path("case"),
+        body=lambda world, role, target: {"kind": "note", "text": "Called the family."},
+    ),
+    ("GET", "/api/v1/me/"): Operation(expect=citizen_only, rows=own_citizen),
+    ("PUT", "/api/v1/me/"): Operation(expect=citizen_only, body=lambda world, role, target: PERSON),
+    ("DELETE", "/api/v1/me/"): Operation(expect=citizen_only),
+    ("GET", "/api/v1/me/export/"): Operation(expect=citizen_only, rows=own_citizen),
+    ("POST", "/api/v1/me/code/"): Operation(
+        expect=anyone_reaches, body=lambda world, role, target: {"email": "nobody@example.org"}
+    ),
+    ("POST", "/api/v1/me/token/"): Operation(
+        expect=anyone_reaches,
+        body=lambda world, role, target: {"email": "nobody@example.org", "code": "000000"},
+    ),
+    ("POST", "/api/v1/me/phone/code/"): Operation(expect=citizen_only),
+    ("POST", "/api/v1/me/phone/verify/"): Operation(
+        expect=citizen_only, body=lambda world, role, target: {"code": "000000"}
+    ),
+    ("GET", "/api/v1/me/presences/"): Operation(expect=citizen_only, rows=own_presences),
+    ("POST", "/api/v1/me/presences/"): Operation(
+        expect=citizen_only,
+        body=lambda world, role, target: {
+            "legs": [{"country": "ML", "start_date": str(TODAY), "end_date": str(TODAY)}]
+        },
+    ),
+    ("POST", "/api/v1/me/presences/{presence_id}/leave/"): Operation(
+        # Another citizen's presence does not exist for the caller.
+        expect=lambda role, target: (
+            (AUTHORISED if target == "own" else HIDDEN) if role == CITIZEN else DENIED
+        ),
+        path=lambda world, role, target: {
+            "presence_id": str(world.records[("presence", "ML" if target == "own" else "LB")].pk)
+        },
+    ),
+    ("POST", "/api/v1/webhooks/sms/{provider}/status"): Operation(
+        expect=signed_only,
+        path=lambda world, role, target: {"provider": "twilio" if target == "own" else "http"},
+        body=lambda world, role, target: {"MessageSid": "SM0", "MessageStatus": "delivered"},
+    ),
+    ("POST", "/api/v1/webhooks/sms/{provider}/inbound"): Operation(
+        expect=signed_only,
+        path=lambda world, role, target: {"provider": "twilio" if target == "own" else "http"},
+        body=lambda world, role, target: {"From": "+22370000001", "Body": "HELP"},
+    ),
+}
+
+# Routes under /api/v1/ that are not in the OpenAPI schema, and why each needs no row above.
+OUTSIDE_SCHEMA: dict[str, str] = {
+    "/api/v1/": "DRF's index of the API's routes: no data",
+    # django-anymail's provider webhooks: refused without the shared secret, checked below.
+    "/api/v1/webhooks/email/": "django-anymail webhooks (basic auth with ANYMAIL WEBHOOK_SECRET)",
+}
+
+
+def _schema_operations() -> set[tuple[str, str]]:
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    return {
+        (method.upper(), path)
+        for path, operations in schema["paths"].items()
+        for method in operations
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def _api_routes(patterns: list[URLPattern | URLResolver] | None = None, prefix: str = "") -> set:
+    """Every route of the URL configuration under /api/v1/, as a schema-style path."""
+    routes: set[str] = set()
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        text = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            routes |= _api_routes(pattern.url_patterns, text)
+            continue
+        path = "/" + text.replace("^", "").replace("$", "")
+        if not path.startswith(API) or "format" in path:
+            continue
+        path = re.sub(r"\(\?P<pk>[^)]*\)", "{id}", path)
+        path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", path)
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
+        routes.add(path)
+    return routes
+
+
+def test_every_route_is_classified():
+    operations = _schema_operations()
+    schema_paths = {path for _method, path in operations}
+
+    unclassified = operations - MATRIX.keys()
+    stale = MATRIX.keys() - operations
+    outside = {
+        route
+        for route in _api_routes() - schema_paths
+        if not any(
+            route == known or (known.endswith("/") and known != API and route.startswith(known))
+            for known in OUTSIDE_SCHEMA
+        )
+    }
+
+    assert not unclassified, f"operations without a row in MATRIX: {sorted(unclassified)}"
+    assert not stale, f"MATRIX rows for operations that no longer exist: {sorted(stale)}"
+    assert not outside, f"routes outside the schema and OUTSIDE_SCHEMA: {sorted(outside)}"
+
+
+def _token_only_user(username: str, *, is_superuser: bool = False) -> User:
+    # The matrix signs in with API tokens: no password to hash (a hash costs most of a second).
+    return User.objects.create(
+        username=username, is_staff=True, is_superuser=is_superuser, password="!"
+    )
+
+
+@pytest.fixture
+def world(db) -> World:
+    geography_load(country_codes=set(POSTS.values()))
+    users: dict[str, User] = {}
+    for post_code, country in POSTS.items():
+        post = PostFactory(code=post_code, countries=[country])
+        for role in STAFF_ROLES:
+            user = _token_only_user(f"{post_code}-{role}")
+            MembershipFactory(user=user, post=post, role=role)
+            users[f"{post_code}-{role}"] = user
+    users[SUPERUSER] = _token_only_user("root", is_superuser=True)
+
+    records: dict[tuple[str, str], Any] = {}
+    for post_code, country in POSTS.items():
+        editor, approver = users[f"{post_code}-editor"], users[f"{post_code}-approver"]
+        records[("published", country)] = publish(
+            country_code=country, editor=editor, approver=approver, level=2
+        )
+        records[("draft", country)] = advisory_services.advisory_draft_create(
+            country_code=country, author=editor, fields=TEXTS
+        )
+        submitted = advisory_services.advisory_draft_create(
+            country_code=country, author=editor, fields=TEXTS
+        )
+        records[("submitted", country)] = advisory_services.advisory_submit(
+            advisory=submitted, submitted_by=editor
+        )
+        presence = PresenceFactory(country_id=country, region_id=REGION[country])
+        records[("presence", country)] = presence
+        records[("citizen", country)] = presence.citizen
+        officer = users[f"{post_code}-officer"]
+        records[("check", country)] = cases_services.safety_check_start(
+            started_by=officer,
+            country_code=country,
+            region_codes=[REGION[country]],
+            question_en="Are you safe?",
+            deadline=timezone.now() + datetime.timedelta(hours=6),
+        )
+        records[("case", country)] = cases_services.case_open(
+            opened_by=officer, kind="welfare", country_code=country, summary="Walk-in."
+        )
+        alert = AlertFactory(country_id=country, region_codes=[REGION[country]])
+        DeliveryFactory(alert=alert, status="failed", provider_id="")
+        records[("alert", country)] = alert
+
+    clients = {ANONYMOUS: APIClient()}
+    citizen = records[("citizen", "ML")]
+    clients[CITIZEN] = APIClient(HTTP_AUTHORIZATION=f"Citizen {tokens.me_token(citizen.id)}")
+    for name, user in users.items():
+        key = Token.objects.create(user=user).key
+        clients[name] = APIClient(HTTP_AUTHORIZATION=f"Token {key}")
+    return World(
+        clients=clients,
+        records=records,
+        citizen_id=str(citizen.id),
+    )
+
+
+def _call(world: World, key: tuple[str, str], role: str, target: str) -> str | None:
+    """One call, rolled back; a description of what went wrong, or None."""
+    method, template = key
+    operation = MATRIX[key]
+    url = template.format(**operation.path(world, role, target))
+    expected = operation.expect(role, target)
+    cache.clear()  # throttles and rate limits count per test, not across the matrix
+    with transaction.atomic():
+        client = world.clients[role]
+        body = operation.body(world, role, target)
+        response = client.generic(
+            method,
+            url,
+            data=json.dumps(body) if body is not None else "",
+            content_type="application/json",
+            QUERY_STRING=urlencode(operation.query(world, role, target)),
+        )
+        transaction.set_rollback(True)
+    if not EXPECTED_STATUSES[expected](response.status_code):
+        return f"{role:16} {target:8} expected {expected}, got {response.status_code}"
+    if operation.rows is not None and 200 <= response.status_code < 300:
+        problem = operation.rows(world, role, response.json())
+        if problem:
+            return f"{role:16} {target:8} {problem}"
+    return None
+
+
+@pytest.mark.parametrize("key", sorted(MATRIX), ids=lambda key: f"{key[0]} {key[1]}")
+def test_operation_answers_each_role_and_post_as_the_matrix_says(world, key):
+    failures = [
+        failure
+        for role in ROLES
+        for target in TARGETS
+        if (failure := _call(world, key, role, target)) is not None
+    ]
+
+    assert not failures, "\n" + "\n".join(failures)
+
+
+def test_email_provider_webhooks_are_not_served_without_their_shared_secret(world, settings):
+    assert not settings.ANYMAIL.get("WEBHOOK_SECRET")
+
+    response = world.clients[ANONYMOUS].post("/api/v1/webhooks/email/postmark/tracking/", {})
+
+    assert not [route for route in _api_routes() if route.startswith("/api/v1/webhooks/email/")]
+    assert response.status_code == 404
+
+
+def test_the_api_index_lists_routes_only(world):
+    response = world.clients[ANONYMOUS].get(API)
+
+    assert response.status_code in (200, 401, 403)
+    if response.status_code == 200:
+        assert all(str(value).startswith("http") for value in response.json().values())

@@ -1,0 +1,300 @@
+import datetime
+import time
+from collections import Counter
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from core import sms
+from notifications import services
+from notifications.models import Alert, Delivery, Suppression
+from tests.advisories.conftest import publish
+from tests.notifications.conftest import make_citizen
+
+pytestmark = pytest.mark.usefixtures("eager_tasks")
+
+Status = Delivery.Status
+
+
+@pytest.fixture
+def mali_at_level_3(ml_staff, django_capture_on_commit_callbacks):
+    editor, approver = ml_staff
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(country_code="ML", editor=editor, approver=approver, level=3)
+    return editor, approver
+
+
+def publish_gao_at_4(staff, callbacks):
+    editor, approver = staff
+    with callbacks(execute=True):
+        publish(
+            country_code="ML", editor=editor, approver=approver, level=3, overrides=[("ML-7", 4)]
+        )
+    return Alert.objects.order_by("-created_at").first()
+
+
+def test_level_change_alerts_only_the_citizens_of_the_changed_region(
+    mali_at_level_3, django_capture_on_commit_callbacks, sms_outbox
+):
+    in_gao = make_citizen("ML-7", language="fr", name="Fatou")
+    make_citizen("ML-1", name="Moussa")
+    make_citizen("LB-BA", name="Rami")
+    mail.outbox.clear()
+
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    assert alert.changes == [{"region_code": "ML-7", "old_level": 3, "new_level": 4}]
+    deliveries = list(Delivery.objects.filter(alert=alert))
+    assert {(d.citizen_id, d.channel, d.status) for d in deliveries} == {
+        (in_gao.id, "email", Status.SENT),
+        (in_gao.id, "sms", Status.SENT),
+    }
+    assert [message.to for message in mail.outbox] == [[in_gao.email]]
+    email = mail.outbox[0]
+    assert "Gao" in email.subject
+    assert "Formellement déconseillé" in email.subject
+    assert "Fatou" in email.body
+    assert email.extra_headers["List-Unsubscribe"].startswith("<http")
+    assert [message.to for message in sms_outbox] == [in_gao.phone]
+    assert "Gao" in sms_outbox[0].body
+    assert sms_outbox[0].reference == str(
+        deliveries[0].id if deliveries[0].channel == "sms" else deliveries[1].id
+    )
+    alert.refresh_from_db()
+    assert alert.state == Alert.State.DONE
+    assert alert.recipients == 2
+
+
+def test_presence_without_region_and_trips_about_to_start_are_alerted(
+    mali_at_level_3, django_capture_on_commit_callbacks
+):
+    anywhere = make_citizen(None, country_code="ML", sms=False)
+    today = timezone.localdate()
+    arriving = make_citizen(
+        "ML-7",
+        sms=False,
+        start=today + datetime.timedelta(days=3),
+        end=today + datetime.timedelta(days=10),
+    )
+    make_citizen(
+        "ML-7",
+        sms=False,
+        start=today + datetime.timedelta(days=30),
+        end=today + datetime.timedelta(days=40),
+    )
+    make_citizen(
+        "ML-7",
+        sms=False,
+        start=today - datetime.timedelta(days=20),
+        end=today - datetime.timedelta(days=1),
+    )
+
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    assert set(Delivery.objects.filter(alert=alert).values_list("citizen_id", flat=True)) == {
+        anywhere.id,
+        arriving.id,
+    }
+
+
+def test_unverified_and_suppressed_channels_get_nothing(
+    mali_at_level_3, django_capture_on_commit_callbacks
+):
+    unverified = make_citizen("ML-7", email_verified=False)
+    stopped = make_citizen("ML-7")
+    Suppression.objects.create(citizen=stopped, channel="sms", reason="opt_out")
+
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    assert set(Delivery.objects.filter(alert=alert).values_list("citizen_id", "channel")) == {
+        (unverified.id, "sms"),
+        (stopped.id, "email"),
+    }
+
+
+def test_fan_out_and_send_twice_create_and_send_nothing_more(
+    mali_at_level_3, django_capture_on_commit_callbacks, sms_outbox
+):
+    make_citizen("ML-7")
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+    Alert.objects.filter(id=alert.id).update(state=Alert.State.FANNING_OUT)
+    ids = list(Delivery.objects.values_list("id", flat=True))
+
+    again = services.alert_fan_out(alert_id=str(alert.id))
+    resent = services.deliveries_send(delivery_ids=ids)
+
+    assert again.created == 0
+    assert resent.claimed == 0
+    assert Delivery.objects.count() == 2
+    assert len(sms_outbox) == 1
+    assert len(mail.outbox) == 1
+
+
+def test_same_event_twice_makes_one_alert(mali_at_level_3):
+    from advisories.events import RegionLevelChange, RiskLevelChanged
+    from advisories.models import Advisory
+
+    advisory = Advisory.objects.get(status=Advisory.Status.PUBLISHED)
+    event = RiskLevelChanged(
+        advisory_id=str(advisory.id),
+        country_code="ML",
+        changes=(RegionLevelChange(region_code="ML-7", old_level=3, new_level=4),),
+    )
+
+    first = services.alert_create_for_level_change(event=event)
+    second = services.alert_create_for_level_change(event=event)
+
+    assert first.id == second.id
+
+
+class TransientFailureBackend(sms.BaseSmsBackend):
+    def send(self, message):
+        raise sms.SmsError("HTTP 503", code="503")
+
+
+class PermanentFailureBackend(sms.BaseSmsBackend):
+    def send(self, message):
+        raise sms.SmsError("HTTP 400", code="400", permanent=True)
+
+
+def test_transient_failure_is_retried_later_then_fails_at_the_limit(
+    mali_at_level_3, django_capture_on_commit_callbacks, settings
+):
+    settings.SMS_BACKEND = f"{__name__}.TransientFailureBackend"
+    settings.ALERT_MAX_ATTEMPTS = 2
+    make_citizen("ML-7")
+
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    row = Delivery.objects.get(alert=alert, channel="sms")
+    assert row.status == Status.PENDING
+    assert row.attempts == 1
+    assert row.error_code == "503"
+    assert row.next_attempt_at > timezone.now() + datetime.timedelta(seconds=10)
+    Delivery.objects.filter(id=row.id).update(next_attempt_at=timezone.now())
+
+    services.deliveries_send(delivery_ids=[row.id])
+
+    row.refresh_from_db()
+    assert row.status == Status.FAILED
+    assert row.attempts == 2
+    assert row.provider_id == ""
+
+
+def test_permanent_failure_fails_at_once(
+    mali_at_level_3, django_capture_on_commit_callbacks, settings
+):
+    settings.SMS_BACKEND = f"{__name__}.PermanentFailureBackend"
+    make_citizen("ML-7")
+
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    row = Delivery.objects.get(alert=alert, channel="sms")
+    assert (row.status, row.attempts, row.error_code) == (Status.FAILED, 1, "400")
+    assert Delivery.objects.get(alert=alert, channel="email").status == Status.SENT
+
+
+def test_unconfigured_sms_never_marks_a_message_sent(
+    mali_at_level_3, django_capture_on_commit_callbacks, settings
+):
+    settings.SMS_BACKEND = "core.sms.backends.unconfigured.SmsBackend"
+    make_citizen("ML-7")
+
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    row = Delivery.objects.get(alert=alert, channel="sms")
+    assert row.status == Status.PENDING
+    assert row.error_code == "not_configured"
+
+
+def test_sweeper_requeues_rows_never_handed_off_and_flags_the_others_ambiguous(
+    mali_at_level_3, django_capture_on_commit_callbacks, sms_outbox
+):
+    make_citizen("ML-7")
+    make_citizen("ML-7")
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+    # As a worker killed mid-task leaves them: claimed, lease run out, one handed off.
+    long_ago = timezone.now() - datetime.timedelta(hours=1)
+    rows = list(Delivery.objects.filter(alert=alert, channel="sms").order_by("id"))
+    Delivery.objects.filter(id=rows[0].id).update(
+        status=Status.SENDING, lease_expires_at=long_ago, handoff_at=long_ago, provider_id=""
+    )
+    Delivery.objects.filter(id=rows[1].id).update(
+        status=Status.SENDING, lease_expires_at=long_ago, handoff_at=None, provider_id=""
+    )
+    Alert.objects.filter(id=alert.id).update(state=Alert.State.SENDING)
+    sms_outbox.clear()
+
+    result = services.deliveries_sweep()
+
+    assert (result.ambiguous, result.requeued) == (1, 1)
+    assert Delivery.objects.get(id=rows[0].id).status == Status.AMBIGUOUS
+    assert Delivery.objects.get(id=rows[1].id).status == Status.SENT
+    assert len(sms_outbox) == 1
+    alert.refresh_from_db()
+    assert alert.state == Alert.State.DONE
+
+
+def test_sweeper_fans_out_an_alert_whose_fan_out_was_lost(
+    mali_at_level_3, django_capture_on_commit_callbacks
+):
+    from advisories.models import Advisory
+
+    make_citizen("ML-7")
+    Alert.objects.all().delete()
+    # What a process that died between committing the alert and enqueuing its fan-out leaves.
+    alert = Alert.objects.create(
+        kind=Alert.Kind.LEVEL_CHANGE,
+        advisory=Advisory.objects.get(status=Advisory.Status.PUBLISHED),
+        country_id="ML",
+        changes=[{"region_code": "ML-7", "old_level": 3, "new_level": 4}],
+        region_codes=["ML-7"],
+    )
+    Alert.objects.filter(id=alert.id).update(
+        created_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = services.deliveries_sweep()
+
+    assert result.alerts_resumed == 1
+    assert Delivery.objects.filter(alert=alert, status=Status.SENT).count() == 2
+
+
+def test_cancel_stops_pending_rows(mali_at_level_3, django_capture_on_commit_callbacks, settings):
+    settings.SMS_BACKEND = f"{__name__}.TransientFailureBackend"
+    make_citizen("ML-7")
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    services.alert_cancel(alert=alert)
+
+    assert Delivery.objects.get(alert=alert, channel="sms").status == Status.CANCELLED
+    assert Delivery.objects.get(alert=alert, channel="email").status == Status.SENT
+
+
+class ClockedBackend(sms.BaseSmsBackend):
+    """Records when each message was handed over."""
+
+    sent_at: list[float] = []
+
+    def send(self, message):
+        ClockedBackend.sent_at.append(time.time())
+        return sms.SmsReceipt(provider_id=f"clocked-{len(ClockedBackend.sent_at)}")
+
+
+def test_sending_never_exceeds_the_channel_rate(
+    mali_at_level_3, django_capture_on_commit_callbacks, settings
+):
+    settings.SMS_BACKEND = f"{__name__}.ClockedBackend"
+    settings.ALERT_RATE_LIMITS = {"email": 1000, "sms": 4}
+    ClockedBackend.sent_at = []
+    for _ in range(10):
+        make_citizen("ML-7")
+
+    publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    per_second = Counter(int(moment) for moment in ClockedBackend.sent_at)
+    assert len(ClockedBackend.sent_at) == 10
+    assert max(per_second.values()) <= 4
+    assert len(per_second) >= 3

@@ -1,0 +1,374 @@
+import datetime
+import re
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+from django.utils import timezone
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from accounts.models import Membership
+from registrations.models import Citizen, HouseholdMember, Presence
+from tests.accounts.factories import staff_at
+from tests.registrations.factories import HouseholdMemberFactory, PresenceFactory, trip_leg
+
+pytestmark = pytest.mark.usefixtures("geography")
+
+URL = "/api/v1/registrations/"
+TODAY = timezone.localdate()
+
+
+def body(**overrides):
+    data = {
+        "given_name": "Claire",
+        "family_name": "Martin",
+        "email": "claire.martin@example.org",
+        "phone": "+961 3 000 101",
+        "language": "fr",
+        "notify_by_email": True,
+        "notify_by_sms": True,
+        "household": [{"name": "Léo Martin", "relation": "child"}],
+        "presence": {
+            "kind": "trip",
+            "country": "LB",
+            "region": "LB-BA",
+            "start_date": TODAY.isoformat(),
+            "end_date": (TODAY + datetime.timedelta(days=10)).isoformat(),
+        },
+        "consent": True,
+    }
+    data.update(overrides)
+    return data
+
+
+def post(api_client, data, **extra):
+    return api_client.post(URL, data, format="json", **extra)
+
+
+def test_register_answers_201_and_stores_everything(api_client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post(api_client, body())
+
+    assert response.status_code == 201, response.data
+    citizen = Citizen.objects.get()
+    assert citizen.phone == "+9613000101"
+    assert citizen.household_members.count() == 1
+    assert citizen.presences.get().trip is not None
+    assert len(mail.outbox) == 1
+
+
+def test_register_existing_email_answers_the_same_and_creates_no_duplicate(
+    api_client, django_capture_on_commit_callbacks
+):
+    first = post(api_client, body())
+    with django_capture_on_commit_callbacks(execute=True):
+        second = post(api_client, body(email="CLAIRE.martin@example.org", given_name="X"))
+
+    assert second.status_code == first.status_code == 201
+    assert second.data == first.data
+    assert Citizen.objects.count() == 1
+    assert "/manage/" in mail.outbox[-1].body
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"phone": "12345"}, "phone"),
+        ({"email": "not-an-email"}, "email"),
+        ({"given_name": "x" * 500}, "given_name"),
+        ({"consent": False}, "consent"),
+        ({"household": [{"name": "Kid", "relation": "child"}] * 11}, "household"),
+        ({"presence": {**body()["presence"], "country": "ZZ"}}, "presence.country"),
+        ({"presence": {**body()["presence"], "region": "ML-7"}}, "presence.region"),
+        ({"presence": {**body()["presence"], "region": "LB-99"}}, "presence.region"),
+        (
+            {"presence": {**body()["presence"], "end_date": "2000-01-01"}},
+            "presence.end_date",
+        ),
+        ({"presence": {**body()["presence"], "start_date": "soon"}}, "presence.start_date"),
+    ],
+)
+def test_register_bad_input_answers_400_naming_the_field(api_client, overrides, field):
+    response = post(api_client, body(**overrides), HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert response.status_code == 400, response.data
+    assert field in response.data["errors"], response.data
+    assert Citizen.objects.count() == 0
+
+
+def test_register_errors_are_in_the_requested_language(api_client):
+    response = post(api_client, body(phone="12345"), HTTP_ACCEPT_LANGUAGE="fr")
+
+    assert "format international" in response.data["errors"]["phone"][0]
+
+
+def test_register_is_throttled_per_ip(api_client, settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"registration": "2/hour", "anon": "100/minute"},
+    }
+    from rest_framework.throttling import ScopedRateThrottle
+
+    previous = ScopedRateThrottle.THROTTLE_RATES
+    ScopedRateThrottle.THROTTLE_RATES = {"registration": "2/hour"}
+    try:
+        codes = [post(api_client, body(email=f"p{n}@example.org")).status_code for n in range(3)]
+        other_ip = post(api_client, body(email="p9@example.org"), REMOTE_ADDR="10.9.9.9")
+    finally:
+        ScopedRateThrottle.THROTTLE_RATES = previous
+
+    assert codes == [201, 201, 429]
+    assert other_ip.status_code == 201
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=10), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@hypothesis_settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    field=st.sampled_from(
+        ["given_name", "email", "phone", "language", "household", "presence", "consent"]
+    ),
+    value=json_values,
+    presence_field=st.sampled_from(["kind", "country", "region", "start_date", "end_date"]),
+    presence_value=json_values,
+)
+def test_no_input_gives_a_server_error(api_client, field, value, presence_field, presence_value):
+    cache.clear()
+    data = body(**{field: value})
+    if isinstance(data.get("presence"), dict):
+        data["presence"] = {**data["presence"], presence_field: presence_value}
+
+    response = post(api_client, data)
+
+    assert response.status_code in {201, 400}, response.content
+
+
+# --- Staff ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def register_of_two_countries():
+    mali = PresenceFactory(country_id="ML", region_id="ML-7").citizen
+    HouseholdMemberFactory(citizen=mali)
+    lebanon = PresenceFactory(country_id="LB", region_id="LB-BA").citizen
+    return mali, lebanon
+
+
+def test_staff_of_beirut_see_no_mali_citizen_and_get_404_on_their_ids(
+    api_client, register_of_two_countries
+):
+    mali, lebanon = register_of_two_countries
+    api_client.force_authenticate(staff_at("LB", Membership.Role.OFFICER))
+
+    listed = api_client.get(URL)
+    foreign = api_client.get(f"{URL}{mali.id}/")
+    own = api_client.get(f"{URL}{lebanon.id}/")
+
+    assert [row["id"] for row in listed.data["results"]] == [str(lebanon.id)]
+    assert foreign.status_code == 404
+    assert own.status_code == 200
+    assert own.data["presences"][0]["region"] == "LB-BA"
+
+
+def test_staff_list_filters_by_region_date_and_verified_channel(
+    api_client, django_assert_num_queries
+):
+    in_region = PresenceFactory(region_id="ML-7").citizen
+    PresenceFactory(region_id="ML-1")
+    unverified = PresenceFactory(region_id="ML-7", citizen__email_verified_at=None).citizen
+    future = trip_leg(
+        region_id="ML-7",
+        start_date=TODAY + datetime.timedelta(days=30),
+        end_date=TODAY + datetime.timedelta(days=40),
+    ).citizen
+    api_client.force_authenticate(staff_at("ML", Membership.Role.OFFICER))
+
+    def ids(query):
+        response = api_client.get(URL + query)
+        assert response.status_code == 200, response.data
+        return {row["id"] for row in response.data["results"]}
+
+    with django_assert_num_queries(4):
+        assert ids(f"?region=ML-7&present_on={TODAY}") == {str(in_region.id), str(unverified.id)}
+    assert ids("?region=ML-7&channel_verified=email") == {str(in_region.id), str(future.id)}
+    assert api_client.get(URL + "?present_on=tomorrow").status_code == 400
+
+
+def test_anonymous_cannot_list_the_register(api_client, register_of_two_countries):
+    assert api_client.get(URL).status_code in {401, 403}
+
+
+def test_stats_count_citizens_and_people_present_today_per_region(
+    api_client, register_of_two_countries
+):
+    api_client.force_authenticate(staff_at("ML", Membership.Role.OFFICER))
+
+    response = api_client.get(URL + "stats/?country=ML")
+    foreign = api_client.get(URL + "stats/?country=LB")
+
+    assert response.status_code == 200
+    assert response.data["regions"] == [
+        {"region": "ML-7", "name": "Gao", "citizens": 1, "people": 2}
+    ]
+    assert foreign.status_code == 404
+
+
+# --- Self-service ---------------------------------------------------------------------------
+
+
+def me_token(api_client, capture, email):
+    with capture(execute=True):
+        assert api_client.post("/api/v1/me/code/", {"email": email}).status_code == 202
+    code = re.search(r"\b(\d{6})\b", mail.outbox[-1].body).group(1)
+    response = api_client.post("/api/v1/me/token/", {"email": email, "code": code})
+    assert response.status_code == 200, response.data
+    return response.data["token"]
+
+
+def test_me_code_answers_the_same_for_unknown_emails(
+    api_client, django_capture_on_commit_callbacks
+):
+    PresenceFactory(citizen__email="known@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        known = api_client.post("/api/v1/me/code/", {"email": "known@example.org"})
+    with django_capture_on_commit_callbacks(execute=True):
+        unknown = api_client.post("/api/v1/me/code/", {"email": "unknown@example.org"})
+
+    assert (known.status_code, known.data) == (unknown.status_code, unknown.data)
+    assert [message.to for message in mail.outbox] == [["known@example.org"]]
+
+
+def test_me_reads_updates_adds_a_trip_checks_out_exports_and_deletes(
+    api_client, django_capture_on_commit_callbacks
+):
+    residence = PresenceFactory(citizen__email="me@example.org", region_id="ML-7")
+    citizen = residence.citizen
+    HouseholdMemberFactory(citizen=citizen)
+    token = me_token(api_client, django_capture_on_commit_callbacks, "me@example.org")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Citizen {token}")
+
+    read = api_client.get("/api/v1/me/")
+    assert read.status_code == 200
+    assert read.data["email"] == "me@example.org"
+
+    updated = api_client.put(
+        "/api/v1/me/",
+        {
+            "given_name": "Awa",
+            "family_name": "Keita",
+            "email": "me@example.org",
+            "phone": citizen.phone,
+            "language": "en",
+            "notify_by_email": True,
+            "notify_by_sms": True,
+        },
+    )
+    assert updated.status_code == 200, updated.data
+    assert updated.data["family_name"] == "Keita"
+    assert updated.data["phone_verified"] is True
+
+    trip = api_client.post(
+        "/api/v1/me/presences/",
+        {
+            "legs": [
+                {
+                    "country": "LB",
+                    "region": "LB-BA",
+                    "start_date": str(TODAY),
+                    "end_date": str(TODAY + datetime.timedelta(days=3)),
+                },
+                {
+                    "country": "ML",
+                    "start_date": str(TODAY + datetime.timedelta(days=4)),
+                    "end_date": str(TODAY + datetime.timedelta(days=6)),
+                },
+            ]
+        },
+    )
+    assert trip.status_code == 201, trip.data
+    assert len(api_client.get("/api/v1/me/presences/").data) == 3
+
+    left = api_client.post(f"/api/v1/me/presences/{residence.id}/leave/")
+    assert left.status_code == 200
+    assert left.data["end_date"] == str(TODAY)
+
+    export = api_client.get("/api/v1/me/export/")
+    assert export.data["citizen"]["family_name"] == "Keita"
+    assert len(export.data["presences"]) == 3
+    assert len(export.data["household"]) == 1
+
+    assert api_client.delete("/api/v1/me/").status_code == 204
+    assert Citizen.objects.count() == 0
+    assert HouseholdMember.objects.count() == 0
+    assert Presence.objects.count() == 0
+    assert api_client.get("/api/v1/me/").status_code == 401
+
+
+def test_me_refuses_other_citizens_presences_and_bad_tokens(
+    api_client, django_capture_on_commit_callbacks
+):
+    mine = PresenceFactory(citizen__email="mine@example.org")
+    other = PresenceFactory()
+    token = me_token(api_client, django_capture_on_commit_callbacks, "mine@example.org")
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"Citizen {token}")
+    assert api_client.post(f"/api/v1/me/presences/{other.id}/leave/").status_code == 404
+    assert api_client.post(f"/api/v1/me/presences/{mine.id}/leave/").status_code == 200
+    api_client.credentials(HTTP_AUTHORIZATION=f"Citizen {token}x")
+    assert api_client.get("/api/v1/me/").status_code == 401
+    api_client.credentials()
+    assert api_client.get("/api/v1/me/").status_code == 401
+
+
+def test_me_verifies_the_phone_with_the_texted_code(
+    api_client, sms_outbox, django_capture_on_commit_callbacks
+):
+    PresenceFactory(citizen__email="phone@example.org", citizen__phone_verified_at=None)
+    token = me_token(api_client, django_capture_on_commit_callbacks, "phone@example.org")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Citizen {token}")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = api_client.post("/api/v1/me/phone/code/")
+    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].body).group(1)
+    wrong = api_client.post("/api/v1/me/phone/verify/", {"code": "abcdef"})
+    right = api_client.post("/api/v1/me/phone/verify/", {"code": code})
+
+    assert sent.status_code == 202
+    assert wrong.status_code == 400
+    assert "code" in wrong.data["errors"]
+    assert right.status_code == 200
+    assert right.data["phone_verified"] is True
+
+
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    path=st.sampled_from(["/api/v1/me/code/", "/api/v1/me/token/"]),
+    payload=st.dictionaries(st.sampled_from(["email", "code", "x"]), json_values, max_size=3),
+)
+def test_no_self_service_input_gives_a_server_error(api_client, path, payload):
+    cache.clear()
+
+    response = api_client.post(path, payload, format="json")
+
+    assert response.status_code in {202, 400}, response.content

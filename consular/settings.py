@@ -263,6 +263,9 @@ ALERT_LOOKAHEAD_DAYS = env.int("ALERT_LOOKAHEAD_DAYS", default=7)
 # Deliveries per send task, and attempts before a transient failure becomes final.
 ALERT_CHUNK_SIZE = env.int("ALERT_CHUNK_SIZE", default=500)
 ALERT_MAX_ATTEMPTS = env.int("ALERT_MAX_ATTEMPTS", default=6)
+# Backoff before retry n: a random wait between half and all of base * 2^(n-1), capped.
+ALERT_RETRY_BASE_SECONDS = env.int("ALERT_RETRY_BASE_SECONDS", default=30)
+ALERT_RETRY_MAX_SECONDS = env.int("ALERT_RETRY_MAX_SECONDS", default=1800)
 # Seconds a worker holds claimed deliveries before the sweeper may take them back.
 ALERT_LEASE_SECONDS = env.int("ALERT_LEASE_SECONDS", default=600)
 # An alert still waiting for its fan-out this long after creation is fanned out by the sweeper.

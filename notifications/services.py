@@ -210,8 +210,11 @@ def _claim(delivery_ids: Sequence[int], now: datetime.datetime) -> list[int]:
 
 
 def _backoff(attempts: int) -> datetime.timedelta:
-    """Exponential with full jitter: 30 s, 1 min, 2 min ... capped at 30 minutes."""
-    ceiling = min(30 * 2 ** max(attempts - 1, 0), 1800)
+    """Exponential with jitter: by default 15-30 s, 30-60 s, 1-2 min ... capped at 30 minutes."""
+    ceiling = min(
+        settings.ALERT_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0),
+        settings.ALERT_RETRY_MAX_SECONDS,
+    )
     return datetime.timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311
 
 

@@ -41,12 +41,16 @@ LEASE_SECONDS = 45
 SWEEP_SECONDS = 5
 FAN_OUT_GRACE_SECONDS = 10
 MAX_ATTEMPTS = 6
+# Retries wait 2-4 s, 4-8 s ... 32-64 s: the production base is 30 s, which would make the
+# failing-providers scenario wait minutes for one unlucky row's fifth attempt.
+RETRY_BASE_SECONDS = 4
 SMS_TIMEOUT_SECONDS = 2.0
 PIPELINE_ENV = {
     "ALERT_LEASE_SECONDS": str(LEASE_SECONDS),
     "ALERT_SWEEP_SECONDS": str(SWEEP_SECONDS),
     "ALERT_FAN_OUT_GRACE_SECONDS": str(FAN_OUT_GRACE_SECONDS),
     "ALERT_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
+    "ALERT_RETRY_BASE_SECONDS": str(RETRY_BASE_SECONDS),
     "ALERT_CHUNK_SIZE": "200",
     "ALERT_RATE_EMAIL": "1000000",
     "ALERT_RATE_SMS": "1000000",

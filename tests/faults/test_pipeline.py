@@ -224,9 +224,16 @@ def test_alert_committed_but_never_enqueued_is_fanned_out_by_the_sweeper():
 
 
 RATE_EMAIL, RATE_SMS = 300, 150
-# With 5 % of transactions refused, a few rows need a fourth attempt: the backoff before it
-# is at most 30 + 60 + 120 s, the one before a fifth 240 s more; then the hand-off itself.
-PROVIDERS_RECOVERY_BOUND_S = 600
+# The worst a row can meet: every retry's longest backoff, a sweep to pick it up and a
+# provider time-out per attempt; on top, the whole hand-off at the rate limits (the slower
+# channel), and the lease-and-sweeps allowance of the other scenarios for a slow machine.
+WORST_RETRIES_S = sum(
+    harness.RETRY_BASE_SECONDS * 2**attempt + harness.SWEEP_SECONDS + harness.SMS_TIMEOUT_SECONDS
+    for attempt in range(harness.MAX_ATTEMPTS - 1)
+)
+PROVIDERS_RECOVERY_BOUND_S = (
+    WORST_RETRIES_S + max(12_000 / RATE_EMAIL, 8_000 / RATE_SMS) + RECOVERY_BOUND_S
+)
 
 
 def _bursts(transactions: list[tuple[str, int, float]]) -> int:

@@ -182,6 +182,27 @@ def test_transient_failure_is_retried_later_then_fails_at_the_limit(
     assert row.provider_id == ""
 
 
+def test_retry_backoff_follows_the_configured_base_and_cap(
+    mali_at_level_3, django_capture_on_commit_callbacks, settings
+):
+    settings.SMS_BACKEND = f"{__name__}.TransientFailureBackend"
+    settings.ALERT_RETRY_BASE_SECONDS = 400
+    settings.ALERT_RETRY_MAX_SECONDS = 500
+    make_citizen("ML-7")
+
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+    row = Delivery.objects.get(alert=alert, channel="sms")
+    first_wait = row.next_attempt_at - timezone.now()
+    Delivery.objects.filter(id=row.id).update(next_attempt_at=timezone.now())
+    services.deliveries_send(delivery_ids=[row.id])
+    row.refresh_from_db()
+    second_wait = row.next_attempt_at - timezone.now()
+
+    assert datetime.timedelta(seconds=190) < first_wait <= datetime.timedelta(seconds=400)
+    # 800 s capped at 500: between 250 and 500.
+    assert datetime.timedelta(seconds=240) < second_wait <= datetime.timedelta(seconds=500)
+
+
 def test_permanent_failure_fails_at_once(
     mali_at_level_3, django_capture_on_commit_callbacks, settings
 ):

@@ -27,6 +27,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 
 from accounts import mfa
+from core.audit import audit_record
 
 
 class TokenForm(forms.Form):
@@ -40,6 +41,25 @@ class TokenForm(forms.Form):
 
     def clean_otp_token(self) -> str:
         return "".join(self.cleaned_data["otp_token"].split())
+
+
+class MailboxCodeForm(forms.Form):
+    mailbox_code = forms.CharField(
+        label=_("Code from the email"),
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
+        ),
+    )
+
+    def clean_mailbox_code(self) -> str:
+        return "".join(self.cleaned_data["mailbox_code"].split())
+
+
+def _masked(email: str) -> str:
+    """Enough of the address to recognise it, not enough to learn it from the page."""
+    local, _at, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
 
 
 def is_verified(user: Any) -> bool:
@@ -149,7 +169,7 @@ class StaffAdminSite(admin.AdminSite):
         context = self._step_context(request, title=_("Second factor"), form=form)
         return TemplateResponse(request, "accounts/otp_verify.html", context)
 
-    @method_decorator(sensitive_post_parameters("otp_token"))
+    @method_decorator(sensitive_post_parameters("otp_token", "mailbox_code"))
     @method_decorator(csrf_protect)
     @method_decorator(never_cache)
     def otp_enrol(self, request: HttpRequest) -> HttpResponse:
@@ -163,11 +183,14 @@ class StaffAdminSite(admin.AdminSite):
         locked = self._refuse_if_locked(request)
         if locked is not None:
             return locked
+        if not mfa.mailbox_proved(user=user, session=request.session):
+            return self._mailbox_step(request, user)
         device = mfa.totp_enrolment_start(user=user)
         form = TokenForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             if mfa.totp_enrolment_confirm(device=device, token=form.cleaned_data["otp_token"]):
                 device.refresh_from_db()
+                audit_record(request=request, action="otp_enrolled", obj=device)
                 django_otp.login(request, device)
                 request.session.cycle_key()
                 return redirect(self._next_url(request))
@@ -184,3 +207,35 @@ class StaffAdminSite(admin.AdminSite):
             qrcode_svg=mfa.totp_qrcode_svg(device),
         )
         return TemplateResponse(request, "accounts/otp_enrol.html", context)
+
+    def _mailbox_step(self, request: HttpRequest, user: Any) -> HttpResponse:
+        """Prove the mailbox first: the code is sent on arrival, again on request (not more
+        than once a minute); a wrong code counts as a failed sign-in."""
+        title = _("Set up your second factor")
+        if not user.email:
+            context = self._step_context(request, title=title, form=None)
+            return TemplateResponse(request, "accounts/otp_mailbox.html", context)
+        form = MailboxCodeForm(request.POST if "mailbox_code" in request.POST else None)
+        sent = False
+        if "resend" in request.POST or not mfa.mailbox_challenge_pending(
+            user=user, session=request.session
+        ):
+            sent = mfa.mailbox_challenge_send(user=user, session=request.session)
+        elif form.is_valid():
+            code = form.cleaned_data["mailbox_code"]
+            if mfa.mailbox_challenge_answer(user=user, session=request.session, code=code):
+                return redirect(request.get_full_path())
+            locked = self._count_failure(request)
+            if locked is not None:
+                return locked
+            form.add_error(
+                "mailbox_code",
+                _(
+                    "This code is not valid or has expired. Use the latest email, "
+                    "or ask for a new code."
+                ),
+            )
+        context = self._step_context(
+            request, title=title, form=form, sent=sent, email_hint=_masked(user.email)
+        )
+        return TemplateResponse(request, "accounts/otp_mailbox.html", context)

@@ -2,6 +2,7 @@ import re
 import uuid
 
 import pytest
+from django.core import mail
 from django.core.management import call_command
 from django.test import Client
 from django.urls import URLResolver, get_resolver
@@ -16,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 PASSWORD = "the-officers-real-password"
 OTP_STEP = "/admin/otp/?next=%2Fadmin%2F"
+ENROL_STEP = "/admin/otp/enrol/?next=%2Fadmin%2F"
 
 
 @pytest.fixture
@@ -128,15 +130,32 @@ def test_wrong_codes_count_towards_the_lockout(client, officer, device, settings
     assert AuditEvent.objects.filter(action="locked_out", username="officer").exists()
 
 
-def test_staff_without_a_device_enrol_then_reach_the_admin(client, officer):
+def _mailbox_code() -> str:
+    [email] = mail.outbox
+    return re.search(r"\b(\d{8})\b", email.body).group(1)
+
+
+def _prove_mailbox(client: Client) -> None:
+    client.get(ENROL_STEP)
+    client.post(ENROL_STEP, {"mailbox_code": _mailbox_code()})
+
+
+def test_staff_without_a_device_prove_their_mailbox_enrol_then_reach_the_admin(client, officer):
     _password(client)
 
     step = client.get(OTP_STEP)
+    mailbox = client.get(step["Location"])
+    [email] = mail.outbox
+    proved = client.post(step["Location"], {"mailbox_code": _mailbox_code()})
     page = client.get(step["Location"])
     pending = TOTPDevice.objects.get(user=officer)
     confirm = client.post(step["Location"], {"otp_token": totp_code(pending)})
 
-    assert step["Location"] == "/admin/otp/enrol/?next=%2Fadmin%2F"
+    assert step["Location"] == ENROL_STEP
+    assert email.to == ["officer@example.org"]
+    assert b"o***@example.org" in mailbox.content
+    assert b"otpauth://" not in mailbox.content
+    assert proved["Location"] == ENROL_STEP
     assert page.status_code == 200
     assert page["Cache-Control"].count("no-store") == 1
     assert mfa.totp_secret_base32(pending) in page.content.decode()
@@ -144,14 +163,65 @@ def test_staff_without_a_device_enrol_then_reach_the_admin(client, officer):
     assert b"otpauth://totp/consular%3Aofficer?secret=" in page.content
     assert confirm["Location"] == "/admin/"
     assert TOTPDevice.objects.get(user=officer).confirmed
+    assert AuditEvent.objects.filter(action="otp_enrolled", username="officer").exists()
     assert client.get("/admin/").status_code == 200
+
+
+def test_a_password_alone_never_sees_the_enrolment_secret(client, officer):
+    _password(client)
+
+    pages = [client.get(ENROL_STEP), client.post(ENROL_STEP, {"mailbox_code": "00000000"})]
+
+    assert not TOTPDevice.objects.filter(user=officer).exists()
+    for page in pages:
+        assert page.status_code == 200
+        assert b"otpauth://" not in page.content
+        assert "secret" not in page.context
+    assert b"This code is not valid" in pages[1].content
+    assert AuditEvent.objects.filter(action="login_failed", username="officer").exists()
+
+
+def test_a_mailbox_code_is_resent_at_most_once_a_minute_and_the_old_one_dies(
+    client, officer, time_machine
+):
+    time_machine.move_to("2026-11-24 10:00:00Z", tick=False)
+    _password(client)
+    client.get(ENROL_STEP)
+    first = _mailbox_code()
+
+    client.post(ENROL_STEP, {"resend": "1"})
+    assert len(mail.outbox) == 1
+    time_machine.move_to("2026-11-24 10:01:01Z", tick=False)
+    client.post(ENROL_STEP, {"resend": "1"})
+    second = re.search(r"\b(\d{8})\b", mail.outbox[1].body).group(1)
+    stale = client.post(ENROL_STEP, {"mailbox_code": first})
+    time_machine.move_to("2026-11-24 10:17:00Z", tick=False)
+    expired = client.post(ENROL_STEP, {"mailbox_code": second})
+
+    assert len(mail.outbox) == 2
+    assert first != second
+    assert b"otpauth://" not in stale.content
+    assert b"otpauth://" not in expired.content
+    assert b"This code is not valid" in expired.content
+
+
+def test_staff_without_an_email_address_cannot_enrol(client, officer):
+    type(officer).objects.filter(pk=officer.pk).update(email="")
+    _password(client)
+
+    page = client.get(ENROL_STEP)
+
+    assert b"no email address" in page.content
+    assert mail.outbox == []
+    assert not TOTPDevice.objects.filter(user=officer).exists()
 
 
 def test_the_enrolment_secret_stays_until_it_is_confirmed(client, officer):
     _password(client)
+    _prove_mailbox(client)
 
-    first = client.get("/admin/otp/enrol/")
-    second = client.get("/admin/otp/enrol/")
+    first = client.get(ENROL_STEP)
+    second = client.get(ENROL_STEP)
 
     assert TOTPDevice.objects.filter(user=officer).count() == 1
     assert first.context["secret"] == second.context["secret"]

@@ -132,7 +132,9 @@ def test_wrong_codes_count_towards_the_lockout(client, officer, device, settings
 
 def _mailbox_code() -> str:
     [email] = mail.outbox
-    return re.search(r"\b(\d{8})\b", email.body).group(1)
+    found = re.search(r"\b(\d{8})\b", str(email.body))
+    assert found is not None
+    return found.group(1)
 
 
 def _prove_mailbox(client: Client) -> None:

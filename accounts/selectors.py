@@ -6,6 +6,10 @@ from django.db.models import QuerySet
 
 from accounts.models import Membership, Post, User
 
+# The roles that work with citizens' personal data. Advisory editors and approvers write
+# advisories; they need no one's address.
+REGISTER_ROLES = (Membership.Role.OFFICER, Membership.Role.ADMIN)
+
 
 def posts_of_user(*, user: User, roles: Iterable[str] | None = None) -> QuerySet[Post]:
     """The posts the user may act for (every post for a superuser)."""

@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.selectors import country_codes_of_user
+from accounts.selectors import REGISTER_ROLES, country_codes_of_user
 from core.audit import Action, AuditedModelAdminMixin, audit_record
 from registrations import services
 from registrations.models import Citizen, HouseholdMember, Presence
@@ -32,7 +32,7 @@ CSV_COLUMNS = [
 
 
 def _scope(request: HttpRequest) -> set[str]:
-    return country_codes_of_user(user=request.user)  # type: ignore[arg-type]
+    return country_codes_of_user(user=request.user, roles=REGISTER_ROLES)  # type: ignore[arg-type]
 
 
 class HouseholdInline(admin.TabularInline[HouseholdMember, Citizen]):

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.selectors import country_codes_of_user
+from accounts.selectors import REGISTER_ROLES, country_codes_of_user
 from registrations import selectors, services, tokens
 from registrations.models import NAME_MAX, Citizen, HouseholdMember, Language, Presence
 
@@ -197,9 +197,23 @@ REGISTERED = _(
 # --- Public registration and staff register -------------------------------------------------
 
 
+def _register_countries(request: Request) -> set[str]:
+    """The countries whose register the caller may read, asked once per request."""
+    cached: set[str] | None = getattr(request, "_register_countries", None)
+    if cached is None:
+        cached = country_codes_of_user(user=request.user, roles=REGISTER_ROLES)  # type: ignore[arg-type]
+        request._register_countries = cached  # type: ignore[attr-defined]
+    return cached
+
+
 class StaffRegisterPermission(permissions.BasePermission):
+    """Staff who hold a register role (officer, post administrator) for some country."""
+
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(request.user and request.user.is_authenticated and request.user.is_staff)
+        user: Any = request.user
+        return bool(
+            user and user.is_authenticated and user.is_staff and _register_countries(request)
+        )
 
 
 @extend_schema(tags=["registrations"])
@@ -244,7 +258,7 @@ class RegistrationViewSet(
                 {"channel_verified": [_("Choose email, sms or none.")]}
             )
         return selectors.citizens_for_staff(
-            country_codes=country_codes_of_user(user=self.request.user),  # type: ignore[arg-type]
+            country_codes=_register_countries(self.request),
             country=self._filter("country"),
             region=self._filter("region"),
             present_on=present_on,
@@ -310,7 +324,7 @@ class RegistrationViewSet(
         country = (request.query_params.get("country") or "").strip().upper()
         if not country:
             raise exceptions.ValidationError({"country": [_("This field is required.")]})
-        if country not in country_codes_of_user(user=request.user):  # type: ignore[arg-type]
+        if country not in _register_countries(request):
             raise exceptions.NotFound()
         today = timezone.localdate()
         rows = selectors.presence_stats(country_code=country, on_date=today)

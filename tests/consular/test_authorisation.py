@@ -108,6 +108,14 @@ def staff_write(
     return REFUSED if _has(role, target, *readers) else HIDDEN
 
 
+def register_record(role: str, target: str) -> str:
+    """The register: officers of the post (and superusers) only; editors and approvers,
+    who hold no register role anywhere, are refused before any lookup."""
+    if _role_name(role) in ("editor", "approver"):
+        return DENIED
+    return staff_record(role, target, reader_roles=("officer",))
+
+
 def citizen_only(role: str, target: str) -> str:
     return AUTHORISED if role == CITIZEN else DENIED
 
@@ -304,14 +312,16 @@ MATRIX: dict[tuple[str, str], Operation] = {
         path=_path("alert"),
     ),
     ("GET", "/api/v1/registrations/"): Operation(
-        expect=lambda role, target: staff_record(role, "own"), rows=scoped_rows("presences")
+        expect=lambda role, target: register_record(role, "own"), rows=scoped_rows("presences")
     ),
     ("POST", "/api/v1/registrations/"): Operation(
         expect=anyone_reaches, body=lambda world, role, target: REGISTRATION
     ),
-    ("GET", "/api/v1/registrations/{id}/"): Operation(expect=staff_record, path=_path("citizen")),
+    ("GET", "/api/v1/registrations/{id}/"): Operation(
+        expect=register_record, path=_path("citizen")
+    ),
     ("GET", "/api/v1/registrations/stats/"): Operation(
-        expect=staff_record,
+        expect=register_record,
         query=lambda world, role, target: {"country": world.country(role, target)},
     ),
     ("GET", "/api/v1/safety-checks/"): Operation(

@@ -393,6 +393,25 @@ def test_admin_list_is_scoped_to_the_posts_countries_and_exports_are_audited(cli
     assert event.detail["countries"] == ["ML"]
 
 
+def test_advisory_editors_do_not_see_the_register_of_their_own_post(client, api_client):
+    mali = PresenceFactory(country_id="ML", region_id="ML-7").citizen
+    editor = staff_at("ML", "editor")
+    from django.contrib.auth.models import Permission
+
+    editor.user_permissions.add(*Permission.objects.filter(codename__endswith="_citizen"))
+    login_verified(client, editor)
+    api_client.force_authenticate(editor)
+
+    listing = client.get("/admin/registrations/citizen/")
+    detail = client.get(f"/admin/registrations/citizen/{mali.id}/change/")
+
+    assert listing.status_code == 200
+    assert mali.email not in listing.content.decode()
+    assert detail.status_code == 302
+    assert api_client.get("/api/v1/registrations/").status_code == 403
+    assert api_client.get(f"/api/v1/registrations/{mali.id}/").status_code == 403
+
+
 # --- Demo -----------------------------------------------------------------------------------
 
 

@@ -7,12 +7,23 @@ class CasesConfig(AppConfig):
     verbose_name = _("Safety checks and cases")
 
     def ready(self) -> None:
-        from cases import handlers
+        from cases import handlers, selectors, services
         from cases.demo import seed_safety_check
         from cases.panels import manage_panel
-        from core import demo, events, panels
+        from core import demo, events, panels, personal_data
         from notifications.events import InboundSmsReceived
 
         events.subscribe(InboundSmsReceived, handlers.on_inbound_sms)
         panels.register("citizen_manage", manage_panel)
         demo.register("safety check", seed_safety_check, order=40)
+        personal_data.register(
+            "cases",
+            models=[
+                "cases.safetyresponse",
+                "cases.case",
+                "cases.case_household_members",
+                "cases.caseevent",
+            ],
+            export=selectors.citizen_data_export,
+            erase=services.citizens_personal_data_erase,
+        )

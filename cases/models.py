@@ -116,9 +116,12 @@ class SafetyResponse(models.Model):
         related_name="responses",
         verbose_name=_("safety check"),
     )
+    # Erasing a citizen keeps the check's counts: the answer stays, anonymised (the link to
+    # the person, where they were and what they wrote are cleared).
     citizen = models.ForeignKey(
         "registrations.Citizen",
-        on_delete=models.CASCADE,
+        on_delete=models.SET_NULL,
+        null=True,
         related_name="+",
         verbose_name=_("citizen"),
     )
@@ -294,6 +297,8 @@ class CaseEvent(models.Model):
         CALL = "call", _("Call")
         MESSAGE = "message", _("Message sent")
         RESPONSE = "response", _("Answer from the citizen")
+        # The citizen's data was erased: the texts above now read "[erased]".
+        ERASED = "erased", _("Citizen's data erased")
 
     id = models.BigAutoField(primary_key=True)
     case = models.ForeignKey(

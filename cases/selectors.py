@@ -4,11 +4,12 @@ import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import User
 from accounts.selectors import country_codes_of_user, posts_of_user
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from core import personal_data
 from notifications.selectors import response_token_read
 from registrations.selectors import citizen_get
 
@@ -65,7 +66,11 @@ def check_board(*, check_id: uuid.UUID) -> Board:
 def responses_of_check(
     *, check_id: uuid.UUID, status: str | None = None
 ) -> QuerySet[SafetyResponse]:
-    responses = SafetyResponse.objects.filter(safety_check_id=check_id).select_related("citizen")
+    # The people to follow up: an erased citizen's answer still counts on the board, but there
+    # is nobody left to list.
+    responses = SafetyResponse.objects.filter(
+        safety_check_id=check_id, citizen__isnull=False
+    ).select_related("citizen")
     if status:
         responses = responses.filter(status=status)
     return responses.order_by("region_code", "citizen__family_name", "id")
@@ -153,3 +158,77 @@ def open_case_counts(*, check_id: uuid.UUID) -> dict[str, int]:
         .annotate(n=Count("id"))
         .order_by()
     )
+
+
+# What of a case the citizen is given in their export: what they told us, what we sent them
+# and where the case stands. Notes, calls and assignments are the post's working notes, and
+# the comments staff write on a status change or on a case they open are theirs too.
+_CITIZEN_WORDS = (CaseEvent.Kind.MESSAGE, CaseEvent.Kind.RESPONSE)
+_SHARED_EVENTS = (*_CITIZEN_WORDS, CaseEvent.Kind.OPENED, CaseEvent.Kind.STATUS)
+
+
+def _event_row(case: Case, event: CaseEvent) -> dict[str, object]:
+    shared_text = event.kind in _CITIZEN_WORDS or (
+        event.kind == CaseEvent.Kind.OPENED and case.source != Case.Source.STAFF
+    )
+    row: dict[str, object] = {
+        "kind": event.kind,
+        "at": personal_data.json_value(event.created_at),
+        "text": event.text if shared_text else "",
+    }
+    if event.kind == CaseEvent.Kind.STATUS:
+        row["from"], row["to"] = event.data.get("from"), event.data.get("to")
+    return row
+
+
+def citizen_data_export(citizen_id: uuid.UUID) -> personal_data.Sections:
+    """Safety checks' answers and the cases about one citizen, for their export."""
+    responses = (
+        SafetyResponse.objects.filter(citizen_id=citizen_id)
+        .select_related("safety_check")
+        .order_by("id")
+    )
+    cases = (
+        Case.objects.filter(citizen_id=citizen_id)
+        .select_related("safety_check")
+        .prefetch_related(
+            Prefetch(
+                "events",
+                queryset=CaseEvent.objects.filter(kind__in=_SHARED_EVENTS).order_by(
+                    "created_at", "id"
+                ),
+            ),
+            "household_members",
+        )
+        .order_by("created_at")
+    )
+    return {
+        "safety_responses": [
+            {
+                "safety_check": response.safety_check.code,
+                "country": response.safety_check.country_id,
+                **personal_data.as_row(response, exclude={"id", "citizen", "safety_check"}),
+            }
+            for response in responses
+        ],
+        "cases": [
+            {
+                **personal_data.as_row(
+                    case,
+                    exclude={
+                        "citizen",
+                        "post",
+                        "priority",
+                        "assignee",
+                        "opened_by",
+                        "safety_check",
+                        "updated_at",
+                    },
+                ),
+                "safety_check": case.safety_check.code if case.safety_check else None,
+                "household_members": [member.name for member in case.household_members.all()],
+                "timeline": [_event_row(case, event) for event in case.events.all()],
+            }
+            for case in cases
+        ],
+    }

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from accounts.models import Membership, Post, User
 from accounts.selectors import country_codes_of_user, posts_covering_country, posts_of_user
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from core import personal_data
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.ratelimit import hit
 from notifications.events import InboundSmsReceived
@@ -265,7 +266,9 @@ def safety_check_start(
     return check
 
 
-def _help_case_open(*, response: SafetyResponse, check: SafetyCheck) -> Case:
+def _help_case_open(
+    *, response: SafetyResponse, check: SafetyCheck, citizen_id: uuid.UUID | str
+) -> Case:
     """The open case of a "needs help" answer: opened once, updated by later answers."""
     kind, priority = HELP_CASE_KIND[response.help_kind]
     summary = _("Asked for help in safety check %(code)s") % {"code": check.code}
@@ -277,13 +280,13 @@ def _help_case_open(*, response: SafetyResponse, check: SafetyCheck) -> Case:
                 source=Case.Source.NEEDS_HELP,
                 country_code=check.country_id,
                 region_code=response.region_code,
-                citizen_id=response.citizen_id,
+                citizen_id=citizen_id,
                 safety_check=check,
                 summary=summary,
                 opened_by=None,
                 # Whoever the citizen registered with them was asked through them.
                 household_member_ids=list(
-                    HouseholdMember.objects.filter(citizen_id=response.citizen_id).values_list(
+                    HouseholdMember.objects.filter(citizen_id=citizen_id).values_list(
                         "id", flat=True
                     )
                 ),
@@ -291,7 +294,7 @@ def _help_case_open(*, response: SafetyResponse, check: SafetyCheck) -> Case:
             )
     except IntegrityError:
         case = Case.objects.get(
-            safety_check=check, citizen_id=response.citizen_id, status__in=Case.OPEN_STATUSES
+            safety_check=check, citizen_id=citizen_id, status__in=Case.OPEN_STATUSES
         )
         CaseEvent.objects.create(
             case=case, kind=CaseEvent.Kind.RESPONSE, text=_answer_text(response)
@@ -333,7 +336,7 @@ def response_record(
         response.answered_at = now
         response.save()
         if answer.status == SafetyResponse.Status.NEEDS_HELP:
-            _help_case_open(response=response, check=check)
+            _help_case_open(response=response, check=check, citizen_id=citizen_id)
         else:
             for case in Case.objects.filter(
                 safety_check=check, citizen_id=citizen_id, status__in=Case.OPEN_STATUSES
@@ -399,6 +402,8 @@ def sms_reply_handle(*, event: InboundSmsReceived) -> str:
         )
         return "clarified"
     chosen = named[0] if named else open_responses[0]
+    # Found by citizen id, an open check's answer names its citizen.
+    assert chosen.citizen_id is not None  # noqa: S101
     status = (
         SafetyResponse.Status.SAFE if keyword in SAFE_WORDS else SafetyResponse.Status.NEEDS_HELP
     )
@@ -414,7 +419,7 @@ def _pending_ids(check: SafetyCheck) -> list[str]:
     return [
         str(citizen_id)
         for citizen_id in SafetyResponse.objects.filter(
-            safety_check=check, status=SafetyResponse.Status.PENDING
+            safety_check=check, status=SafetyResponse.Status.PENDING, citizen__isnull=False
         ).values_list("citizen_id", flat=True)
     ]
 
@@ -441,8 +446,9 @@ def _no_response_cases_open(check: SafetyCheck) -> int:
     post = _post_for(check.country_id)
     summary = _("No answer to safety check %(code)s") % {"code": check.code}
     known_regions = {region.code for region in regions_of_country(country_code=check.country_id)}
+    # An erased citizen's answer is counted, but there is nobody to open a case for.
     rows = SafetyResponse.objects.filter(
-        safety_check=check, status=SafetyResponse.Status.NO_RESPONSE
+        safety_check=check, status=SafetyResponse.Status.NO_RESPONSE, citizen__isnull=False
     ).values_list("citizen_id", "region_code")
     cases = [
         Case(
@@ -761,3 +767,44 @@ def case_message_send(
             text=text.strip(),
             data={"alert": str(alert.id)},
         )
+
+
+# --- Erasure ----------------------------------------------------------------------------------
+
+
+def citizens_personal_data_erase(citizen_ids: list[uuid.UUID]) -> dict[str, int]:
+    """The cases' eraser (see `core.personal_data`), run before the citizen rows go.
+
+    - Safety answers stay, so a check's counts (status, region, people) do not change, but lose
+      the link to the person and what they wrote (where they were, the details).
+    - Cases stay as the post's record of the help it gave, without the link to the person or
+      their household members; the summary and every text of the timeline (but assignments,
+      which name staff) become the erased marker, and a line on the timeline says why.
+    """
+    marker = personal_data.erased_marker()
+    responses = SafetyResponse.objects.filter(citizen_id__in=citizen_ids).update(
+        citizen=None, location="", details=""
+    )
+    case_ids = list(Case.objects.filter(citizen_id__in=citizen_ids).values_list("id", flat=True))
+    members, _detail = Case.household_members.through.objects.filter(
+        householdmember__citizen_id__in=citizen_ids
+    ).delete()
+    events = (
+        CaseEvent.objects.filter(case_id__in=case_ids)
+        .exclude(kind=CaseEvent.Kind.ASSIGNED)
+        .exclude(text="")
+        .update(text=marker)
+    )
+    cases = Case.objects.filter(id__in=case_ids).update(
+        citizen=None, summary=marker, updated_at=timezone.now()
+    )
+    CaseEvent.objects.bulk_create(
+        [CaseEvent(case_id=case_id, kind=CaseEvent.Kind.ERASED) for case_id in case_ids],
+        batch_size=500,
+    )
+    return {
+        "cases.safetyresponse": responses,
+        "cases.case": cases,
+        "cases.case_household_members": members,
+        "cases.caseevent": events,
+    }

@@ -10,8 +10,8 @@ class NotificationsConfig(AppConfig):
         from anymail.signals import tracking
 
         from advisories.events import RiskLevelChanged
-        from core import events, health
-        from notifications import handlers
+        from core import events, health, personal_data
+        from notifications import handlers, selectors, services
         from notifications.health import channel_checks
 
         events.subscribe(RiskLevelChanged, handlers.on_risk_level_changed)
@@ -19,3 +19,15 @@ class NotificationsConfig(AppConfig):
         tracking.connect(handlers.on_email_tracking, dispatch_uid="notifications-email-tracking")
         for name, check in channel_checks().items():
             health.register(name, check)
+        personal_data.register(
+            "notifications",
+            models=[
+                "notifications.delivery",
+                "notifications.suppression",
+                "notifications.inboundmessage",
+                "notifications.alert",
+                "notifications.outboxmessage",
+            ],
+            export=selectors.citizen_data_export,
+            erase=services.citizens_personal_data_erase,
+        )

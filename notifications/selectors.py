@@ -1,4 +1,5 @@
 import datetime
+import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
@@ -9,8 +10,9 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import country_codes_of_user
+from core import personal_data
 from notifications.messaging import RESPONSE_SALT
-from notifications.models import Alert, Delivery, InboundMessage
+from notifications.models import Alert, Delivery, InboundMessage, Suppression
 
 
 def alerts_for_staff(*, user: User) -> QuerySet[Alert]:
@@ -102,3 +104,45 @@ def response_token_read(token: str) -> tuple[str, str] | None:
 
 def inbound_message_get(*, message_id: str) -> InboundMessage | None:
     return InboundMessage.objects.filter(id=message_id).only("id", "sender", "body").first()
+
+
+# The ledger's columns that describe the citizen's own message; attempts, leases and provider
+# ids are the system's bookkeeping.
+_DELIVERY_EXPORT = (
+    "alert_id",
+    "alert__kind",
+    "alert__country",
+    "channel",
+    "region_code",
+    "language",
+    "status",
+    "created_at",
+    "sent_at",
+    "delivered_at",
+    "finished_at",
+    "error_code",
+)
+
+
+def citizen_data_export(citizen_id: uuid.UUID) -> personal_data.Sections:
+    """The alerts' rows about one citizen for their export: the messages sent to them (theirs
+    only, never another recipient's), the channels they stopped, the texts they sent us."""
+    deliveries = (
+        Delivery.objects.filter(citizen_id=citizen_id).order_by("id").values(*_DELIVERY_EXPORT)
+    )
+    suppressions = Suppression.objects.filter(citizen_id=citizen_id).order_by("created_at")
+    inbound = InboundMessage.objects.filter(citizen_id=citizen_id).order_by("created_at")
+    return {
+        "deliveries": [
+            {
+                name.replace("alert__", "alert_"): personal_data.json_value(value)
+                for name, value in row.items()
+            }
+            for row in deliveries
+        ],
+        "suppressions": [personal_data.as_row(row, exclude={"citizen"}) for row in suppressions],
+        "inbound_messages": [
+            personal_data.as_row(row, exclude={"citizen", "provider", "provider_id"})
+            for row in inbound
+        ],
+    }

@@ -20,15 +20,23 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from advisories.events import RiskLevelChanged
-from core import events
+from core import events, personal_data
 from core.exceptions import Conflict
 from core.ratelimit import hit
 from notifications.channels import BaseChannel, OutgoingMessage, SendError, get_channel
 from notifications.events import InboundSmsReceived
 from notifications.messaging import Renderer, message_recipients, renderer_for
-from notifications.models import Alert, Channel, Delivery, InboundMessage, Suppression
+from notifications.models import (
+    Alert,
+    Channel,
+    Delivery,
+    InboundMessage,
+    OutboxMessage,
+    Suppression,
+)
 from registrations.selectors import (
     CitizenContact,
+    citizen_addresses,
     citizen_contacts,
     citizen_ids_by_phone,
     citizens_present_in_regions,
@@ -607,3 +615,43 @@ def inbound_record(*, provider: str, provider_id: str, sender: str, body: str) -
                 )
             )
     return message
+
+
+def citizens_personal_data_erase(citizen_ids: list[uuid.UUID]) -> dict[str, int]:
+    """The alerts' eraser (see `core.personal_data`), run before the citizen rows go.
+
+    - Deliveries stay, so an alert's counts do not change, but lose the link to the person and
+      the provider's error text (the only free text on the row). Nothing else on a row names
+      anyone: the address is read from the register at send time, never stored here.
+    - Suppressions exist only for the person: deleted.
+    - Inbound texts lose their sender's number and their words (the row stays empty, so a
+      provider retrying the webhook finds it and stores nothing again). Texts from one of
+      their numbers that matched nobody at the time are theirs too.
+    - A message alert written to them alone (a case officer's message, a clarification) has its
+      texts replaced by the erased marker; alerts to many keep their shared texts.
+    - The development outbox's copies of messages sent to an address they gave are deleted.
+    """
+    addresses = citizen_addresses(citizen_ids=citizen_ids)
+    deliveries = Delivery.objects.filter(citizen_id__in=citizen_ids).update(
+        citizen=None, error_reason=""
+    )
+    suppressions, _detail = Suppression.objects.filter(citizen_id__in=citizen_ids).delete()
+    inbound = InboundMessage.objects.filter(
+        Q(citizen_id__in=citizen_ids) | Q(citizen__isnull=True, sender__in=addresses)
+    ).update(citizen=None, sender="", body="")
+    to_them_alone = Q(pk__in=[])
+    for citizen_id in citizen_ids:
+        to_them_alone |= Q(citizen_ids=[str(citizen_id)])
+    marker = personal_data.erased_marker()
+    erased_texts = {
+        language: {"subject": marker, "text": marker, "sms": marker} for language in ("en", "fr")
+    }
+    alerts = Alert.objects.filter(to_them_alone, kind=Alert.Kind.MESSAGE).update(texts=erased_texts)
+    outbox, _detail = OutboxMessage.objects.filter(to__in=addresses).delete()
+    return {
+        "notifications.delivery": deliveries,
+        "notifications.suppression": suppressions,
+        "notifications.inboundmessage": inbound,
+        "notifications.alert": alerts,
+        "notifications.outboxmessage": outbox,
+    }

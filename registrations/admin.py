@@ -158,6 +158,10 @@ class CitizenAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Citizen]):
     def delete_model(self, request: HttpRequest, obj: Citizen) -> None:
         services.citizen_delete(citizen=obj)
 
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Citizen]) -> None:
+        # The bulk action too must erase the citizens from every app, not only delete rows.
+        services.citizens_delete(citizen_ids=list(queryset.values_list("id", flat=True)))
+
     @admin.action(description=_("Export the selected citizens as CSV"))
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Citizen]) -> HttpResponse:
         scope = sorted(_scope(request))

@@ -8,6 +8,19 @@ class RegistrationsConfig(AppConfig):
 
     def ready(self) -> None:
         from core import demo as core_demo
-        from registrations import demo
+        from core import personal_data
+        from registrations import demo, selectors, services
 
         core_demo.register("registrations", demo.seed_citizens, order=30)
+        # Last: the other apps' erasers need the citizen rows to find what is theirs.
+        personal_data.register(
+            "registrations",
+            models=[
+                "registrations.citizen",
+                "registrations.householdmember",
+                "registrations.presence",
+            ],
+            export=selectors.register_export,
+            erase=services.citizens_erase,
+            order=100,
+        )

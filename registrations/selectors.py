@@ -21,6 +21,7 @@ from django.db.models import (
 )
 from django.utils.translation import get_language
 
+from core import personal_data
 from registrations import tokens
 from registrations.models import Citizen, HouseholdMember, Presence
 
@@ -143,6 +144,15 @@ def citizen_ids_by_phone(*, phone: str) -> list[uuid.UUID]:
     )
 
 
+def citizen_addresses(*, citizen_ids: Collection[uuid.UUID]) -> set[str]:
+    """Every email address and phone number the citizens gave (their own and their emergency
+    contact's), verified or not: what an erasure must find in copies of sent messages."""
+    rows = Citizen.objects.filter(id__in=list(citizen_ids)).values_list(
+        "email", "phone", "emergency_contact_email", "emergency_contact_phone"
+    )
+    return {address for row in rows for address in row if address}
+
+
 def citizen_get_by_email(*, email: str) -> Citizen | None:
     return Citizen.objects.filter(email=email.strip().lower()).first()
 
@@ -242,30 +252,28 @@ _EXPORT_EXCLUDED = {
 }
 
 
-def _row(instance: Citizen | HouseholdMember | Presence, exclude: set[str]) -> dict[str, object]:
-    row: dict[str, object] = {}
-    for model_field in instance._meta.concrete_fields:
-        if model_field.name in exclude:
-            continue
-        value = getattr(instance, model_field.attname)
-        row[model_field.attname] = (
-            value.isoformat()
-            if hasattr(value, "isoformat")
-            else (str(value) if isinstance(value, uuid.UUID) else value)
-        )
-    return row
+def register_export(citizen_id: uuid.UUID) -> personal_data.Sections:
+    """The register's own sections of the export: the household and the presences."""
+    return {
+        "household": [
+            personal_data.as_row(member, exclude={"citizen"})
+            for member in HouseholdMember.objects.filter(citizen_id=citizen_id).order_by(
+                "created_at"
+            )
+        ],
+        "presences": [
+            personal_data.as_row(presence, exclude={"citizen"})
+            for presence in Presence.objects.filter(citizen_id=citizen_id).order_by(
+                "start_date", "created_at"
+            )
+        ],
+    }
 
 
 def citizen_export(*, citizen: Citizen) -> dict[str, object]:
-    """Everything the register holds about the citizen, JSON-ready (right of access)."""
+    """Everything held about the citizen in every app, JSON-ready (right of access): the
+    person, then each section a holder registered in `core.personal_data`."""
     return {
-        "citizen": _row(citizen, _EXPORT_EXCLUDED),
-        "household": [
-            _row(member, {"citizen"})
-            for member in HouseholdMember.objects.filter(citizen=citizen).order_by("created_at")
-        ],
-        "presences": [
-            _row(presence, {"citizen"})
-            for presence in Presence.objects.filter(citizen=citizen).order_by("start_date")
-        ],
+        "citizen": personal_data.as_row(citizen, exclude=_EXPORT_EXCLUDED),
+        **personal_data.export(citizen_id=citizen.id),
     }

@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from core import ratelimit, sms
+from core import personal_data, ratelimit, sms
 from core.exceptions import NotFound, ValidationFailed
 from regions.models import Country, Region
 from registrations import tasks, tokens
@@ -38,6 +38,7 @@ RESEND_INTERVAL = datetime.timedelta(seconds=60)
 MESSAGES_PER_HOUR = 5
 EARLIEST_DATE = datetime.date(1900, 1, 1)
 LATEST_DATE = datetime.date(2100, 12, 31)
+RETENTION_ERASE_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -415,10 +416,26 @@ def presence_check_out(
     return presence
 
 
-@transaction.atomic
 def citizen_delete(*, citizen: Citizen) -> None:
-    """Remove the citizen and everything about them (household, presences cascade)."""
-    Citizen.objects.filter(id=citizen.id).delete()
+    """Erase the citizen everywhere (right to erasure): every app's rows about them are deleted
+    or anonymised, then the citizen, their household and presences go, in one transaction."""
+    citizens_delete(citizen_ids=[citizen.id])
+
+
+def citizens_delete(*, citizen_ids: Sequence[uuid.UUID]) -> None:
+    """`citizen_delete` for several citizens at once (the admin's bulk delete)."""
+    personal_data.erase(citizen_ids=citizen_ids, reason="request")
+
+
+def citizens_erase(citizen_ids: list[uuid.UUID]) -> dict[str, int]:
+    """The register's eraser, run last by `core.personal_data.erase`: deletes the citizens
+    (household members and presences cascade)."""
+    _total, deleted = Citizen.objects.filter(id__in=citizen_ids).delete()
+    return {
+        label.lower(): count
+        for label, count in deleted.items()
+        if label.startswith("registrations.")
+    }
 
 
 def citizen_confirm(*, citizen: Citizen) -> Citizen:
@@ -605,19 +622,32 @@ def retention_apply(*, now: datetime.datetime | None = None) -> dict[str, int]:
     grace = datetime.timedelta(days=settings.RETENTION_CONFIRMATION_GRACE_DAYS)
     with transaction.atomic():
         presences, _detail = Presence.objects.filter(end_date__lt=ended_before).delete()
-        unconfirmed = Citizen.objects.filter(confirmation_requested_at__lt=now - grace)
-        unconfirmed_count = unconfirmed.count()
-        unconfirmed.delete()
-        orphans = Citizen.objects.filter(
-            ~models.Exists(Presence.objects.filter(citizen=models.OuterRef("pk")))
+        unconfirmed = list(
+            Citizen.objects.filter(confirmation_requested_at__lt=now - grace).values_list(
+                "id", flat=True
+            )
         )
-        orphan_count = orphans.count()
-        orphans.delete()
+        _erase_in_chunks(unconfirmed)
+        orphans = list(
+            Citizen.objects.filter(
+                ~models.Exists(Presence.objects.filter(citizen=models.OuterRef("pk")))
+            ).values_list("id", flat=True)
+        )
+        _erase_in_chunks(orphans)
+        unconfirmed_count, orphan_count = len(unconfirmed), len(orphans)
     return {
         "presences": presences,
         "citizens_without_presence": orphan_count,
         "citizens_unconfirmed": unconfirmed_count,
     }
+
+
+def _erase_in_chunks(citizen_ids: list[uuid.UUID]) -> None:
+    # Bounded IN lists; each chunk is one audit event naming the reason and the counts.
+    for start in range(0, len(citizen_ids), RETENTION_ERASE_CHUNK):
+        personal_data.erase(
+            citizen_ids=citizen_ids[start : start + RETENTION_ERASE_CHUNK], reason="retention"
+        )
 
 
 def confirmation_requests_due(*, now: datetime.datetime | None = None) -> list[str]:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from accounts.models import Membership
 from registrations.models import Citizen, HouseholdMember, Presence
 from tests.accounts.factories import staff_at
+from tests.notifications.factories import DeliveryFactory
 from tests.registrations.factories import HouseholdMemberFactory, PresenceFactory, trip_leg
 
 pytestmark = pytest.mark.usefixtures("geography")
@@ -309,13 +310,18 @@ def test_me_reads_updates_adds_a_trip_checks_out_exports_and_deletes(
     assert left.status_code == 200
     assert left.data["end_date"] == str(TODAY)
 
+    delivery = DeliveryFactory(citizen=citizen)
     export = api_client.get("/api/v1/me/export/")
     assert export.data["citizen"]["family_name"] == "Keita"
     assert len(export.data["presences"]) == 3
     assert len(export.data["household"]) == 1
+    assert [row["alert_id"] for row in export.data["deliveries"]] == [str(delivery.alert_id)]
 
     assert api_client.delete("/api/v1/me/").status_code == 204
     assert Citizen.objects.count() == 0
+    # The ledger keeps the message for the alert's counts, without the person.
+    delivery.refresh_from_db()
+    assert delivery.citizen_id is None
     assert HouseholdMember.objects.count() == 0
     assert Presence.objects.count() == 0
     assert api_client.get("/api/v1/me/").status_code == 401

@@ -11,9 +11,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from core.models import AuditEvent
+from notifications.models import Suppression
 from registrations import demo, tokens
 from registrations.models import Citizen, HouseholdMember, Presence
 from tests.accounts.factories import login_verified, staff_at
+from tests.notifications.factories import DeliveryFactory
 from tests.registrations.factories import HouseholdMemberFactory, PresenceFactory, trip_leg
 
 pytestmark = pytest.mark.usefixtures("geography")
@@ -292,6 +294,8 @@ def test_export_downloads_every_record_as_json(client):
     citizen = PresenceFactory().citizen
     HouseholdMemberFactory(citizen=citizen)
     trip_leg(citizen=citizen, start_date=TODAY, end_date=TODAY)
+    DeliveryFactory(citizen=citizen)
+    Suppression.objects.create(citizen=citizen, channel="sms", reason="opt_out")
 
     response = client.get(manage_path(citizen, "export.json"))
 
@@ -300,6 +304,10 @@ def test_export_downloads_every_record_as_json(client):
     assert data["citizen"]["id"] == str(citizen.id)
     assert len(data["household"]) == 1
     assert len(data["presences"]) == 2
+    # The other apps' rows about them come in the same download.
+    assert [row["channel"] for row in data["deliveries"]] == ["sms"]
+    assert [row["reason"] for row in data["suppressions"]] == ["opt_out"]
+    assert data["inbound_messages"] == data["safety_responses"] == data["cases"] == []
 
 
 def test_delete_removes_every_row_and_voids_the_link(client):

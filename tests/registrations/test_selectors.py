@@ -1,5 +1,4 @@
 import datetime
-import time
 
 import pytest
 from django.db import connection
@@ -139,7 +138,6 @@ def test_recipients_plan_uses_the_presence_indexes_on_a_million_presences():
     """Fills PostgreSQL with 1M presences (70% open-ended residences, 30% two-week trips) spread
     over the regions of Mali, Lebanon and France, then checks that the planner reaches the
     alerted presences through the partial indexes, not by reading the table."""
-    started = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -195,4 +193,3 @@ def test_recipients_plan_uses_the_presence_indexes_on_a_million_presences():
     assert "presence_country_noregion_idx" in plan, plan
     assert "Seq Scan on registrations_presence" not in plan, plan
     assert len(list(queryset)) > 0
-    assert time.monotonic() - started < 60

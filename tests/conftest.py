@@ -25,6 +25,12 @@ CHROMIUM = "/usr/bin/chromium"
 pytest_plugins = ["tests.browser.fixtures"]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # A deliberately slow password hash is the point in production and pure cost in tests,
+    # which create hundreds of staff accounts; logging in works the same with a fast one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 def _missing_service(marker: str) -> str | None:
     if marker == "postgres" and connection.vendor != "postgresql":
         return "needs PostgreSQL: set DATABASE_URL=postgres://..."

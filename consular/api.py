@@ -32,17 +32,24 @@ webhook_urlpatterns: list[URLPattern | URLResolver] = [
     ),
 ]
 
-# django-anymail's email receipts: its tracking webhooks only (the site receives no email), and
-# only with ANYMAIL_WEBHOOK_SECRET set, since without it anymail accepts anyone's events (a
-# forged bounce would silence a citizen's alerts).
-if settings.ANYMAIL.get("WEBHOOK_SECRET"):
-    webhook_urlpatterns.append(
-        path(
-            "webhooks/email/",
-            include(
-                [p for p in anymail_urls.urlpatterns if str(p.name).endswith("tracking_webhook")]
-            ),
-        )
-    )
+
+def email_tracking_routes(*, email_backend: str, webhook_secret: str) -> list[URLPattern]:
+    """django-anymail's tracking webhook for the email provider in use, and no other: the site
+    receives no email, a provider we do not send through has nothing to report, and without
+    WEBHOOK_SECRET anymail would accept anyone's events (a forged bounce would silence a
+    citizen's alerts). SMTP and the development outbox have no receipts at all."""
+    prefix = "anymail.backends."
+    if not webhook_secret or not email_backend.startswith(prefix):
+        return []
+    provider = email_backend.removeprefix(prefix).split(".")[0]
+    return [p for p in anymail_urls.urlpatterns if p.name == f"{provider}_tracking_webhook"]
+
+
+_email_tracking = email_tracking_routes(
+    email_backend=str(settings.MAILERS["default"]["BACKEND"]),
+    webhook_secret=settings.ANYMAIL.get("WEBHOOK_SECRET", ""),
+)
+if _email_tracking:
+    webhook_urlpatterns.append(path("webhooks/email/", include(_email_tracking)))
 
 urlpatterns = [*router.urls, *me_urlpatterns, *webhook_urlpatterns]

@@ -272,8 +272,9 @@ ALERT_LEASE_SECONDS = env.int("ALERT_LEASE_SECONDS", default=600)
 ALERT_FAN_OUT_GRACE_SECONDS = env.int("ALERT_FAN_OUT_GRACE_SECONDS", default=60)
 
 # Email provider receipts (delivered, bounced, complaints) arrive on anymail's tracking
-# webhooks at /api/v1/webhooks/email/<provider>/tracking/, protected by HTTP basic auth with
-# this "user:password"; a provider's own API key goes in ANYMAIL (see django-anymail's docs).
+# webhook at /api/v1/webhooks/email/<provider>/tracking/, served only for the anymail backend
+# in use and protected by HTTP basic auth with this "user:password"; a provider's own API key
+# goes in ANYMAIL (see django-anymail's docs).
 ANYMAIL = {"WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default="")}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="consular@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL

@@ -31,6 +31,7 @@ from rest_framework.test import APIClient
 from accounts.models import User
 from advisories import services as advisory_services
 from cases import services as cases_services
+from consular.api import email_tracking_routes
 from regions.services import geography_load
 from registrations import tokens
 from tests.accounts.factories import MembershipFactory, PostFactory
@@ -587,6 +588,20 @@ def test_email_provider_webhooks_are_not_served_without_their_shared_secret(worl
 
     assert not [route for route in _api_routes() if route.startswith("/api/v1/webhooks/email/")]
     assert response.status_code == 404
+
+
+def test_only_the_configured_email_providers_tracking_webhook_is_routed():
+    def routes(backend: str, *, with_secret: bool = True) -> list[str]:
+        found = email_tracking_routes(
+            email_backend=backend, webhook_secret="user:pass" if with_secret else ""
+        )
+        return [str(route.name) for route in found]
+
+    assert routes("anymail.backends.postmark.EmailBackend") == ["postmark_tracking_webhook"]
+    assert routes("anymail.backends.amazon_ses.EmailBackend") == ["amazon_ses_tracking_webhook"]
+    assert routes("anymail.backends.postmark.EmailBackend", with_secret=False) == []
+    assert routes("django.core.mail.backends.smtp.EmailBackend") == []
+    assert routes("notifications.outbox.EmailBackend") == []
 
 
 def test_the_api_index_lists_routes_only(world):

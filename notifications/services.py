@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -407,12 +407,11 @@ def _record(batch: list[Delivery]) -> None:
 
 
 def _alerts_finish(alert_ids: set[uuid.UUID]) -> None:
-    """Mark done the alerts with no row left to send."""
-    for alert_id in alert_ids:
-        if not Delivery.objects.filter(alert_id=alert_id, status__in=OPEN_STATUSES).exists():
-            Alert.objects.filter(id=alert_id, state=Alert.State.SENDING).update(
-                state=Alert.State.DONE, finished_at=timezone.now()
-            )
+    """Mark done the alerts with no row left to send, in one statement."""
+    open_rows = Delivery.objects.filter(alert_id=OuterRef("id"), status__in=OPEN_STATUSES)
+    Alert.objects.filter(id__in=alert_ids, state=Alert.State.SENDING).exclude(
+        Exists(open_rows)
+    ).update(state=Alert.State.DONE, finished_at=timezone.now())
 
 
 def deliveries_sweep() -> SweepResult:

@@ -1,17 +1,23 @@
+import contextlib
 import smtplib
-from email.utils import make_msgid
+from collections.abc import Iterator
+from email.utils import make_msgid, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
-from notifications.channels import BaseChannel, OutgoingMessage, Receipt, SendError
+from notifications.channels import BaseChannel, OutgoingMessage, Receipt, SendError, mime
 
 
 class EmailChannel(BaseChannel):
     """Email through Django's default mailer (SMTP in production), one connection per batch.
 
-    SMTP's 250 reply is the provider's answer; our Message-ID is the id receipts refer to."""
+    Over Django's SMTP backend an alert email is built by `mime.build` and written to the
+    backend's connection; other backends (anymail providers, the outbox) get an
+    EmailMessage. SMTP's 250 reply is the provider's answer; our Message-ID is the id
+    receipts refer to."""
 
     name = "email"
 
@@ -30,6 +36,21 @@ class EmailChannel(BaseChannel):
 
     def send(self, message: OutgoingMessage) -> Receipt:
         message_id = make_msgid(idstring=str(message.delivery_id), domain="consular.invalid")
+        backend = self.connection
+        if isinstance(backend, SmtpBackend):
+            raw = mime.build(
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=message.to,
+                subject=message.subject,
+                text=message.text,
+                html=message.html,
+                headers=message.headers,
+                message_id=message_id,
+            )
+            if raw is not None:
+                with self._provider_answer():
+                    self._send_raw(backend, message.to, raw)
+                return Receipt(provider_id=message_id)
         email = EmailMultiAlternatives(
             subject=message.subject,
             body=message.text,
@@ -42,8 +63,32 @@ class EmailChannel(BaseChannel):
             email.attach_alternative(message.html, "text/html")
         # An anymail provider tags the message with our id; its receipts carry it back.
         email.metadata = {"delivery_id": str(message.delivery_id)}  # type: ignore[attr-defined]
-        try:
+        with self._provider_answer():
             sent = self.connection.send_messages([email])
+        if not sent:
+            raise SendError("not accepted", code="not_sent", permanent=False)
+        # An anymail provider answers with its own id, which its receipts name; over SMTP the
+        # 250 reply is the answer and our Message-ID the id.
+        status = getattr(email, "anymail_status", None)
+        if status is not None and status.message_id is not None:
+            return Receipt(provider_id=str(status.message_id))
+        return Receipt(provider_id=message_id)
+
+    @staticmethod
+    def _send_raw(backend: SmtpBackend, to: str, raw: bytes) -> None:
+        """Hand prebuilt bytes to the SMTP backend's open connection (opened if need be)."""
+        if backend.connection is None:
+            backend.open()
+        smtp = backend.connection
+        if smtp is None:
+            raise SendError("no SMTP connection", code="connect", permanent=False)
+        smtp.sendmail(parseaddr(settings.DEFAULT_FROM_EMAIL)[1], [to], raw)
+
+    @contextlib.contextmanager
+    def _provider_answer(self) -> Iterator[None]:
+        """The SMTP server's refusals as SendErrors: 5xx is permanent, the rest transient."""
+        try:
+            yield
         except smtplib.SMTPRecipientsRefused as exc:
             code = next(iter(exc.recipients.values()))[0]
             raise SendError("recipient refused", code=str(code), permanent=code >= 500) from exc
@@ -55,14 +100,6 @@ class EmailChannel(BaseChannel):
         except (OSError, smtplib.SMTPException) as exc:
             self._reset()
             raise SendError(type(exc).__name__, code="network", permanent=False) from exc
-        if not sent:
-            raise SendError("not accepted", code="not_sent", permanent=False)
-        # An anymail provider answers with its own id, which its receipts name; over SMTP the
-        # 250 reply is the answer and our Message-ID the id.
-        status = getattr(email, "anymail_status", None)
-        if status is not None and status.message_id is not None:
-            return Receipt(provider_id=str(status.message_id))
-        return Receipt(provider_id=message_id)
 
     def _reset(self) -> None:
         """A failed transaction may leave the connection unusable: start the next one fresh."""

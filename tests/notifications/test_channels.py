@@ -1,0 +1,146 @@
+"""The email channel over a real SMTP server on loopback: what an alert email looks like on
+the wire when built by `mime.build`, and how the server's answers become SendErrors."""
+
+from email import message_from_bytes, policy
+
+import pytest
+
+from notifications.channels import OutgoingMessage, SendError, mime
+from notifications.channels.email import EmailChannel
+from notifications.sinks import SmtpFaults, smtp_sink
+
+SUBJECT = (
+    "Mali : le niveau de risque de Gao passe à 4 \N{EN DASH} quittez la région sans délai, "
+    "par la route"
+)
+TEXT = "Bonjour Aïssata,\n\nGao (ML-7) passe au niveau 4 : quittez la région.\n" * 20
+HTML = "<p>Bonjour Aïssata,</p><p>Gao (ML-7) passe au <strong>niveau 4</strong>.</p>" * 20
+HEADERS = {
+    "List-Unsubscribe": "<https://consular.example/alerts/unsubscribe/" + "t" * 120 + "/>",
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    "X-Consular-Delivery": "42",
+}
+
+
+def _built(**overrides: str) -> bytes | None:
+    fields = {"to": "aissata@example.org", "subject": SUBJECT, "text": TEXT, "html": HTML}
+    return mime.build(
+        from_email="Consular service <consular@example.org>",
+        headers=HEADERS,
+        message_id="<42.1@consular.invalid>",
+        **{**fields, **overrides},
+    )
+
+
+def _lines(content: str) -> str:
+    """Text as written: on the wire its lines end with CRLF."""
+    return content.replace("\r\n", "\n")
+
+
+def test_an_alert_email_parses_back_to_what_was_given():
+    raw = _built()
+    assert raw is not None
+    parsed = message_from_bytes(raw, policy=policy.default)
+
+    assert parsed["Subject"] == SUBJECT
+    assert parsed["To"] == "aissata@example.org"
+    assert parsed["From"] == "Consular service <consular@example.org>"
+    assert parsed["Message-ID"] == "<42.1@consular.invalid>"
+    assert parsed["List-Unsubscribe"] == HEADERS["List-Unsubscribe"]
+    assert parsed["X-Consular-Delivery"] == "42"
+    assert parsed["Date"] is not None
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert _lines(parsed.get_body(("plain",)).get_content()) == TEXT
+    assert _lines(parsed.get_body(("html",)).get_content()) == HTML
+    assert b"\r\n" in raw
+    assert b"\n" not in raw.replace(b"\r\n", b"")
+    assert max(len(line) for line in raw.split(b"\r\n")) < 998
+
+
+def test_a_text_only_email_is_a_single_part():
+    raw = _built(html="")
+    assert raw is not None
+    parsed = message_from_bytes(raw, policy=policy.default)
+
+    assert parsed.get_content_type() == "text/plain"
+    assert _lines(parsed.get_content()) == TEXT
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"to": "aïssata@exemple.ml"},
+        {"to": "a@example.org\r\nBcc: everyone@example.org"},
+    ],
+)
+def test_what_the_fast_path_cannot_write_as_is_goes_the_general_way(overrides):
+    assert _built(**overrides) is None
+
+
+def test_a_subject_cannot_inject_a_header():
+    raw = _built(subject="Level 4\r\nBcc: everyone@example.org")
+    assert raw is not None
+
+    parsed = message_from_bytes(raw, policy=policy.default)
+
+    assert parsed["Bcc"] is None
+    assert parsed["Subject"] == "Level 4 Bcc: everyone@example.org"
+
+
+def _smtp(settings, port: int) -> None:
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": port, "timeout": 10},
+        }
+    }
+
+
+def _message(delivery_id: int, to: str = "aissata@example.org") -> OutgoingMessage:
+    return OutgoingMessage(
+        delivery_id=delivery_id,
+        to=to,
+        subject=SUBJECT,
+        text=TEXT,
+        html=HTML,
+        headers={**HEADERS, "X-Consular-Delivery": str(delivery_id)},
+    )
+
+
+def test_emails_reach_the_smtp_server_over_one_connection(settings):
+    with smtp_sink() as sink:
+        _smtp(settings, sink.port)
+        channel = EmailChannel()
+        channel.open()
+        receipts = [channel.send(_message(n)) for n in (1, 2)]
+        # An address the fast path cannot write (an IDN domain) goes through Django's message.
+        receipts.append(channel.send(_message(3, to="aissata@bamakö.ml")))
+        channel.close()
+
+    assert [delivery_id for delivery_id, _, _ in sink.messages] == ["1", "2", "3"]
+    assert [receipt.provider_id for receipt in receipts] == [
+        str(parsed["Message-ID"]) for _, _, parsed in sink.messages
+    ]
+    for _, _, parsed in sink.messages:
+        assert parsed["Subject"] == SUBJECT
+        assert _lines(parsed.get_body(("plain",)).get_content()) == TEXT
+
+
+@pytest.mark.parametrize(
+    ("faults", "permanent"), [({"temporary": 1.0}, False), ({"permanent": 1.0}, True)]
+)
+def test_smtp_refusals_are_send_errors(settings, faults, permanent):
+    with smtp_sink(faults=SmtpFaults(**faults)) as sink:
+        _smtp(settings, sink.port)
+        channel = EmailChannel()
+        channel.open()
+        with pytest.raises(SendError) as refused:
+            channel.send(_message(1))
+        # The connection was reset: the next message opens a new one.
+        with pytest.raises(SendError):
+            channel.send(_message(2))
+        channel.close()
+
+    assert refused.value.permanent is permanent
+    assert refused.value.code == ("554" if permanent else "451")
+    assert len(sink.transactions) == 2

@@ -18,7 +18,7 @@ from notifications.recipients import ledger_rows_sql
 def alerts_for_staff(*, user: User) -> QuerySet[Alert]:
     """Alerts of the countries covered by the user's posts."""
     return Alert.objects.filter(country_id__in=country_codes_of_user(user=user)).select_related(
-        "country"
+        "country", "created_by", "approved_by"
     )
 
 

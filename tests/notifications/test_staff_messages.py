@@ -22,7 +22,9 @@ TEXTS = {
         subject="Road closed", text="Hello {name}, the road to Gao is closed.", sms="Road closed"
     ),
     "fr": MessageTexts(
-        subject="Route fermée", text="Bonjour {name}, la route de Gao est fermée.", sms="Route fermée"
+        subject="Route fermée",
+        text="Bonjour {name}, la route de Gao est fermée.",
+        sms="Route fermée",
     ),
 }
 

@@ -568,22 +568,24 @@ def world(db) -> World:
         alert = AlertFactory(country_id=country, region_codes=[REGION[country]])
         DeliveryFactory(alert=alert, status="failed", provider_id="")
         records[("alert", country)] = alert
-        message = {
-            "author": officer,
-            "country_code": country,
-            "region_codes": [REGION[country]],
-            "texts": {
-                language: MessageTexts(
-                    subject=STAFF_MESSAGE[f"subject_{language}"],
-                    text=STAFF_MESSAGE[f"text_{language}"],
-                    sms=STAFF_MESSAGE[f"sms_{language}"],
-                )
-                for language in ("en", "fr")
-            },
+        texts = {
+            language: MessageTexts(
+                subject=STAFF_MESSAGE[f"subject_{language}"],
+                text=STAFF_MESSAGE[f"text_{language}"],
+                sms=STAFF_MESSAGE[f"sms_{language}"],
+            )
+            for language in ("en", "fr")
         }
-        records[("message_draft", country)] = staff_messages.staff_message_create(**message)
+
+        drafts = [
+            staff_messages.staff_message_create(
+                author=officer, country_code=country, region_codes=[REGION[country]], texts=texts
+            )
+            for _ in range(2)
+        ]
+        records[("message_draft", country)] = drafts[0]
         records[("message_submitted", country)] = staff_messages.staff_message_submit(
-            alert=staff_messages.staff_message_create(**message), submitted_by=officer
+            alert=drafts[1], submitted_by=officer
         )
 
     clients = {ANONYMOUS: APIClient()}

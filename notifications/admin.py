@@ -440,9 +440,12 @@ def _preview_html(alert: Alert) -> str:
     ):
         return "-"
     counts = selectors.staff_message_preview(alert=alert)
-    names = dict(
-        Region.objects.filter(code__in=list(counts.by_region)).values_list("code", "name_en")
-    )
+    names = {
+        region.code: region.name
+        for region in Region.objects.filter(code__in=list(counts.by_region)).only(
+            "code", "name_en", "name_fr"
+        )
+    }
 
     def rows(groups: dict[str, dict[str, int]], label: Callable[[str], str]) -> str:
         return format_html_join(

@@ -3,6 +3,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -15,7 +16,8 @@ from rest_framework.views import APIView
 from accounts.models import Membership, User
 from accounts.selectors import user_has_role_for_country
 from core.exceptions import NotFound, PermissionDenied
-from notifications import selectors, services, signatures
+from notifications import selectors, services, signatures, staff_messages
+from notifications.messaging import LANGUAGES, MessageTexts
 from notifications.models import Alert, Channel, Delivery
 
 logger = logging.getLogger(__name__)
@@ -55,16 +57,152 @@ class ProgressSerializer(serializers.Serializer[selectors.AlertProgress]):
     )
 
 
+TEXT_PARTS = ("subject", "text", "sms")
+
+
+class StaffMessageSerializer(serializers.ModelSerializer[Alert]):
+    """What a staff message says and where it is in its approval."""
+
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    approved_by = serializers.CharField(
+        source="approved_by.username", allow_null=True, default=None
+    )
+    subject_en = serializers.SerializerMethodField()
+    text_en = serializers.SerializerMethodField()
+    sms_en = serializers.SerializerMethodField()
+    subject_fr = serializers.SerializerMethodField()
+    text_fr = serializers.SerializerMethodField()
+    sms_fr = serializers.SerializerMethodField()
+    sms_segments = serializers.SerializerMethodField(
+        help_text="SMS parts of the text message, by language (GSM-7 or UCS-2)."
+    )
+
+    class Meta:
+        model = Alert
+        fields = [
+            "region_codes",
+            *(f"{part}_{language}" for language in LANGUAGES for part in TEXT_PARTS),
+            "sms_segments",
+            "send_email",
+            "send_sms",
+            "created_by",
+            "submitted_at",
+            "approved_by",
+            "approved_at",
+            "rejection_reason",
+        ]
+        read_only_fields = fields
+
+    def _text(self, alert: Alert, language: str, part: str) -> str:
+        return str(alert.texts.get(language, {}).get(part, ""))
+
+    def get_subject_en(self, alert: Alert) -> str:
+        return self._text(alert, "en", "subject")
+
+    def get_text_en(self, alert: Alert) -> str:
+        return self._text(alert, "en", "text")
+
+    def get_sms_en(self, alert: Alert) -> str:
+        return self._text(alert, "en", "sms")
+
+    def get_subject_fr(self, alert: Alert) -> str:
+        return self._text(alert, "fr", "subject")
+
+    def get_text_fr(self, alert: Alert) -> str:
+        return self._text(alert, "fr", "text")
+
+    def get_sms_fr(self, alert: Alert) -> str:
+        return self._text(alert, "fr", "sms")
+
+    @extend_schema_field(serializers.DictField(child=serializers.IntegerField()))
+    def get_sms_segments(self, alert: Alert) -> dict[str, int]:
+        return {
+            language: staff_messages.sms_segments(self._text(alert, language, "sms"))
+            for language in LANGUAGES
+        }
+
+
 class AlertDetailSerializer(AlertSerializer):
     progress = serializers.SerializerMethodField()
+    message = serializers.SerializerMethodField(
+        help_text="A staff message's texts and approval; null for other alerts."
+    )
 
     class Meta(AlertSerializer.Meta):
-        fields = [*AlertSerializer.Meta.fields, "progress"]
+        fields = [*AlertSerializer.Meta.fields, "progress", "message"]
         read_only_fields = fields
 
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, alert: Alert) -> dict[str, Any]:
         return dict(ProgressSerializer(selectors.alert_progress(alert_id=str(alert.id))).data)
+
+    @extend_schema_field(StaffMessageSerializer(allow_null=True))
+    def get_message(self, alert: Alert) -> dict[str, Any] | None:
+        if alert.kind != Alert.Kind.STAFF_MESSAGE:
+            return None
+        return dict(StaffMessageSerializer(alert).data)
+
+
+class StaffMessageUpdateSerializer(serializers.Serializer[Any]):
+    region_codes = serializers.ListField(
+        child=serializers.CharField(max_length=10),
+        max_length=500,
+        required=False,
+        help_text="ISO 3166-2 codes of the country's regions; none: the whole country.",
+    )
+    subject_en = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    text_en = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
+    sms_en = serializers.CharField(max_length=1_000, allow_blank=True, required=False)
+    subject_fr = serializers.CharField(max_length=200, allow_blank=True, required=False)
+    text_fr = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
+    sms_fr = serializers.CharField(max_length=1_000, allow_blank=True, required=False)
+    send_email = serializers.BooleanField(required=False)
+    send_sms = serializers.BooleanField(required=False)
+
+    def texts(self, current: Alert | None = None) -> dict[str, MessageTexts] | None:
+        """The texts given, completed from the current ones; None when none was given."""
+        data = self.validated_data
+        if not any(f"{part}_{lang}" in data for lang in LANGUAGES for part in TEXT_PARTS):
+            return None
+        stored = current.texts if current is not None else {}
+        return {
+            language: MessageTexts(
+                **{
+                    part: data.get(f"{part}_{language}", stored.get(language, {}).get(part, ""))
+                    for part in TEXT_PARTS
+                }
+            )
+            for language in LANGUAGES
+        }
+
+
+class StaffMessageCreateSerializer(StaffMessageUpdateSerializer):
+    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 code.")
+
+
+class RecipientCountsSerializer(serializers.Serializer[selectors.RecipientCounts]):
+    people = serializers.IntegerField()
+    messages = serializers.IntegerField(help_text="Deliveries the fan-out would create.")
+    by_channel = serializers.DictField(child=serializers.IntegerField())
+    by_region = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text='By region code ("": presences naming no region), then "people" and channels.',
+    )
+    by_language = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text='By language, then "people" and channels.',
+    )
+
+
+class ReasonSerializer(serializers.Serializer[Any]):
+    reason = serializers.CharField(max_length=2000, allow_blank=True)
+
+
+class TestSendSerializer(serializers.Serializer[staff_messages.TestSendResult]):
+    to = serializers.EmailField()
+    sent = serializers.IntegerField()
+    sms_by_email = serializers.BooleanField()
+    note = serializers.CharField()
 
 
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):
@@ -98,7 +236,10 @@ class DeliveryPagination(CursorPagination):
 
 @extend_schema(tags=["alerts"])
 class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Alerts of the countries covered by your posts, with live delivery counts."""
+    """Alerts of the countries covered by your posts, with live delivery counts.
+
+    Staff messages are written here too: create a draft, check its preview, test-send it to
+    yourself, submit it; another staff member approves it (or rejects it with a reason)."""
 
     permission_classes = [permissions.IsAuthenticated]
     filterset_fields = ["state", "kind", "country"]
@@ -107,8 +248,111 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         user: User = self.request.user  # type: ignore[assignment]
         return selectors.alerts_for_staff(user=user)
 
-    def get_serializer_class(self) -> type[AlertSerializer]:
+    def get_serializer_class(self) -> type[serializers.Serializer[Any]]:
+        if self.action == "create":
+            return StaffMessageCreateSerializer
+        if self.action == "partial_update":
+            return StaffMessageUpdateSerializer
         return AlertSerializer if self.action == "list" else AlertDetailSerializer
+
+    def _user(self) -> User:
+        user: User = self.request.user  # type: ignore[assignment]
+        return user
+
+    def _detail(self, alert: Alert, code: int = status.HTTP_200_OK) -> Response:
+        alert = self.get_queryset().get(id=alert.id)
+        return Response(AlertDetailSerializer(alert).data, status=code)
+
+    @extend_schema(
+        request=StaffMessageCreateSerializer,
+        responses={201: AlertDetailSerializer},
+        summary="Write a staff message (a draft) to chosen regions",
+    )
+    def create(self, request: Request) -> Response:
+        data = StaffMessageCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = staff_messages.staff_message_create(
+            author=self._user(),
+            country_code=data.validated_data["country"],
+            region_codes=data.validated_data.get("region_codes", []),
+            texts=data.texts() or {},
+            send_email=data.validated_data.get("send_email", True),
+            send_sms=data.validated_data.get("send_sms", True),
+        )
+        return self._detail(alert, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=StaffMessageUpdateSerializer,
+        responses=AlertDetailSerializer,
+        summary="Change a staff message draft",
+    )
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        alert = self.get_object()
+        data = StaffMessageUpdateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = staff_messages.staff_message_update(
+            alert=alert,
+            editor=self._user(),
+            region_codes=data.validated_data.get("region_codes"),
+            texts=data.texts(alert),
+            send_email=data.validated_data.get("send_email"),
+            send_sms=data.validated_data.get("send_sms"),
+        )
+        return self._detail(alert)
+
+    @extend_schema(
+        responses=RecipientCountsSerializer,
+        summary="Recipients the staff message would reach now, by region, channel, language",
+    )
+    @action(detail=True, methods=["get"])
+    def preview(self, request: Request, pk: str | None = None) -> Response:
+        counts = selectors.staff_message_preview(alert=self._staff_message())
+        return Response(RecipientCountsSerializer(counts).data)
+
+    @extend_schema(request=None, responses=AlertDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        alert = staff_messages.staff_message_submit(
+            alert=self._staff_message(), submitted_by=self._user()
+        )
+        return self._detail(alert)
+
+    @extend_schema(request=None, responses=AlertDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        alert = staff_messages.staff_message_approve(
+            alert=self._staff_message(), approver=self._user()
+        )
+        return self._detail(alert)
+
+    @extend_schema(request=ReasonSerializer, responses=AlertDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        alert = self._staff_message()
+        data = ReasonSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        alert = staff_messages.staff_message_reject(
+            alert=alert, rejected_by=self._user(), reason=data.validated_data["reason"]
+        )
+        return self._detail(alert)
+
+    @extend_schema(
+        request=None,
+        responses=TestSendSerializer,
+        summary="Send the staff message to yourself (both languages, each channel)",
+    )
+    @action(detail=True, methods=["post"], url_path="test-send")
+    def test_send(self, request: Request, pk: str | None = None) -> Response:
+        result = staff_messages.staff_message_test_send(
+            alert=self._staff_message(), user=self._user()
+        )
+        return Response(TestSendSerializer(result).data)
+
+    def _staff_message(self) -> Alert:
+        alert = self.get_object()
+        if alert.kind != Alert.Kind.STAFF_MESSAGE:
+            raise NotFound(_("Not a staff message."))
+        return alert
 
     def _alert_for_officer(self) -> Alert:
         alert = self.get_object()
@@ -140,8 +384,8 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses=AlertDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        alert = services.alert_cancel(alert=self._alert_for_officer())
-        return Response(AlertDetailSerializer(alert).data)
+        alert = services.alert_cancel(alert=self._alert_for_officer(), cancelled_by=self._user())
+        return self._detail(alert)
 
     @extend_schema(
         request=None,

@@ -21,6 +21,7 @@ from core.exceptions import ValidationFailed
 from notifications.channels import OutgoingMessage
 from notifications.messages import AlertRenderer, unsubscribe_url
 from notifications.models import Alert, Channel
+from regions.selectors import regions_of_country
 from registrations.models import Citizen
 from registrations.selectors import (
     CitizenContact,
@@ -105,7 +106,7 @@ def message_recipients(alert: Alert) -> tuple[str, tuple[Any, ...]]:
     if not alert.citizen_ids:
         recipients = citizens_present_in_regions(
             country_code=alert.country_id,
-            region_codes=alert.region_codes,
+            region_codes=regions_reached(alert),
             on_date=timezone.localdate(),
             lookahead_days=settings.ALERT_LOOKAHEAD_DAYS,
         )
@@ -131,6 +132,26 @@ def message_recipients(alert: Alert) -> tuple[str, tuple[Any, ...]]:
         )
     sql, params = recipients.values(*columns).query.sql_with_params()
     return sql, params
+
+
+def regions_reached(alert: Alert) -> list[str]:
+    """The regions whose people an alert reaches. A staff message to a region reaches its
+    nested subdivisions too (as a level set on a region applies to them), and one that names
+    no region reaches the whole country."""
+    if alert.kind != Alert.Kind.STAFF_MESSAGE:
+        return list(alert.region_codes)
+    parents = dict(
+        regions_of_country(country_code=alert.country_id).values_list("code", "parent_id")
+    )
+    if not alert.region_codes:
+        return sorted(parents)
+    reached = set(alert.region_codes)
+    grown = True
+    while grown:
+        children = {code for code, parent in parents.items() if parent in reached}
+        grown = not children <= reached
+        reached |= children
+    return sorted(reached)
 
 
 class Renderer(Protocol):
@@ -203,6 +224,6 @@ class _LevelChangeRenderer(AlertRenderer):
 
 
 def renderer_for(alert: Alert) -> Renderer:
-    if alert.kind == Alert.Kind.MESSAGE:
+    if alert.kind in (Alert.Kind.MESSAGE, Alert.Kind.STAFF_MESSAGE):
         return MessageRenderer(alert)
     return _LevelChangeRenderer(alert)

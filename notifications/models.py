@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from core.models import BaseModel
@@ -26,6 +26,9 @@ class Alert(BaseModel):
         EMERGENCY_CONTACTS = "emergency_contacts", _("Their emergency contacts")
 
     class State(models.TextChoices):
+        # A staff message is written, then approved by a second person, before it is sent.
+        DRAFT = "draft", _("Draft")
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
         FANNING_OUT = "fanning_out", _("Finding recipients")
         SENDING = "sending", _("Sending")
         DONE = "done", _("Done")
@@ -70,6 +73,18 @@ class Alert(BaseModel):
     response_url_template = models.CharField(
         _("response link"), max_length=300, blank=True, default=""
     )
+    # The second person who let a staff message go; kept (PROTECT) as the record of who did.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True, default="")
     fanned_out_at = models.DateTimeField(_("recipients found at"), null=True, blank=True)
     recipients = models.PositiveIntegerField(_("deliveries created"), default=0)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
@@ -88,6 +103,25 @@ class Alert(BaseModel):
             models.CheckConstraint(
                 condition=Q(kind__in=["staff_message", "message"]) | Q(advisory__isnull=False),
                 name="alert_level_change_has_advisory",
+            ),
+            # Only staff messages wait for a second person; every other alert starts fanning out.
+            models.CheckConstraint(
+                condition=Q(kind="staff_message") | ~Q(state__in=["draft", "awaiting_approval"]),
+                name="alert_draft_only_staff_message",
+            ),
+            # Four eyes: a staff message is sent only once someone other than its author
+            # approved it (a draft may be cancelled unapproved).
+            models.CheckConstraint(
+                condition=~Q(kind="staff_message")
+                | Q(state__in=["draft", "awaiting_approval", "cancelled"])
+                | Q(approved_by__isnull=False),
+                name="alert_staff_message_approved",
+            ),
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True)
+                | Q(created_by__isnull=True)
+                | ~Q(approved_by=F("created_by")),
+                name="alert_approver_not_author",
             ),
         ]
         indexes = [

@@ -11,7 +11,6 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -19,13 +18,15 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from advisories.events import RiskLevelChanged
 from core import events, personal_data
+from core.audit import Action, audit_record
 from core.exceptions import Conflict
 from core.ratelimit import hit
 from notifications.channels import BaseChannel, OutgoingMessage, SendError, get_channel
 from notifications.events import InboundSmsReceived
-from notifications.messaging import Renderer, message_recipients, renderer_for
+from notifications.messaging import Renderer, renderer_for
 from notifications.models import (
     Alert,
     Channel,
@@ -34,12 +35,12 @@ from notifications.models import (
     OutboxMessage,
     Suppression,
 )
+from notifications.recipients import ledger_rows_sql
 from registrations.selectors import (
     CitizenContact,
     citizen_addresses,
     citizen_contacts,
     citizen_ids_by_phone,
-    citizens_present_in_regions,
 )
 
 logger = logging.getLogger(__name__)
@@ -97,27 +98,6 @@ def alert_create_for_level_change(*, event: RiskLevelChanged) -> Alert:
     return alert
 
 
-def _recipients_sql(alert: Alert) -> tuple[str, tuple[Any, ...]]:
-    if alert.kind == Alert.Kind.MESSAGE:
-        return message_recipients(alert)
-    recipients = citizens_present_in_regions(
-        country_code=alert.country_id,
-        region_codes=alert.region_codes,
-        on_date=timezone.localdate(),
-        lookahead_days=settings.ALERT_LOOKAHEAD_DAYS,
-    ).values(  # type: ignore[misc]  # matched_region_code is an annotation
-        "id",
-        "language",
-        "notify_by_email",
-        "notify_by_sms",
-        "email_verified_at",
-        "phone_verified_at",
-        "matched_region_code",
-    )
-    sql, params = recipients.query.sql_with_params()
-    return sql, params
-
-
 def alert_fan_out(*, alert_id: str) -> FanOutResult:
     """Write one pending Delivery per recipient and verified, unsuppressed channel, in one
     INSERT ... SELECT that the database runs; nothing per citizen passes through Python.
@@ -128,34 +108,22 @@ def alert_fan_out(*, alert_id: str) -> FanOutResult:
         alert = Alert.objects.select_for_update().filter(id=alert_id).first()
         if alert is None or alert.state != Alert.State.FANNING_OUT:
             return FanOutResult(alert_id=str(alert_id), created=0)
-        recipients_sql, recipients_params = _recipients_sql(alert)
-        delivery = Delivery._meta.db_table
-        suppression = Suppression._meta.db_table
+        rows_sql, rows_params = ledger_rows_sql(alert)
         statement = f"""
-            INSERT INTO {delivery} (alert_id, citizen_id, channel, region_code, language,
-                status, attempts, next_attempt_at, created_at, provider_id, error_code,
-                error_reason, segments)
-            SELECT %s, r.id, ch.channel, COALESCE(r.matched_region_code, ''), r.language,
+            INSERT INTO {Delivery._meta.db_table} (alert_id, citizen_id, channel, region_code,
+                language, status, attempts, next_attempt_at, created_at, provider_id,
+                error_code, error_reason, segments)
+            SELECT %s, candidate.citizen_id, candidate.channel, candidate.region_code,
+                candidate.language,
                 'pending', 0, %s, %s, '', '', '', 0
-            FROM ({recipients_sql}) r
-            CROSS JOIN (SELECT 'email' AS channel UNION ALL SELECT 'sms') ch
-            WHERE (
-                (ch.channel = 'email' AND r.notify_by_email AND r.email_verified_at IS NOT NULL)
-                OR (ch.channel = 'sms' AND r.notify_by_sms AND r.phone_verified_at IS NOT NULL)
-            )
-            AND NOT EXISTS (
-                SELECT 1 FROM {suppression} s WHERE s.citizen_id = r.id AND s.channel = ch.channel
-            )
-            AND ((ch.channel = 'email' AND %s) OR (ch.channel = 'sms' AND %s))
+            FROM ({rows_sql}) AS candidate
+            WHERE TRUE
             ON CONFLICT (alert_id, citizen_id, channel) DO NOTHING
         """  # noqa: S608 - table names come from model metadata, values are parameters
         stamp = connection.ops.adapt_datetimefield_value(now)
         alert_key = Alert._meta.pk.get_db_prep_value(alert.id, connection)
         with connection.cursor() as cursor:
-            cursor.execute(
-                statement,
-                [alert_key, stamp, stamp, *recipients_params, alert.send_email, alert.send_sms],
-            )
+            cursor.execute(statement, [alert_key, stamp, stamp, *rows_params])
             created = max(cursor.rowcount, 0)
         alert.state = Alert.State.SENDING if created else Alert.State.DONE
         alert.fanned_out_at = now
@@ -433,11 +401,13 @@ def deliveries_sweep() -> SweepResult:
         requeued = Delivery.objects.filter(expired, handoff_at__isnull=True).update(
             status=Status.PENDING, lease_expires_at=None, next_attempt_at=now
         )
+    # Drafts and messages awaiting approval are not in this state: only approval puts a
+    # staff message here, and its grace period starts then, not when it was written.
+    cutoff = now - datetime.timedelta(seconds=settings.ALERT_FAN_OUT_GRACE_SECONDS)
     stale_alerts = list(
-        Alert.objects.filter(
-            state=Alert.State.FANNING_OUT,
-            created_at__lt=now - datetime.timedelta(seconds=settings.ALERT_FAN_OUT_GRACE_SECONDS),
-        ).values_list("id", flat=True)
+        Alert.objects.filter(state=Alert.State.FANNING_OUT, created_at__lt=cutoff)
+        .filter(Q(approved_at__isnull=True) | Q(approved_at__lt=cutoff))
+        .values_list("id", flat=True)
     )
     from notifications.tasks import fan_out_alert
 
@@ -450,8 +420,9 @@ def deliveries_sweep() -> SweepResult:
     return SweepResult(requeued=requeued, ambiguous=ambiguous, alerts_resumed=len(stale_alerts))
 
 
-def alert_cancel(*, alert: Alert) -> Alert:
-    """Stop an alert: rows not yet handed off are cancelled; what left stays as it is."""
+def alert_cancel(*, alert: Alert, cancelled_by: User | None = None) -> Alert:
+    """Stop an alert: rows not yet handed off are cancelled; what left stays as it is. A staff
+    message still in draft or awaiting approval is simply never sent."""
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(id=alert.id)
         if alert.state in (Alert.State.DONE, Alert.State.CANCELLED):
@@ -462,6 +433,13 @@ def alert_cancel(*, alert: Alert) -> Alert:
         )
         alert.state, alert.finished_at = Alert.State.CANCELLED, now
         alert.save(update_fields=["state", "finished_at", "updated_at"])
+        if cancelled_by is not None:
+            audit_record(
+                actor=cancelled_by,
+                action=Action.CHANGE,
+                obj=alert,
+                detail={"step": "cancel", "country": alert.country_id},
+            )
     return alert
 
 

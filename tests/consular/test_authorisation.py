@@ -32,6 +32,8 @@ from accounts.models import User
 from advisories import services as advisory_services
 from cases import services as cases_services
 from consular.api import email_tracking_routes
+from notifications import staff_messages
+from notifications.messaging import MessageTexts
 from regions.services import geography_load
 from registrations import tokens
 from tests.accounts.factories import MembershipFactory, PostFactory
@@ -239,6 +241,15 @@ PERSON = {
     "notify_by_sms": False,
 }
 
+STAFF_MESSAGE = {
+    "subject_en": "Road closed",
+    "text_en": "The road to the airport is closed.",
+    "sms_en": "Road to the airport closed.",
+    "subject_fr": "Route fermée",
+    "text_fr": "La route de l'aéroport est fermée.",
+    "sms_fr": "Route de l'aéroport fermée.",
+}
+
 MATRIX: dict[tuple[str, str], Operation] = {
     ("GET", "/api/v1/countries/"): Operation(expect=anyone),
     ("GET", "/api/v1/countries/{code}/"): Operation(
@@ -311,6 +322,46 @@ MATRIX: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/alerts/{id}/resend-failed/"): Operation(
         expect=lambda role, target: staff_write(role, target, writers=("officer",)),
         path=_path("alert"),
+    ),
+    ("POST", "/api/v1/alerts/"): Operation(
+        # Officers write staff messages; no record to hide yet, so another country is refused.
+        expect=lambda role, target: OK if _has(role, target, "officer") else DENIED,
+        body=lambda world, role, target: {
+            "country": world.country(role, target),
+            "region_codes": [REGION[world.country(role, target)]],
+            **STAFF_MESSAGE,
+        },
+    ),
+    ("PATCH", "/api/v1/alerts/{id}/"): Operation(
+        expect=lambda role, target: staff_write(role, target, writers=("officer",)),
+        path=_path("message_draft"),
+        body=lambda world, role, target: {"sms_en": "Curfew from 20h."},
+    ),
+    ("GET", "/api/v1/alerts/{id}/preview/"): Operation(
+        expect=staff_record, path=_path("message_draft")
+    ),
+    ("POST", "/api/v1/alerts/{id}/submit/"): Operation(
+        expect=lambda role, target: staff_write(role, target, writers=("officer",)),
+        path=_path("message_draft"),
+    ),
+    ("POST", "/api/v1/alerts/{id}/approve/"): Operation(
+        # The post's officer wrote it: only the approver (or a superuser) is a second person.
+        expect=lambda role, target: staff_write(role, target, writers=("approver",)),
+        path=_path("message_submitted"),
+    ),
+    ("POST", "/api/v1/alerts/{id}/reject/"): Operation(
+        expect=lambda role, target: staff_write(role, target, writers=("officer", "approver")),
+        path=_path("message_submitted"),
+        body=lambda world, role, target: {"reason": "Name the road."},
+    ),
+    ("POST", "/api/v1/alerts/{id}/test-send/"): Operation(
+        # The matrix's accounts have no email address: a 400 past authorisation is the answer.
+        expect=lambda role, target: (
+            AUTHORISED
+            if _has(role, target, "officer", "approver")
+            else staff_write(role, target, writers=("officer", "approver"))
+        ),
+        path=_path("message_draft"),
     ),
     ("GET", "/api/v1/registrations/"): Operation(
         expect=lambda role, target: register_record(role, "own"), rows=scoped_rows("presences")
@@ -528,6 +579,25 @@ def world(db) -> World:
         alert = AlertFactory(country_id=country, region_codes=[REGION[country]])
         DeliveryFactory(alert=alert, status="failed", provider_id="")
         records[("alert", country)] = alert
+        texts = {
+            language: MessageTexts(
+                subject=STAFF_MESSAGE[f"subject_{language}"],
+                text=STAFF_MESSAGE[f"text_{language}"],
+                sms=STAFF_MESSAGE[f"sms_{language}"],
+            )
+            for language in ("en", "fr")
+        }
+
+        drafts = [
+            staff_messages.staff_message_create(
+                author=officer, country_code=country, region_codes=[REGION[country]], texts=texts
+            )
+            for _ in range(2)
+        ]
+        records[("message_draft", country)] = drafts[0]
+        records[("message_submitted", country)] = staff_messages.staff_message_submit(
+            alert=drafts[1], submitted_by=officer
+        )
 
     clients = {ANONYMOUS: APIClient()}
     citizen = records[("citizen", "ML")]

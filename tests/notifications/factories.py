@@ -8,7 +8,7 @@ class AlertFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Alert
 
-    kind = Alert.Kind.STAFF_MESSAGE
+    kind = Alert.Kind.MESSAGE
     state = Alert.State.SENDING
     country_id = "ML"
     region_codes = ["ML-7"]

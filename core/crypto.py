@@ -140,6 +140,8 @@ class EncryptedMixin(models.Field):  # type: ignore[type-arg]
         return self.from_text(decrypt(value))
 
     def get_db_prep_save(self, value: Any, connection: BaseDatabaseWrapper) -> Any:
+        if hasattr(value, "as_sql"):  # an expression: the database computes the value
+            return value
         value = self.get_prep_value(value)
         if value is None or value == "":
             return value

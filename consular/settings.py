@@ -61,13 +61,15 @@ def _derived_development_key(purpose: str) -> str:
 # Personal data at rest (core.crypto): Fernet keys, comma-separated. The first encrypts, every
 # one decrypts: to rotate, put a new key first, run `manage.py rotate_encryption_keys`, then
 # drop the old one.
-FIELD_ENCRYPTION_KEYS = required_in_production(
-    "FIELD_ENCRYPTION_KEYS", _derived_development_key("field-encryption")
-).split(",")
+FIELD_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in required_in_production("FIELD_ENCRYPTION_KEYS", "").split(",")
+    if key.strip()
+] or [_derived_development_key("field-encryption")]
 # Keys of the keyed hashes that find a citizen by email or phone, rotated the same way.
-FIELD_HASH_KEYS = required_in_production(
-    "FIELD_HASH_KEYS", _derived_development_key("field-hash")
-).split(",")
+FIELD_HASH_KEYS = [
+    key.strip() for key in required_in_production("FIELD_HASH_KEYS", "").split(",") if key.strip()
+] or [_derived_development_key("field-hash")]
 ALLOWED_HOSTS = required_in_production("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # How many reverse proxies stand in front of the site and append to X-Forwarded-For. 0 trusts

@@ -71,6 +71,12 @@ def _hash_keys() -> list[bytes]:
     return keys
 
 
+def keys_check() -> None:
+    """Raise ImproperlyConfigured if either list of keys is unusable."""
+    _cipher()
+    _hash_keys()
+
+
 def normalise_email(value: str) -> str:
     return value.strip().lower()
 
@@ -119,7 +125,7 @@ class _EmptyOnlyExact(Exact):
         return super().get_prep_lookup()
 
 
-class EncryptedMixin(models.Field):  # type: ignore[type-arg]
+class EncryptedMixin(models.Field):
     """Encrypts the value on its way to the database and decrypts it on its way back.
 
     `max_length` still validates the clear value; the column is text, as tokens are longer.
@@ -158,19 +164,19 @@ class EncryptedMixin(models.Field):  # type: ignore[type-arg]
         return None
 
 
-class EncryptedCharField(EncryptedMixin, models.CharField):  # type: ignore[type-arg]
+class EncryptedCharField(EncryptedMixin, models.CharField):
     pass
 
 
-class EncryptedTextField(EncryptedMixin, models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(EncryptedMixin, models.TextField):
     pass
 
 
-class EncryptedEmailField(EncryptedMixin, models.EmailField):  # type: ignore[type-arg]
+class EncryptedEmailField(EncryptedMixin, models.EmailField):
     pass
 
 
-class EncryptedDateField(EncryptedMixin, models.DateField):  # type: ignore[type-arg]
+class EncryptedDateField(EncryptedMixin, models.DateField):
     """A date kept as its encrypted ISO form."""
 
     def to_text(self, value: Any) -> str:
@@ -180,7 +186,7 @@ class EncryptedDateField(EncryptedMixin, models.DateField):  # type: ignore[type
         return datetime.date.fromisoformat(text)
 
 
-class KeyedHashField(models.CharField):  # type: ignore[type-arg]
+class KeyedHashField(models.CharField):
     """HMAC-SHA256 of another field's normalised value, derived whenever the row is saved (as
     `auto_now` derives a timestamp), so no code path can store a value with a stale hash.
     `QuerySet.update()` and `save(update_fields=...)` without this field skip it."""
@@ -206,7 +212,6 @@ class KeyedHashField(models.CharField):  # type: ignore[type-arg]
         value = keyed_hash(getattr(model_instance, self.source) or "", kind=self.kind)
         setattr(model_instance, self.attname, value)
         return value
-
 
 
 # --- Rewriting stored values --------------------------------------------------------------

@@ -31,11 +31,11 @@ from django.db import connection, models
 from django.utils import timezone
 
 from advisories.events import RiskLevelChanged
+from core import crypto
 from notifications.channels import get_channel
 from notifications.messages import AlertRenderer
 from notifications.models import Alert, Delivery
 from notifications.sinks import sms_sink, smtp_sink
-from core import crypto
 from registrations.models import Citizen, Presence
 from registrations.selectors import citizen_contacts
 

@@ -320,7 +320,7 @@ def citizen_register(
             HouseholdMember.objects.bulk_create(members)
             first.save(force_insert=True)
     except IntegrityError:
-        existing = selectors.citizen_get_by_email(email=values["email"])
+        existing = selectors.citizen_get_by_email(email=str(values["email"]))
         if existing is None:
             raise
         if _may_send_to(existing.email):

@@ -17,7 +17,10 @@ from tests.registrations.factories import CitizenFactory, HouseholdMemberFactory
 pytestmark = pytest.mark.django_db
 
 KEY_A, KEY_B = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-HASH_A, HASH_B = "a" * 16 + "-hash-key-of-at-least-32-chars", "b" * 16 + "-another-hash-key-32-chars"
+HASH_A, HASH_B = (
+    "a" * 16 + "-hash-key-of-at-least-32-chars",
+    "b" * 16 + "-another-hash-key-32-chars",
+)
 
 
 def _stored(model, pk, column):
@@ -133,7 +136,9 @@ def test_rotation_rewrites_everything_under_the_new_keys(settings):
         date_of_birth=datetime.date(2015, 6, 1),
     )
     citizen = member.citizen
-    InboundMessage.objects.create(provider="http", provider_id="1", sender="+22370001234", body="OK")
+    InboundMessage.objects.create(
+        provider="http", provider_id="1", sender="+22370001234", body="OK"
+    )
 
     settings.FIELD_ENCRYPTION_KEYS, settings.FIELD_HASH_KEYS = [KEY_B, KEY_A], [HASH_B, HASH_A]
     out = io.StringIO()

@@ -99,13 +99,13 @@ def _canaries(citizen: Citizen) -> list[str]:
         citizen.email,
         citizen.phone,
         citizen.id_document_number,
-        citizen.date_of_birth.isoformat(),
+        str(citizen.date_of_birth),
         citizen.emergency_contact_name,
         citizen.emergency_contact_phone,
         citizen.emergency_contact_email,
         member.name,
         member.phone,
-        member.date_of_birth.isoformat(),
+        str(member.date_of_birth),
     ]
 
 

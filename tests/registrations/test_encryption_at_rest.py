@@ -1,6 +1,5 @@
 """A dump of the database holds none of the personal data the issue lists: only tokens."""
 
-import datetime
 import json
 import os
 import re
@@ -10,6 +9,7 @@ import subprocess
 import pytest
 from django.core import mail
 from django.db import connection
+from django.utils import timezone
 
 from notifications.models import InboundMessage
 from notifications.signatures import hmac_sha256_hex
@@ -55,7 +55,7 @@ def _pg_dump() -> str:
 
 def test_a_dump_of_the_database_holds_no_canary_value(api_client, settings, sms_outbox):
     settings.SMS_HTTP_WEBHOOK_SECRET = SECRET
-    today = datetime.date.today()
+    today = timezone.localdate()
     registered = api_client.post(
         "/api/v1/registrations/",
         {

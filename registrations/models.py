@@ -135,7 +135,8 @@ class HouseholdMember(BaseModel):
         verbose_name_plural = _("household members")
 
     def __str__(self) -> str:
-        return self.name
+        # Not the name: the admin copies this into its change history, which is not encrypted.
+        return f"{self._meta.verbose_name} {str(self.id)[:8]}"
 
 
 class Presence(BaseModel):

@@ -5,6 +5,8 @@ filesystem broker and console channels. `DJANGO_ENV=production` turns every safe
 refuses to start without the secrets and services a real deployment needs.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -48,6 +50,26 @@ SECRET_KEY = required_in_production(
     "SECRET_KEY", "development-only-secret-key-never-use-in-production-0123456789"
 )
 DEBUG = env.bool("DEBUG", default=not PRODUCTION)
+
+
+def _derived_development_key(purpose: str) -> str:
+    """A key drawn from SECRET_KEY, so development runs with nothing set; never in production."""
+    digest = hashlib.sha256(f"consular:{purpose}:{SECRET_KEY}".encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+# Personal data at rest (core.crypto): Fernet keys, comma-separated. The first encrypts, every
+# one decrypts: to rotate, put a new key first, run `manage.py rotate_encryption_keys`, then
+# drop the old one.
+FIELD_ENCRYPTION_KEYS = [
+    key.strip()
+    for key in required_in_production("FIELD_ENCRYPTION_KEYS", "").split(",")
+    if key.strip()
+] or [_derived_development_key("field-encryption")]
+# Keys of the keyed hashes that find a citizen by email or phone, rotated the same way.
+FIELD_HASH_KEYS = [
+    key.strip() for key in required_in_production("FIELD_HASH_KEYS", "").split(",") if key.strip()
+] or [_derived_development_key("field-hash")]
 ALLOWED_HOSTS = required_in_production("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # How many reverse proxies stand in front of the site and append to X-Forwarded-For. 0 trusts

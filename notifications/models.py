@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import EncryptedCharField, EncryptedTextField, KeyedHashField
 from core.models import BaseModel
 
 
@@ -267,8 +268,11 @@ class InboundMessage(BaseModel):
 
     provider = models.CharField(_("provider"), max_length=30)
     provider_id = models.CharField(_("provider id"), max_length=200)
-    sender = models.CharField(_("from"), max_length=32)
-    body = models.TextField(_("text"))
+    # Encrypted at rest like the register (core.crypto): the number and what a citizen wrote.
+    sender = EncryptedCharField(_("from"), max_length=32)
+    # An erasure finds the texts a person's number sent that matched no one at the time.
+    sender_hash = KeyedHashField(source="sender", kind="phone", db_index=True)
+    body = EncryptedTextField(_("text"))
     citizen = models.ForeignKey(
         "registrations.Citizen",
         on_delete=models.SET_NULL,

@@ -22,6 +22,7 @@ from accounts.models import User
 from advisories.events import RiskLevelChanged
 from core import events, personal_data
 from core.audit import Action, audit_record
+from core.crypto import keyed_hashes
 from core.exceptions import Conflict
 from core.ratelimit import hit
 from notifications.channels import BaseChannel, OutgoingMessage, SendError, get_channel
@@ -613,9 +614,15 @@ def citizens_personal_data_erase(citizen_ids: list[uuid.UUID]) -> dict[str, int]
         citizen=None, error_reason=""
     )
     suppressions, _detail = Suppression.objects.filter(citizen_id__in=citizen_ids).delete()
+    number_hashes = [
+        digest
+        for address in addresses
+        if address.startswith("+")
+        for digest in keyed_hashes(address, kind="phone")
+    ]
     inbound = InboundMessage.objects.filter(
-        Q(citizen_id__in=citizen_ids) | Q(citizen__isnull=True, sender__in=addresses)
-    ).update(citizen=None, sender="", body="")
+        Q(citizen_id__in=citizen_ids) | Q(citizen__isnull=True, sender_hash__in=number_hashes)
+    ).update(citizen=None, sender="", sender_hash="", body="")
     to_them_alone = Q(pk__in=[])
     for citizen_id in citizen_ids:
         to_them_alone |= Q(citizen_ids=[str(citizen_id)])

@@ -6,12 +6,13 @@ import csv
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user
 from core.audit import Action, AuditedModelAdminMixin, audit_record
+from core.crypto import keyed_hashes
 from registrations import services
 from registrations.models import Citizen, HouseholdMember, Presence
 
@@ -100,7 +101,20 @@ class CitizenAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Citizen]):
         "created_at",
     ]
     list_filter = [CountryFilter, VerifiedFilter, "language", "notify_by_sms"]
-    search_fields = ["family_name", "given_name", "email", "phone"]
+    # Names match in part; an email address or phone number only whole, through its keyed
+    # hash (the columns are encrypted).
+    search_fields = ["family_name", "given_name"]
+    search_help_text = _("Part of a name, or a whole email address or phone number.")
+    # Sorting encrypted columns would order tokens, not values.
+    sortable_by = [
+        "family_name",
+        "given_name",
+        "email_verified",
+        "phone_verified",
+        "household_count",
+        "presence_count",
+        "created_at",
+    ]
     # Contacts and consent belong to the citizen: they change them through their signed link,
     # where a new address or number is verified again before alerts use it.
     readonly_fields = [
@@ -134,6 +148,19 @@ class CitizenAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Citizen]):
                 presence_total=Count("presences", distinct=True),
             )
         )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Citizen], search_term: str
+    ) -> tuple[QuerySet[Citizen], bool]:
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term:
+            by_contact = queryset.filter(
+                Q(email_hash__in=keyed_hashes(term, kind="email"))
+                | Q(phone_hash__in=keyed_hashes(term, kind="phone"))
+            )
+            results |= by_contact
+        return results, may_have_duplicates
 
     @admin.display(description=_("email verified"), boolean=True)
     def email_verified(self, citizen: Citizen) -> bool:

@@ -3,6 +3,12 @@ from django.db.models.functions import Concat
 from django.db.models.lookups import StartsWith
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import (
+    EncryptedCharField,
+    EncryptedDateField,
+    EncryptedEmailField,
+    KeyedHashField,
+)
 from core.models import BaseModel
 
 NAME_MAX = 100
@@ -26,34 +32,39 @@ class Citizen(BaseModel):
         PASSPORT = "passport", _("Passport")
         ID_CARD = "id_card", _("Identity card")
 
+    # Names stay in clear: staff search and sort the register by them. Everything else that
+    # identifies or locates a person is encrypted at rest (core.crypto).
     given_name = models.CharField(_("given name"), max_length=NAME_MAX)
     family_name = models.CharField(_("family name"), max_length=NAME_MAX)
-    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    date_of_birth = EncryptedDateField(_("date of birth"), null=True, blank=True)
     id_document_type = models.CharField(
         _("identity document"), max_length=20, choices=IdDocumentType.choices, blank=True
     )
-    id_document_number = models.CharField(_("document number"), max_length=40, blank=True)
+    id_document_number = EncryptedCharField(_("document number"), max_length=40, blank=True)
     language = models.CharField(
         _("preferred language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
     )
-    # Stored lower-case, so the unique constraint also refuses case variants.
-    email = models.EmailField(_("email"), unique=True)
-    phone = models.CharField(_("mobile phone"), max_length=PHONE_MAX, blank=True)
+    # Services store it lower-case; the hash is of the lower-cased address, so its unique
+    # constraint refuses case variants too.
+    email = EncryptedEmailField(_("email"))
+    email_hash = KeyedHashField(source="email", kind="email")
+    phone = EncryptedCharField(_("mobile phone"), max_length=PHONE_MAX, blank=True)
+    phone_hash = KeyedHashField(source="phone", kind="phone")
     notify_by_email = models.BooleanField(_("alerts by email"), default=True)
     notify_by_sms = models.BooleanField(_("alerts by text message"), default=False)
     email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
     phone_verified_at = models.DateTimeField(_("phone verified at"), null=True, blank=True)
 
-    emergency_contact_name = models.CharField(
+    emergency_contact_name = EncryptedCharField(
         _("emergency contact name"), max_length=2 * NAME_MAX, blank=True
     )
-    emergency_contact_relation = models.CharField(
+    emergency_contact_relation = EncryptedCharField(
         _("emergency contact relation"), max_length=50, blank=True
     )
-    emergency_contact_phone = models.CharField(
+    emergency_contact_phone = EncryptedCharField(
         _("emergency contact phone"), max_length=PHONE_MAX, blank=True
     )
-    emergency_contact_email = models.EmailField(_("emergency contact email"), blank=True)
+    emergency_contact_email = EncryptedEmailField(_("emergency contact email"), blank=True)
 
     consent_version = models.CharField(_("consent text version"), max_length=20)
     consented_at = models.DateTimeField(_("consented at"))
@@ -76,10 +87,8 @@ class Citizen(BaseModel):
         verbose_name = _("registered citizen")
         verbose_name_plural = _("registered citizens")
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(email=models.functions.Lower("email")),
-                name="citizen_email_lower_case",
-            ),
+            # One registration per address (lookups by email expect at most one row).
+            models.UniqueConstraint(fields=["email_hash"], name="citizen_email_hash_unique"),
             # An SMS channel without a number could never be verified nor used.
             models.CheckConstraint(
                 condition=models.Q(notify_by_sms=False) | ~models.Q(phone=""),
@@ -91,7 +100,7 @@ class Citizen(BaseModel):
         ]
         indexes = [
             # citizen_ids_by_phone (inbound SMS replies are matched on the sender's number).
-            models.Index(fields=["phone"], name="citizen_phone_idx"),
+            models.Index(fields=["phone_hash"], name="citizen_phone_hash_idx"),
         ]
 
     def __str__(self) -> str:
@@ -115,10 +124,10 @@ class HouseholdMember(BaseModel):
         related_name="household_members",
         verbose_name=_("citizen"),
     )
-    name = models.CharField(_("name"), max_length=2 * NAME_MAX)
-    relation = models.CharField(_("relation"), max_length=50)
-    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
-    phone = models.CharField(_("phone"), max_length=PHONE_MAX, blank=True)
+    name = EncryptedCharField(_("name"), max_length=2 * NAME_MAX)
+    relation = EncryptedCharField(_("relation"), max_length=50)
+    date_of_birth = EncryptedDateField(_("date of birth"), null=True, blank=True)
+    phone = EncryptedCharField(_("phone"), max_length=PHONE_MAX, blank=True)
 
     class Meta:
         ordering = ["created_at"]
@@ -126,7 +135,8 @@ class HouseholdMember(BaseModel):
         verbose_name_plural = _("household members")
 
     def __str__(self) -> str:
-        return self.name
+        # Not the name: the admin copies this into its change history, which is not encrypted.
+        return f"{self._meta.verbose_name} {str(self.id)[:8]}"
 
 
 class Presence(BaseModel):

@@ -22,6 +22,7 @@ from django.db.models import (
 from django.utils.translation import get_language
 
 from core import personal_data
+from core.crypto import keyed_hashes
 from registrations import tokens
 from registrations.models import Citizen, HouseholdMember, Presence
 
@@ -138,7 +139,9 @@ def emergency_contacts(*, citizen_ids: Collection[uuid.UUID]) -> dict[uuid.UUID,
 def citizen_ids_by_phone(*, phone: str) -> list[uuid.UUID]:
     """Citizens whose verified mobile number is `phone` (E.164), for inbound SMS replies."""
     return list(
-        Citizen.objects.filter(phone=phone, phone_verified_at__isnull=False)
+        Citizen.objects.filter(
+            phone_hash__in=keyed_hashes(phone, kind="phone"), phone_verified_at__isnull=False
+        )
         .order_by("created_at")
         .values_list("id", flat=True)
     )
@@ -154,7 +157,15 @@ def citizen_addresses(*, citizen_ids: Collection[uuid.UUID]) -> set[str]:
 
 
 def citizen_get_by_email(*, email: str) -> Citizen | None:
-    return Citizen.objects.filter(email=email.strip().lower()).first()
+    return Citizen.objects.filter(email_hash__in=keyed_hashes(email, kind="email")).first()
+
+
+def citizen_id_by_email(*, email: str) -> uuid.UUID | None:
+    return (
+        Citizen.objects.filter(email_hash__in=keyed_hashes(email, kind="email"))
+        .values_list("id", flat=True)
+        .first()
+    )
 
 
 def citizen_get(*, citizen_id: uuid.UUID | str) -> Citizen | None:

@@ -23,9 +23,10 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import personal_data, ratelimit, sms
+from core.crypto import keyed_hashes
 from core.exceptions import NotFound, ValidationFailed
 from regions.models import Country, Region
-from registrations import tasks, tokens
+from registrations import selectors, tasks, tokens
 from registrations.models import Citizen, HouseholdMember, Language, Presence
 
 # Bump when the consent statement shown to citizens changes; each citizen records the version.
@@ -320,7 +321,7 @@ def citizen_register(
             HouseholdMember.objects.bulk_create(members)
             first.save(force_insert=True)
     except IntegrityError:
-        existing = Citizen.objects.filter(email=values["email"]).first()
+        existing = selectors.citizen_get_by_email(email=str(values["email"]))
         if existing is None:
             raise
         if _may_send_to(existing.email):
@@ -461,7 +462,11 @@ def email_verify(*, token: str) -> Citizen:
         raise invalid
     citizen_id, email = value
     with transaction.atomic():
-        citizen = Citizen.objects.select_for_update().filter(id=citizen_id, email=email).first()
+        citizen = (
+            Citizen.objects.select_for_update()
+            .filter(id=citizen_id, email_hash__in=keyed_hashes(email, kind="email"))
+            .first()
+        )
         if citizen is None:
             raise invalid
         if citizen.email_verified_at is None:
@@ -569,7 +574,7 @@ def access_code_request(*, email: str) -> None:
         email = email_normalise(email)
     except ValidationFailed:
         return
-    citizen_id = Citizen.objects.filter(email=email).values_list("id", flat=True).first()
+    citizen_id = selectors.citizen_id_by_email(email=email)
     if citizen_id is not None and _may_send_to(email):
         _enqueue(tasks.send_access_code, str(citizen_id))
 
@@ -586,7 +591,7 @@ def access_token_issue(*, email: str, code: str) -> str:
         email = email_normalise(email)
     except ValidationFailed:
         raise refused from None
-    citizen_id = Citizen.objects.filter(email=email).values_list("id", flat=True).first()
+    citizen_id = selectors.citizen_id_by_email(email=email)
     if citizen_id is None or not _code_check(citizen_id=citizen_id, purpose="access", code=code):
         raise refused
     # Reading the code from the mailbox proves the address, as the verification link does.
@@ -602,7 +607,7 @@ def manage_link_request(*, email: str) -> None:
         email = email_normalise(email)
     except ValidationFailed:
         return
-    citizen_id = Citizen.objects.filter(email=email).values_list("id", flat=True).first()
+    citizen_id = selectors.citizen_id_by_email(email=email)
     if citizen_id is not None and _may_send_to(email):
         _enqueue(tasks.send_manage_link, str(citizen_id))
 

@@ -1,6 +1,7 @@
 """The whole path on the production components: PostgreSQL, RabbitMQ, a real Celery worker
 process, a real SMTP server and an HTTP SMS provider on loopback."""
 
+import datetime
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ from kombu import Connection, Exchange, Queue
 from consular.celery import app as celery_app
 from notifications.models import Alert, Delivery
 from notifications.sinks import sms_sink, smtp_sink
+from registrations.models import Citizen, HouseholdMember
 from tests.advisories.conftest import publish
 from tests.notifications.conftest import make_citizen
 
@@ -73,6 +75,40 @@ def _wait_until_settled(alert: Alert, timeout: float = 90) -> None:
     raise AssertionError(f"alert still {alert.state} after {timeout} s")
 
 
+def _give_every_personal_detail(citizen: Citizen, number: int) -> None:
+    """Fill every encrypted field with a value of its own, to be looked for afterwards."""
+    citizen.id_document_number = f"DOC-CANARY-{number}"
+    citizen.date_of_birth = datetime.date(1970 + number, 3, 14)
+    citizen.emergency_contact_name = f"Emergencycanary{number}"
+    citizen.emergency_contact_phone = f"+96130099{number:02d}"
+    citizen.emergency_contact_email = f"ice-canary-{number}@example.org"
+    citizen.save()
+    HouseholdMember.objects.create(
+        citizen=citizen,
+        name=f"Householdcanary{number}",
+        relation="child",
+        date_of_birth=datetime.date(2010 + number, 7, 21),
+        phone=f"+96130088{number:02d}",
+    )
+
+
+def _canaries(citizen: Citizen) -> list[str]:
+    member = citizen.household_members.get()
+    return [
+        citizen.given_name,
+        citizen.email,
+        citizen.phone,
+        citizen.id_document_number,
+        str(citizen.date_of_birth),
+        citizen.emergency_contact_name,
+        citizen.emergency_contact_phone,
+        citizen.emergency_contact_email,
+        member.name,
+        member.phone,
+        str(member.date_of_birth),
+    ]
+
+
 @pytest.fixture
 def broker_tap():
     """Every message published on the broker during the test, through RabbitMQ's firehose."""
@@ -121,6 +157,9 @@ def test_level_change_reaches_exactly_the_citizens_of_the_region(
     gao_en = make_citizen("ML-7", language="en", name="Jonathan")
     kayes = make_citizen("ML-1", name="Mariam")
     beirut = make_citizen("LB-BA", name="Rania")
+    citizens = (gao_fr, gao_en, kayes, beirut)
+    for number, citizen in enumerate(citizens):
+        _give_every_personal_detail(citizen, number)
 
     worker_log_path = tmp_path / "worker.log"
     with smtp_sink() as smtp, sms_sink() as sms, worker_log_path.open("wb") as worker_log:
@@ -166,14 +205,14 @@ def test_level_change_reaches_exactly_the_citizens_of_the_region(
     # What crossed the broker: ids only, never a name, an address or a number.
     assert b"fan_out_alert" in published
     assert b"send_deliveries" in published
-    for citizen in (gao_fr, gao_en, kayes, beirut):
-        for canary in (citizen.given_name, citizen.email, citizen.phone):
+    for citizen in citizens:
+        for canary in _canaries(citizen):
             assert canary.encode() not in published
     # What was logged, by the worker and by this process (publication, fan-out trigger): the
     # same. The worker's log is checked to hold its task lines, so an empty file cannot pass.
     worker_lines = worker_log_path.read_text(errors="replace")
     assert "send_deliveries" in worker_lines
     logged = worker_lines + "\n".join(record.getMessage() for record in caplog.records)
-    for citizen in (gao_fr, gao_en, kayes, beirut):
-        for canary in (citizen.given_name, citizen.email, citizen.phone):
+    for citizen in citizens:
+        for canary in _canaries(citizen):
             assert canary not in logged

@@ -420,6 +420,35 @@ def test_advisory_editors_do_not_see_the_register_of_their_own_post(client, api_
     assert api_client.get(f"/api/v1/registrations/{mali.id}/").status_code == 403
 
 
+def test_admin_search_finds_part_of_a_name_or_a_whole_address_or_number(client):
+    awa = PresenceFactory(
+        country_id="ML",
+        citizen__family_name="Keita",
+        citizen__email="awa.keita@example.org",
+        citizen__phone="+22370001234",
+    ).citizen
+    PresenceFactory(country_id="ML", citizen__family_name="Diallo")
+    hidden = PresenceFactory(country_id="LB", region_id="LB-BA", citizen__email="x@example.org")
+    user = staff_at("ML", "officer")
+    user.is_staff = True
+    user.save()
+    from django.contrib.auth.models import Permission
+
+    user.user_permissions.add(*Permission.objects.filter(codename__endswith="_citizen"))
+    login_verified(client, user)
+
+    def found(term):
+        response = client.get("/admin/registrations/citizen/", {"q": term})
+        assert response.status_code == 200
+        return list(response.context["cl"].result_list)
+
+    assert found("eit") == [awa]
+    assert found("AWA.Keita@example.org") == [awa]
+    assert found("+223 70 00 12 34") == [awa]
+    assert found("awa.keita") == []  # part of an address: the hash matches whole ones only
+    assert found(hidden.citizen.email) == []  # outside the post's countries
+
+
 # --- Demo -----------------------------------------------------------------------------------
 
 

@@ -1,7 +1,11 @@
+from collections.abc import Sequence
+from typing import Any
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from cases.models import Case, CaseEvent, SafetyResponse
+from cases.selectors import CheckArea
 
 
 class HelpForm(forms.Form):
@@ -26,8 +30,12 @@ class HelpForm(forms.Form):
 
 
 class SafetyCheckForm(forms.Form):
-    country = forms.CharField(label=_("Country (ISO code)"), max_length=2)
-    regions = forms.CharField(label=_("Regions (codes, separated by commas)"), max_length=500)
+    country = forms.ChoiceField(label=_("Country"))
+    regions = forms.MultipleChoiceField(
+        label=_("Regions"),
+        help_text=_("Choose one or more regions of that country (Ctrl or ⌘ to add one)."),
+        widget=forms.SelectMultiple(attrs={"size": 10}),
+    )
     question_en = forms.CharField(label=_("Question (English)"), max_length=300)
     question_fr = forms.CharField(label=_("Question (French)"), max_length=300, required=False)
     deadline = forms.DateTimeField(
@@ -44,6 +52,19 @@ class SafetyCheckForm(forms.Form):
     open_case_on_no_response = forms.BooleanField(
         label=_("Open a case for each person who did not answer"), required=False
     )
+
+    def __init__(self, *args: Any, areas: Sequence[CheckArea], **kwargs: Any) -> None:
+        """`areas`: the countries the staff member may check, each with its regions."""
+        super().__init__(*args, **kwargs)
+        country = self.fields["country"]
+        regions = self.fields["regions"]
+        assert isinstance(country, forms.ChoiceField)  # noqa: S101
+        assert isinstance(regions, forms.MultipleChoiceField)  # noqa: S101
+        country.choices = [(area.country_code, area.country_name) for area in areas]
+        regions.choices = [
+            (area.country_name, [(code, f"{code} · {name}") for code, name in area.regions])
+            for area in areas
+        ]
 
 
 class NoteForm(forms.Form):

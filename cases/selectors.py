@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import User
-from accounts.selectors import country_codes_of_user, posts_of_user
+from accounts.selectors import REGISTER_ROLES, country_codes_of_user, posts_of_user
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from core import personal_data
 from notifications.selectors import response_token_read
+from regions.selectors import country_get, regions_of_country
 from registrations.selectors import citizen_get
 
 BOARD_STATUSES = [status.value for status in SafetyResponse.Status]
@@ -19,6 +20,24 @@ BOARD_STATUSES = [status.value for status in SafetyResponse.Status]
 def checks_for_staff(*, user: User) -> QuerySet[SafetyCheck]:
     """Safety checks in the countries the user's posts cover."""
     return SafetyCheck.objects.filter(country_id__in=country_codes_of_user(user=user))
+
+
+@dataclass(frozen=True)
+class CheckArea:
+    """A country where the user may start a safety check, with its regions (code, name)."""
+
+    country_code: str
+    country_name: str
+    regions: list[tuple[str, str]]
+
+
+def check_areas_for_staff(*, user: User) -> list[CheckArea]:
+    areas = []
+    for code in sorted(country_codes_of_user(user=user, roles=REGISTER_ROLES)):
+        country = country_get(code=code)
+        regions = [(region.code, region.name) for region in regions_of_country(country_code=code)]
+        areas.append(CheckArea(code, country.name if country else code, regions))
+    return areas
 
 
 def check_for_staff(*, user: User, check_id: uuid.UUID | str) -> SafetyCheck | None:

@@ -179,14 +179,15 @@ def check_list(request: HttpRequest) -> HttpResponse:
 @staff_view
 @require_http_methods(["GET", "POST"])
 def check_new(request: HttpRequest) -> HttpResponse:
-    form = SafetyCheckForm(request.POST or None)
+    areas = selectors.check_areas_for_staff(user=_user(request))
+    form = SafetyCheckForm(request.POST or None, areas=areas)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             check = services.safety_check_start(
                 started_by=_user(request),
                 country_code=data["country"],
-                region_codes=[c.strip() for c in data["regions"].split(",") if c.strip()],
+                region_codes=data["regions"],
                 question_en=data["question_en"],
                 question_fr=data["question_fr"],
                 deadline=data["deadline"],
@@ -197,7 +198,10 @@ def check_new(request: HttpRequest) -> HttpResponse:
                 open_case_on_no_response=data["open_case_on_no_response"],
             )
         except ApplicationError as error:
-            form.add_error(error.field if error.field in form.fields else None, str(error.message))
+            field = {"region_codes": "regions", "country_code": "country"}.get(
+                error.field or "", error.field
+            )
+            form.add_error(field if field in form.fields else None, str(error.message))
         else:
             return redirect("cases:check_board", check_id=check.id)
     return render(request, "cases/check_new.html", {"form": form})

@@ -39,8 +39,8 @@ def test_check_help_answer_case_worked_to_resolution(
     # Staff start a check for ML-7.
     sign_in(page, base, "bamako-officer")
     page.goto(base + "/staff/checks/new/")
-    page.get_by_label("Country (ISO code)").fill("ML")
-    page.get_by_label("Regions (codes, separated by commas)").fill("ML-7")
+    page.get_by_label("Country").select_option("ML")
+    page.get_by_label("Regions").select_option(["ML-7"])
     page.get_by_label("Question (English)").fill("Fighting reported in Gao. Are you safe?")
     page.get_by_label("Deadline").fill("2099-01-01T10:00")
     page.get_by_role("button", name="Start the check").click()

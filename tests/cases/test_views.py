@@ -3,7 +3,7 @@ from django.core import mail
 from django.urls import reverse
 
 from cases import services
-from cases.models import Case, CaseEvent, SafetyResponse
+from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from core.models import AuditEvent
 from tests.accounts.factories import login_verified
 from tests.cases.conftest import citizen_in, start_check
@@ -168,6 +168,26 @@ def test_export_of_the_no_response_list_is_audited(client, bamako_officer, asked
     event = AuditEvent.objects.get(action="export")
     assert event.detail == {"via": "staff", "list": "no_response"}
     assert event.object_id == str(check.id)
+
+
+def test_the_check_form_offers_the_posts_countries_and_their_regions_only(client, bamako_officer):
+    login_verified(client, bamako_officer)
+
+    page = client.get(reverse("cases:check_new"))
+    refused = client.post(
+        reverse("cases:check_new"),
+        {"country": "ML", "regions": ["ML-7", "LB-BA"], "question_en": "Safe?"},
+    )
+
+    form = page.context["form"]
+    assert [code for code, _ in form.fields["country"].choices] == ["ML"]
+    [(country_name, regions)] = form.fields["regions"].choices
+    assert country_name == "Mali"
+    assert "ML-7" in [code for code, _ in regions]
+    assert 'value="ML-7"' in page.content.decode()
+    assert refused.status_code == 200
+    assert "regions" in refused.context["form"].errors
+    assert not SafetyCheck.objects.exists()
 
 
 def test_staff_start_a_check_from_the_page(

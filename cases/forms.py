@@ -107,3 +107,14 @@ class CaseFilterForm(forms.Form):
         choices=[("", _("Anyone")), ("me", _("Me")), ("none", _("Nobody"))],
         required=False,
     )
+    post = forms.ChoiceField(label=_("Post"), required=False)
+
+    def __init__(self, *args: Any, posts: Sequence[tuple[str, str]], **kwargs: Any) -> None:
+        """`posts`: (code, name) of the staff member's posts; one post needs no filter."""
+        super().__init__(*args, **kwargs)
+        if len(posts) < 2:
+            del self.fields["post"]
+            return
+        post = self.fields["post"]
+        assert isinstance(post, forms.ChoiceField)  # noqa: S101
+        post.choices = [("", _("All my posts")), *posts]

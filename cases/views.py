@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
+from accounts.selectors import posts_of_user
 from cases import selectors, services
 from cases.forms import (
     CaseFilterForm,
@@ -315,7 +316,8 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "assign_me" and case_ids:
             services.cases_assign(case_ids=case_ids, assignee=user, actor=user)
         return redirect(request.get_full_path())
-    filters = CaseFilterForm(request.GET or None)
+    posts = [(post.code, post.name) for post in posts_of_user(user=user).order_by("name")]
+    filters = CaseFilterForm(request.GET or None, posts=posts)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
     cases = selectors.cases_for_staff(
         user=user,
@@ -323,6 +325,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         kind=cleaned.get("kind") or None,
         priority=cleaned.get("priority"),
         assignee=cleaned.get("assignee") or None,
+        post_code=cleaned.get("post") or None,
     )
     return render(request, "cases/case_queue.html", {"filters": filters, "cases": cases[:200]})
 

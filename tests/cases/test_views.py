@@ -2,10 +2,11 @@ import pytest
 from django.core import mail
 from django.urls import reverse
 
+from accounts.models import Membership, Post
 from cases import services
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from core.models import AuditEvent
-from tests.accounts.factories import login_verified
+from tests.accounts.factories import MembershipFactory, login_verified
 from tests.cases.conftest import citizen_in, start_check
 
 pytestmark = pytest.mark.usefixtures("geography")
@@ -138,6 +139,28 @@ def test_bulk_assign_from_the_queue(client, bamako_officer):
     )
 
     assert Case.objects.filter(assignee=bamako_officer).count() == 2
+
+
+def test_staff_at_several_posts_narrow_the_queue_to_one(client, bamako_officer, beirut_officer):
+    services.case_open(opened_by=bamako_officer, kind="other", country_code="ML", summary="ml")
+    services.case_open(opened_by=beirut_officer, kind="other", country_code="LB", summary="lb")
+    MembershipFactory(
+        user=bamako_officer, post=Post.objects.get(code="post-lb"), role=Membership.Role.OFFICER
+    )
+    login_verified(client, bamako_officer)
+
+    everything = client.get(reverse("cases:case_queue"))
+    beirut = client.get(reverse("cases:case_queue"), {"post": "post-lb"})
+
+    assert sorted(case.summary for case in everything.context["cases"]) == ["lb", "ml"]
+    assert [case.summary for case in beirut.context["cases"]] == ["lb"]
+    assert 'name="post"' in everything.content.decode()
+
+
+def test_staff_at_one_post_get_no_post_filter(client, bamako_officer):
+    login_verified(client, bamako_officer)
+
+    assert 'name="post"' not in client.get(reverse("cases:case_queue")).content.decode()
 
 
 def test_a_beirut_officer_gets_404_on_bamako_pages(client, beirut_officer, bamako_officer, asked):

@@ -194,7 +194,7 @@ class RecipientCountsSerializer(serializers.Serializer[selectors.RecipientCounts
     )
 
 
-class ReasonSerializer(serializers.Serializer[Any]):
+class StaffMessageRejectionSerializer(serializers.Serializer[Any]):
     reason = serializers.CharField(max_length=2000, allow_blank=True)
 
 
@@ -325,11 +325,11 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         )
         return self._detail(alert)
 
-    @extend_schema(request=ReasonSerializer, responses=AlertDetailSerializer)
+    @extend_schema(request=StaffMessageRejectionSerializer, responses=AlertDetailSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
         alert = self._staff_message()
-        data = ReasonSerializer(data=request.data)
+        data = StaffMessageRejectionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         alert = staff_messages.staff_message_reject(
             alert=alert, rejected_by=self._user(), reason=data.validated_data["reason"]

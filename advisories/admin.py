@@ -363,7 +363,7 @@ class AdvisoryAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Advisory]):
             "action_name": action_name,
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "admin/advisories/advisory/reason.html", context)
+        return TemplateResponse(request, "admin/action_reason.html", context)
 
     @admin.action(description=_("Reject (back to draft, with a reason)"), permissions=["approve"])
     def reject(self, request: HttpRequest, queryset: QuerySet[Advisory]) -> HttpResponse | None:

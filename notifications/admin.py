@@ -368,7 +368,7 @@ class AlertAdmin(ScopedToPostsAdmin):
             "action_name": "reject",
             "action_checkbox_name": ACTION_CHECKBOX_NAME,
         }
-        return TemplateResponse(request, "admin/notifications/alert/reason.html", context)
+        return TemplateResponse(request, "admin/action_reason.html", context)
 
     @admin.action(description=_("Send staff messages to myself as a test"))
     def test_send(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:

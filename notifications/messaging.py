@@ -91,18 +91,21 @@ def message_alert_create(
     return alert
 
 
+# The columns of a recipient that the ledger's INSERT ... SELECT reads.
+RECIPIENT_COLUMNS = (
+    "id",
+    "language",
+    "notify_by_email",
+    "notify_by_sms",
+    "email_verified_at",
+    "phone_verified_at",
+    "matched_region_code",
+)
+
+
 def message_recipients(alert: Alert) -> tuple[str, tuple[Any, ...]]:
-    """SQL (with its parameters) of a message alert's recipients, in the columns the ledger's
-    INSERT ... SELECT reads."""
-    columns = (
-        "id",
-        "language",
-        "notify_by_email",
-        "notify_by_sms",
-        "email_verified_at",
-        "phone_verified_at",
-        "matched_region_code",
-    )
+    """SQL (with its parameters) of a message alert's recipients, in RECIPIENT_COLUMNS."""
+    columns = RECIPIENT_COLUMNS
     if not alert.citizen_ids:
         recipients = citizens_present_in_regions(
             country_code=alert.country_id,

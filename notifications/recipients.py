@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from notifications.messaging import message_recipients
+from notifications.messaging import RECIPIENT_COLUMNS, message_recipients
 from notifications.models import Alert, Suppression
 from registrations.selectors import citizens_present_in_regions
 
@@ -21,15 +21,7 @@ def recipients_sql(alert: Alert) -> tuple[str, tuple[Any, ...]]:
         region_codes=alert.region_codes,
         on_date=timezone.localdate(),
         lookahead_days=settings.ALERT_LOOKAHEAD_DAYS,
-    ).values(  # type: ignore[misc]  # matched_region_code is an annotation
-        "id",
-        "language",
-        "notify_by_email",
-        "notify_by_sms",
-        "email_verified_at",
-        "phone_verified_at",
-        "matched_region_code",
-    )
+    ).values(*RECIPIENT_COLUMNS)
     sql, params = recipients.query.sql_with_params()
     return sql, params
 

@@ -3,9 +3,15 @@
 POST {SMS_HTTP_URL} with `{"to", "body", "reference"}`, bearer token SMS_HTTP_TOKEN and an
 `Idempotency-Key` equal to our reference, so a retry after a time-out cannot send twice. The
 provider answers 2xx with `{"id": "..."}`; 429 and 5xx are worth retrying, other 4xx are not.
+
+Requests go through urllib3's connection pool (kept alive across a send batch) rather than
+requests' session: requests spends about a millisecond of CPU preparing each call, which a
+fan-out of thousands of texts pays on every one.
 """
 
-import requests
+import json
+
+import urllib3
 from django.conf import settings
 
 from core import sms
@@ -17,37 +23,40 @@ class SmsBackend(sms.BaseSmsBackend):
     def __init__(self) -> None:
         self.url: str = settings.SMS_HTTP_URL
         self.configured = bool(self.url)
-        self.session = requests.Session()
-        # The provider's address is configured here: never route through environment proxies
-        # (and skip their lookup on every request).
-        self.session.trust_env = False
+        # The provider's address is configured here: no environment proxies, no retries of
+        # our own (a retry is the ledger's decision, with its backoff), one connection kept.
+        self.pool = urllib3.PoolManager(
+            num_pools=1,
+            maxsize=1,
+            retries=False,
+            timeout=urllib3.Timeout(total=settings.SMS_HTTP_TIMEOUT),
+        )
+        self.headers = {"Content-Type": "application/json"}
         if settings.SMS_HTTP_TOKEN:
-            self.session.headers["Authorization"] = f"Bearer {settings.SMS_HTTP_TOKEN}"
+            self.headers["Authorization"] = f"Bearer {settings.SMS_HTTP_TOKEN}"
 
     def send(self, message: sms.SmsMessage) -> sms.SmsReceipt:
         if not self.configured:
             raise sms.SmsNotConfigured
-        headers = {"Idempotency-Key": message.reference} if message.reference else {}
+        headers = dict(self.headers)
+        if message.reference:
+            headers["Idempotency-Key"] = message.reference
+        body = json.dumps({"to": message.to, "body": message.body, "reference": message.reference})
         try:
-            response = self.session.post(
-                self.url,
-                json={"to": message.to, "body": message.body, "reference": message.reference},
-                headers=headers,
-                timeout=settings.SMS_HTTP_TIMEOUT,
-            )
-        except requests.RequestException as exc:
+            response = self.pool.request("POST", self.url, body=body.encode(), headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
             raise sms.SmsError(type(exc).__name__, code="network") from exc
-        if response.status_code >= 300:
+        if response.status >= 300:
             raise sms.SmsError(
-                f"HTTP {response.status_code}",
-                code=str(response.status_code),
-                permanent=response.status_code not in RETRYABLE_STATUSES,
+                f"HTTP {response.status}",
+                code=str(response.status),
+                permanent=response.status not in RETRYABLE_STATUSES,
             )
         try:
-            provider_id = str(response.json()["id"])
+            provider_id = str(json.loads(response.data)["id"])
         except (ValueError, KeyError, TypeError) as exc:
             raise sms.SmsError("answer without an id", code="bad_answer") from exc
         return sms.SmsReceipt(provider_id=provider_id, segments=sms.segments(message.body))
 
     def close(self) -> None:
-        self.session.close()
+        self.pool.clear()

@@ -62,7 +62,12 @@ class AlertRenderer:
                 channel=channel, language=language, region_code=region_code
             )
         rendered = self.cache[key]
-        unsubscribe = unsubscribe_url(citizen_id=str(contact.citizen_id), channel=channel)
+        # Signing a link costs more than the rest of the message: only when it is used.
+        unsubscribe = (
+            unsubscribe_url(citizen_id=str(contact.citizen_id), channel=channel)
+            if channel == Channel.EMAIL or UNSUBSCRIBE_URL in rendered.text
+            else ""
+        )
 
         def personal(text: str, *, html: bool = False) -> str:
             fill = escape if html else str

@@ -15,7 +15,7 @@ from django.utils.html import escape
 
 from accounts.selectors import posts_covering_country
 from advisories.levels import level_name
-from advisories.selectors import advisory_digest
+from advisories.selectors import AdvisoryDigest, advisory_digest
 from notifications.channels import OutgoingMessage
 from notifications.models import Alert, Channel
 from regions.selectors import regions_of_country
@@ -43,13 +43,15 @@ def unsubscribe_url(*, citizen_id: str, channel: str) -> str:
 
 
 class AlertRenderer:
-    """Renders the messages of one alert; build one per send batch."""
+    """Renders the messages of one alert; `renderer_for` keeps one per alert."""
 
     def __init__(self, alert: Alert) -> None:
         self.alert = alert
         self.changes = {change["region_code"]: change for change in alert.changes}
         self.region_names: dict[tuple[str, str], str] = {}
         self.cache: dict[tuple[str, str, str], _Rendered] = {}
+        # The advisory as each language tells it, read once: every region renders from it.
+        self.digests: dict[str, AdvisoryDigest] = {}
         self.posts = list(posts_covering_country(country_code=alert.country_id))
 
     def message(
@@ -102,7 +104,11 @@ class AlertRenderer:
         return self.region_names.get((region_code, language[:2]), region_code)
 
     def _render(self, *, channel: str, language: str, region_code: str) -> _Rendered:
-        digest = advisory_digest(advisory_id=str(self.alert.advisory_id), language=language)
+        if language not in self.digests:
+            self.digests[language] = advisory_digest(
+                advisory_id=str(self.alert.advisory_id), language=language
+            )
+        digest = self.digests[language]
         change = self.changes.get(region_code)
         if change is None:
             # A presence somewhere in the country: speak of the country as a whole.

@@ -5,6 +5,7 @@ receives them and what they say differ. Texts are stored per language on the ale
 personal parts are filled in per message, like the level-change renderer does."""
 
 import uuid
+from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -166,7 +167,7 @@ class Renderer(Protocol):
 
 
 class MessageRenderer:
-    """Renders a message alert for one recipient; build one per send batch."""
+    """Renders a message alert for one recipient; `renderer_for` keeps one per alert."""
 
     def __init__(self, alert: Alert) -> None:
         self.alert = alert
@@ -226,7 +227,24 @@ class _LevelChangeRenderer(AlertRenderer):
         return contact
 
 
+# An alert renders the same for every batch of its deliveries (per channel, language and
+# region), so a worker keeps the renderers of the alerts it sent lately rather than rendering
+# again for each task. Keyed by the alert's last change too: an edited alert renders anew.
+_RECENT_RENDERERS: OrderedDict[tuple[uuid.UUID, object], Renderer] = OrderedDict()
+_RECENT_RENDERERS_MAX = 8
+
+
 def renderer_for(alert: Alert) -> Renderer:
+    key = (alert.id, alert.updated_at)
+    renderer = _RECENT_RENDERERS.get(key)
+    if renderer is not None:
+        _RECENT_RENDERERS.move_to_end(key)
+        return renderer
     if alert.kind in (Alert.Kind.MESSAGE, Alert.Kind.STAFF_MESSAGE):
-        return MessageRenderer(alert)
-    return _LevelChangeRenderer(alert)
+        renderer = MessageRenderer(alert)
+    else:
+        renderer = _LevelChangeRenderer(alert)
+    _RECENT_RENDERERS[key] = renderer
+    while len(_RECENT_RENDERERS) > _RECENT_RENDERERS_MAX:
+        _RECENT_RENDERERS.popitem(last=False)
+    return renderer

@@ -20,7 +20,7 @@ from accounts.models import Membership, User
 from accounts.selectors import country_codes_of_user
 from core import sms
 from core.audit import Action, audit_record
-from core.exceptions import Conflict, PermissionDenied, ValidationFailed
+from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from notifications.channels import SendError, get_channel
 from notifications.messaging import LANGUAGES, MessageRenderer, MessageTexts
 from notifications.models import Alert, Channel
@@ -102,7 +102,14 @@ def _clean_texts(
 
 
 def _locked(alert: Alert) -> Alert:
-    return Alert.objects.select_for_update().get(id=alert.id, kind=Alert.Kind.STAFF_MESSAGE)
+    """The staff message, locked; any other alert (an admin action may select a level
+    change) is refused by name rather than failing."""
+    locked = (
+        Alert.objects.select_for_update().filter(id=alert.id, kind=Alert.Kind.STAFF_MESSAGE).first()
+    )
+    if locked is None:
+        raise NotFound(_("Not a staff message."), field="kind")
+    return locked
 
 
 def _audit(*, user: User, alert: Alert, action: str, step: str) -> None:

@@ -7,13 +7,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Membership
-from core.exceptions import Conflict, PermissionDenied, ValidationFailed
+from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEvent
 from notifications import selectors, services, staff_messages
 from notifications.messaging import MessageTexts
 from notifications.models import Alert, Delivery, Suppression
 from tests.accounts.factories import staff_at
 from tests.notifications.conftest import make_citizen
+from tests.notifications.factories import AlertFactory
 
 pytestmark = pytest.mark.usefixtures("eager_tasks", "geography")
 
@@ -305,3 +306,16 @@ def test_a_draft_can_be_cancelled_and_is_then_never_sent(officers):
     assert alert.state == Alert.State.CANCELLED
     with pytest.raises(Conflict):
         staff_messages.staff_message_submit(alert=alert, submitted_by=author)
+
+
+def test_the_steps_refuse_an_alert_that_is_not_a_staff_message(officers):
+    author, second = officers
+    other = AlertFactory(kind=Alert.Kind.MESSAGE, created_by=author)
+
+    for step in (
+        lambda: staff_messages.staff_message_submit(alert=other, submitted_by=author),
+        lambda: staff_messages.staff_message_approve(alert=other, approver=second),
+        lambda: staff_messages.staff_message_reject(alert=other, rejected_by=second, reason="x"),
+    ):
+        with pytest.raises(NotFound):
+            step()

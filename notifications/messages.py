@@ -6,16 +6,15 @@ message: rendering never becomes the bottleneck of a large fan-out."""
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core import signing
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
 from accounts.selectors import posts_covering_country
 from advisories.levels import level_name
 from advisories.selectors import AdvisoryDigest, advisory_digest
+from core.links import token_url
 from notifications.channels import OutgoingMessage
 from notifications.models import Alert, Channel
 from regions.selectors import regions_of_country
@@ -39,7 +38,7 @@ def unsubscribe_token(*, citizen_id: str, channel: str) -> str:
 
 def unsubscribe_url(*, citizen_id: str, channel: str) -> str:
     token = unsubscribe_token(citizen_id=citizen_id, channel=channel)
-    return settings.SITE_URL + reverse("notifications:unsubscribe", kwargs={"token": token})
+    return token_url("notifications:unsubscribe", token)
 
 
 class AlertRenderer:

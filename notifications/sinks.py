@@ -66,6 +66,38 @@ class SmtpSink:
     port: int = 0
     faults: SmtpFaults = field(default_factory=SmtpFaults)
     transactions: list[tuple[str, int, float]] = field(default_factory=list)
+    # Mailboxes that do not exist: RCPT TO is answered 550.
+    unknown_recipients: frozenset[str] = frozenset()
+    # Whether EHLO offers PIPELINING (real relays do).
+    pipelining: bool = True
+
+    async def handle_EHLO(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        hostname: str,
+        responses: list[str],
+    ) -> list[str]:
+        """Offer PIPELINING, as real relays do: aiosmtpd reads commands one at a time from a
+        buffered stream, so a client may send MAIL, RCPT and DATA together (RFC 2920)."""
+        session.host_name = hostname
+        if not self.pipelining:
+            return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if address in self.unknown_recipients:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
@@ -101,8 +133,19 @@ def _free_port() -> int:
 
 
 @contextmanager
-def smtp_sink(*, keep_content: bool = True, faults: SmtpFaults | None = None) -> Iterator[SmtpSink]:
-    sink = SmtpSink(keep_content=keep_content, faults=faults or SmtpFaults())
+def smtp_sink(
+    *,
+    keep_content: bool = True,
+    faults: SmtpFaults | None = None,
+    unknown_recipients: frozenset[str] = frozenset(),
+    pipelining: bool = True,
+) -> Iterator[SmtpSink]:
+    sink = SmtpSink(
+        keep_content=keep_content,
+        faults=faults or SmtpFaults(),
+        unknown_recipients=unknown_recipients,
+        pipelining=pipelining,
+    )
     # aiosmtpd logs every envelope (addresses) at INFO; a sink must not leak them, nor slow down.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     # aiosmtpd checks its own listener by connecting to the port: it must be a real one.

@@ -5,10 +5,10 @@ import datetime
 import secrets
 import uuid
 
-from django.conf import settings
 from django.core import signing
-from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
+
+from core.links import token_url
 
 MANAGE_SALT = "registrations.manage"
 MANAGE_MAX_AGE = datetime.timedelta(days=30)
@@ -41,8 +41,7 @@ def manage_token_citizen_id(token: str) -> str | None:
 
 
 def manage_url(citizen_id: uuid.UUID) -> str:
-    path = reverse("registrations:manage", kwargs={"token": manage_token(citizen_id)})
-    return f"{settings.SITE_URL}{path}"
+    return token_url("registrations:manage", manage_token(citizen_id))
 
 
 def verify_email_token(citizen_id: uuid.UUID, email: str) -> str:
@@ -59,10 +58,7 @@ def verify_email_token_value(token: str) -> tuple[str, str] | None:
 
 
 def verify_email_url(citizen_id: uuid.UUID, email: str) -> str:
-    path = reverse(
-        "registrations:verify_email", kwargs={"token": verify_email_token(citizen_id, email)}
-    )
-    return f"{settings.SITE_URL}{path}"
+    return token_url("registrations:verify_email", verify_email_token(citizen_id, email))
 
 
 def me_token(citizen_id: uuid.UUID) -> str:

@@ -1,4 +1,6 @@
 import contextlib
+import functools
+import re
 import smtplib
 from collections.abc import Iterator
 from email.utils import make_msgid, parseaddr
@@ -82,7 +84,12 @@ class EmailChannel(BaseChannel):
         smtp = backend.connection
         if smtp is None:
             raise SendError("no SMTP connection", code="connect", permanent=False)
-        smtp.sendmail(parseaddr(settings.DEFAULT_FROM_EMAIL)[1], [to], raw)
+        smtp.ehlo_or_helo_if_needed()
+        sender = _envelope_sender(settings.DEFAULT_FROM_EMAIL)
+        if smtp.has_extn("pipelining") and _PLAIN_ADDRESS.fullmatch(to):
+            sendmail_pipelined(smtp, sender, to, raw)
+        else:
+            smtp.sendmail(sender, [to], raw)
 
     @contextlib.contextmanager
     def _provider_answer(self) -> Iterator[None]:
@@ -107,3 +114,45 @@ class EmailChannel(BaseChannel):
 
     def close(self) -> None:
         self.connection.close()
+
+
+@functools.lru_cache(maxsize=8)
+def _envelope_sender(from_email: str) -> str:
+    return parseaddr(from_email)[1]
+
+
+# An address written into an SMTP command as it is: no spaces, angle brackets or line breaks.
+_PLAIN_ADDRESS = re.compile(r"[^\s<>@]+@[^\s<>@]+")
+_LEADING_PERIOD = re.compile(rb"(?m)^\.")
+
+
+def sendmail_pipelined(smtp: smtplib.SMTP, sender: str, to: str, raw: bytes) -> None:
+    """`smtp.sendmail(sender, [to], raw)` for a server that offers PIPELINING (RFC 2920, as
+    real relays do): MAIL, RCPT and DATA leave in one write and the message in a second, so a
+    message costs two round trips instead of four. Raises what `sendmail` raises."""
+    smtp.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{to}>\r\nDATA\r\n".encode("ascii"))
+    (mail_code, mail_reply), (rcpt_code, rcpt_reply), (data_code, data_reply) = (
+        smtp.getreply(),
+        smtp.getreply(),
+        smtp.getreply(),
+    )
+    if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):
+        # The server would read whatever we send next as the message: give up this
+        # connection (a response error makes the channel open a new one).
+        raise smtplib.SMTPDataError(data_code, b"DATA accepted after a refused envelope")
+    if mail_code != 250:
+        smtp.rset()
+        raise smtplib.SMTPSenderRefused(mail_code, mail_reply, sender)
+    if rcpt_code not in (250, 251):
+        smtp.rset()
+        raise smtplib.SMTPRecipientsRefused({to: (rcpt_code, rcpt_reply)})
+    if data_code != 354:
+        smtp.rset()
+        raise smtplib.SMTPDataError(data_code, data_reply)
+    body = _LEADING_PERIOD.sub(b"..", raw)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    smtp.send(body + b".\r\n")
+    code, reply = smtp.getreply()
+    if code != 250:
+        raise smtplib.SMTPDataError(code, reply)

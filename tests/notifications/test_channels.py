@@ -1,12 +1,13 @@
 """The email channel over a real SMTP server on loopback: what an alert email looks like on
 the wire when built by `mime.build`, and how the server's answers become SendErrors."""
 
+import smtplib
 from email import message_from_bytes, policy
 
 import pytest
 
 from notifications.channels import OutgoingMessage, SendError, mime
-from notifications.channels.email import EmailChannel
+from notifications.channels.email import EmailChannel, sendmail_pipelined
 from notifications.sinks import SmtpFaults, smtp_sink
 
 SUBJECT = (
@@ -107,8 +108,9 @@ def _message(delivery_id: int, to: str = "aissata@example.org") -> OutgoingMessa
     )
 
 
-def test_emails_reach_the_smtp_server_over_one_connection(settings):
-    with smtp_sink() as sink:
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_emails_reach_the_smtp_server_over_one_connection(settings, pipelining):
+    with smtp_sink(pipelining=pipelining) as sink:
         _smtp(settings, sink.port)
         channel = EmailChannel()
         channel.open()
@@ -124,6 +126,43 @@ def test_emails_reach_the_smtp_server_over_one_connection(settings):
     for _, _, parsed in sink.messages:
         assert parsed["Subject"] == SUBJECT
         assert _lines(parsed.get_body(("plain",)).get_content()) == TEXT
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_refused_recipient_fails_alone(settings, pipelining):
+    with smtp_sink(
+        unknown_recipients=frozenset({"gone@example.org"}), pipelining=pipelining
+    ) as sink:
+        _smtp(settings, sink.port)
+        channel = EmailChannel()
+        channel.open()
+        channel.send(_message(1))
+        with pytest.raises(SendError) as refused:
+            channel.send(_message(2, to="gone@example.org"))
+        connection = channel.connection.connection  # type: ignore[attr-defined]
+        channel.send(_message(3))
+        # The transaction was reset, not the connection.
+        assert channel.connection.connection is connection  # type: ignore[attr-defined]
+        channel.close()
+
+    assert refused.value.permanent is True
+    assert refused.value.code == "550"
+    assert [delivery_id for delivery_id, _, _ in sink.messages] == ["1", "3"]
+    assert [recipients for _, recipients, _ in sink.messages] == [
+        ["aissata@example.org"],
+        ["aissata@example.org"],
+    ]
+
+
+def test_pipelined_sending_keeps_leading_periods():
+    raw = b"X-Consular-Delivery: 1\r\nSubject: periods\r\n\r\n.\r\n..\r\n. Leave now.\r\n"
+    with smtp_sink() as sink, smtplib.SMTP("127.0.0.1", sink.port) as client:
+        client.ehlo()
+        assert client.has_extn("pipelining")
+        sendmail_pipelined(client, "consul@example.org", "aissata@example.org", raw)
+
+    [(_, _, parsed)] = sink.messages
+    assert _lines(parsed.get_content()) == ".\n..\n. Leave now.\n"
 
 
 @pytest.mark.parametrize(

@@ -1,3 +1,4 @@
+import os
 import time
 from typing import Any
 
@@ -105,6 +106,7 @@ class Command(BaseCommand):
                 _wait_for_workers(self.workers)
                 celery_app.control.purge()
                 started = time.perf_counter()
+                cpu_before = benchmark.cpu_use(workers, sinks)
                 advisory = _publish(4, alerting=True)
                 timeout = 120 + size / 100
                 alert_ready = benchmark.wait_for(
@@ -118,6 +120,7 @@ class Command(BaseCommand):
                 persist_s = time.perf_counter() - started
                 benchmark.wait_for(lambda: sinks.count() >= expected, timeout=timeout)
                 handoff_s = time.perf_counter() - started
+                cpu_after = benchmark.cpu_use(workers, sinks)
                 event = RiskLevelChanged(
                     advisory_id=str(advisory.id),
                     country_code="ML",
@@ -142,6 +145,11 @@ class Command(BaseCommand):
             "sink_ceilings_per_s": ceilings,
             "ratio_to_sink_ceiling": round(sink_bound_s / handoff_s, 2),
             "worker_peak_rss_mb": round(workers.peak_rss_kib / 1024, 1),
+            # Of the machine's cores x hand-off seconds, what each part used.
+            "cpu_s": {
+                "available": round(handoff_s * (os.cpu_count() or 1), 1),
+                **{name: round(cpu_after[name] - cpu_before[name], 1) for name in cpu_after},
+            },
             **benchmark.ledger_check(str(alert.id), email_ids, sms_ids),
             "republish_sent": republished,
         }

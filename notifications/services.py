@@ -99,6 +99,22 @@ def alert_create_for_level_change(*, event: RiskLevelChanged) -> Alert:
     return alert
 
 
+# The ledger keeps no foreign key to the register (see `Delivery.citizen`); fan-outs and
+# erasures meet on this lock instead. An erasure waits for the fan-outs in progress to commit
+# and then unlinks their rows too; a fan-out that starts meanwhile waits, then reads the
+# register as the erasure left it.
+_LEDGER_LOCK_KEY = 0x636F6E73
+
+
+def ledger_lock(*, exclusive: bool) -> None:
+    """Hold, until the transaction ends, the lock an erasure takes alone and fan-outs share."""
+    if connection.vendor != "postgresql":
+        return  # SQLite runs one writing transaction at a time.
+    function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s)", [_LEDGER_LOCK_KEY])
+
+
 def alert_fan_out(*, alert_id: str) -> FanOutResult:
     """Write one pending Delivery per recipient and verified, unsuppressed channel, in one
     INSERT ... SELECT that the database runs; nothing per citizen passes through Python.
@@ -106,6 +122,8 @@ def alert_fan_out(*, alert_id: str) -> FanOutResult:
     Running it again inserts nothing (ON CONFLICT on the ledger's unique key)."""
     now = timezone.now()
     with transaction.atomic():
+        # Before the alert's row lock, in the order an erasure takes them.
+        ledger_lock(exclusive=False)
         alert = Alert.objects.select_for_update().filter(id=alert_id).first()
         if alert is None or alert.state != Alert.State.FANNING_OUT:
             return FanOutResult(alert_id=str(alert_id), created=0)
@@ -609,6 +627,7 @@ def citizens_personal_data_erase(citizen_ids: list[uuid.UUID]) -> dict[str, int]
       texts replaced by the erased marker; alerts to many keep their shared texts.
     - The development outbox's copies of messages sent to an address they gave are deleted.
     """
+    ledger_lock(exclusive=True)
     addresses = citizen_addresses(citizen_ids=citizen_ids)
     deliveries = Delivery.objects.filter(citizen_id__in=citizen_ids).update(
         citizen=None, error_reason=""

@@ -309,7 +309,7 @@ def staff_message_test_send(*, alert: Alert, user: User) -> TestSendResult:
                 language=language,
                 email=user.email,
                 phone="",
-                manage_url=settings.SITE_URL,
+                link=settings.SITE_URL,
             )
             email = renderer.message(
                 delivery_id=0, channel=Channel.EMAIL, region_code="", contact=contact

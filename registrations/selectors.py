@@ -2,6 +2,7 @@
 staff views use the scoped ones. Every selector decides its query cost here."""
 
 import datetime
+import functools
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -129,22 +130,32 @@ class CitizenContact:
     language: str
     email: str
     phone: str
-    manage_url: str
+    # The link a message offers; None: the citizen's own manage link, signed when a message
+    # first uses it (a text message never does, and signing costs more than the rest of it).
+    link: str | None = None
+
+    @functools.cached_property
+    def manage_url(self) -> str:
+        return tokens.manage_url(self.citizen_id) if self.link is None else self.link
 
 
-def citizen_contacts(*, citizen_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, CitizenContact]:
-    """Verified contacts of the citizens, keyed by id (one query; unknown ids are left out)."""
+def citizen_contacts(
+    *, citizen_ids: Collection[uuid.UUID], channels: Collection[str] = ("email", "sms")
+) -> dict[uuid.UUID, CitizenContact]:
+    """Verified contacts of the citizens, keyed by id (one query; unknown ids are left out).
+    Only the addresses of the given channels are read (each one is decrypted)."""
+    addresses = {"email": ("email", "email_verified_at"), "sms": ("phone", "phone_verified_at")}
+    columns = [column for channel in channels for column in addresses[channel]]
     rows = Citizen.objects.filter(id__in=list(citizen_ids)).values(
-        "id", "given_name", "language", "email", "email_verified_at", "phone", "phone_verified_at"
+        "id", "given_name", "language", *columns
     )
     return {
         row["id"]: CitizenContact(
             citizen_id=row["id"],
             given_name=row["given_name"],
             language=row["language"],
-            email=row["email"] if row["email_verified_at"] else "",
-            phone=row["phone"] if row["phone_verified_at"] else "",
-            manage_url=tokens.manage_url(row["id"]),
+            email=row["email"] if row.get("email_verified_at") else "",
+            phone=row["phone"] if row.get("phone_verified_at") else "",
         )
         for row in rows
     }
@@ -163,7 +174,7 @@ def emergency_contacts(*, citizen_ids: Collection[uuid.UUID]) -> dict[uuid.UUID,
             language=row["language"],
             email=row["emergency_contact_email"],
             phone=row["emergency_contact_phone"],
-            manage_url="",
+            link="",
         )
         for row in rows
     }

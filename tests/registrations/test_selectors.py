@@ -103,6 +103,20 @@ def test_citizen_contacts_give_only_verified_channels_and_a_manage_link(
     assert tokens.manage_token_citizen_id(url.rstrip("/").rsplit("/", 1)[1]) == str(verified.id)
 
 
+def test_citizen_contacts_for_one_channel_read_only_its_address(monkeypatch):
+    citizen = CitizenFactory()
+    signed = []
+    monkeypatch.setattr(tokens, "manage_url", lambda citizen_id: signed.append(citizen_id) or "")
+
+    [by_sms] = selectors.citizen_contacts(citizen_ids=[citizen.id], channels=["sms"]).values()
+
+    assert (by_sms.email, by_sms.phone) == ("", citizen.phone)
+    # The manage link is signed only when a message asks for it.
+    assert signed == []
+    assert by_sms.manage_url == by_sms.manage_url
+    assert signed == [citizen.id]
+
+
 def test_citizen_ids_by_phone_match_verified_numbers_only():
     verified = CitizenFactory(phone="+22370009999")
     CitizenFactory(phone="+22370009999", phone_verified_at=None)

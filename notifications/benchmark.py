@@ -270,6 +270,8 @@ def running_workers(*, sinks: Sinks, processes: int, concurrency: int) -> Iterat
         "SMS_BACKEND": "core.sms.backends.http.SmsBackend",
         "SMS_HTTP_URL": sinks.sms_url,
         "LOG_LEVEL": "WARNING",
+        # As deployed: DEBUG would log every query the workers make.
+        "DEBUG": "false",
     }
     command = [
         sys.executable, "-m", "celery", "-A", "consular", "worker", "--include",

@@ -87,6 +87,9 @@ class Alert(BaseModel):
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
     rejection_reason = models.TextField(_("reason for rejection"), blank=True, default="")
     fanned_out_at = models.DateTimeField(_("recipients found at"), null=True, blank=True)
+    # When its rows' send tasks were published: the sweeper publishes them for an alert whose
+    # rows were written but whose process died before it could.
+    enqueued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
     recipients = models.PositiveIntegerField(_("deliveries created"), default=0)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
@@ -191,6 +194,8 @@ class Delivery(models.Model):
     )
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt at"))
+    # Who holds the row until then: a worker that claimed it (sending), or the queue its send
+    # task waits in (pending); the sweeper takes back a row whose lease ran out.
     lease_expires_at = models.DateTimeField(_("lease expires at"), null=True, blank=True)
     handoff_at = models.DateTimeField(_("handed to provider at"), null=True, blank=True)
     provider_id = models.CharField(_("provider id"), max_length=200, blank=True, default="")

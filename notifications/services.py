@@ -130,19 +130,22 @@ def alert_fan_out(*, alert_id: str) -> FanOutResult:
         rows_sql, rows_params = ledger_rows_sql(alert)
         statement = f"""
             INSERT INTO {Delivery._meta.db_table} (alert_id, citizen_id, channel, region_code,
-                language, status, attempts, next_attempt_at, created_at, provider_id,
-                error_code, error_reason, segments)
+                language, status, attempts, next_attempt_at, lease_expires_at, created_at,
+                provider_id, error_code, error_reason, segments)
             SELECT %s, candidate.citizen_id, candidate.channel, candidate.region_code,
                 candidate.language,
-                'pending', 0, %s, %s, '', '', '', 0
+                'pending', 0, %s, %s, %s, '', '', '', 0
             FROM ({rows_sql}) AS candidate
             WHERE TRUE
             ON CONFLICT (alert_id, citizen_id, channel) DO NOTHING
         """  # noqa: S608 - table names come from model metadata, values are parameters
         stamp = connection.ops.adapt_datetimefield_value(now)
+        # The rows go to the queue under a lease, as a claim holds a row under one: until it
+        # runs out, the sweeper leaves them to the queue, however long it is.
+        queued_until = connection.ops.adapt_datetimefield_value(_lease_end(now))
         alert_key = Alert._meta.pk.get_db_prep_value(alert.id, connection)
         with connection.cursor() as cursor:
-            cursor.execute(statement, [alert_key, stamp, stamp, *rows_params])
+            cursor.execute(statement, [alert_key, stamp, queued_until, stamp, *rows_params])
             created = max(cursor.rowcount, 0)
         alert.state = Alert.State.SENDING if created else Alert.State.DONE
         alert.fanned_out_at = now
@@ -151,8 +154,33 @@ def alert_fan_out(*, alert_id: str) -> FanOutResult:
         alert.save(
             update_fields=["state", "fanned_out_at", "finished_at", "recipients", "updated_at"]
         )
-        transaction.on_commit(lambda: deliveries_enqueue(alert_id=str(alert.id)))
+        transaction.on_commit(lambda: _ledger_grew(created))
+        transaction.on_commit(lambda: alert_enqueue(alert_id=str(alert.id)))
     return FanOutResult(alert_id=str(alert.id), created=created)
+
+
+# Rows a fan-out writes past which the ledger's statistics are refreshed before sending.
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def _ledger_grew(created: int) -> None:
+    """After a large fan-out, refresh the planner's statistics before the first claim: with
+    the old ones, a million new rows all pending and due look rare, and each claim read the
+    whole due index (4 s) instead of looking its rows up by id."""
+    if created >= ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Delivery._meta.db_table}")
+
+
+def _lease_end(now: datetime.datetime) -> datetime.datetime:
+    return now + datetime.timedelta(seconds=settings.ALERT_LEASE_SECONDS)
+
+
+def alert_enqueue(*, alert_id: str) -> int:
+    """Publish the send tasks of an alert's pending rows, then note it on the alert."""
+    queued = deliveries_enqueue(alert_id=alert_id)
+    Alert.objects.filter(id=alert_id).update(enqueued_at=timezone.now())
+    return queued
 
 
 def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
@@ -166,49 +194,75 @@ def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
-def deliveries_enqueue(
-    *, alert_id: str | None = None, due_before: datetime.datetime | None = None
-) -> int:
-    """Send tasks for the pending rows (of one alert, or all due ones), a chunk of ids per
-    task on the channel's own queue. Streams ids from the database: memory stays flat."""
+def deliveries_enqueue(*, alert_id: str) -> int:
+    """Send tasks for an alert's pending rows, a chunk of ids per task on the channel's own
+    queue. Streams ids from the database: memory stays flat."""
     from notifications.tasks import send_deliveries
 
     queued = 0
     for channel in Channel.values:
-        rows = Delivery.objects.filter(channel=channel, status=Status.PENDING)
-        if alert_id is not None:
-            rows = rows.filter(alert_id=alert_id)
-        if due_before is not None:
-            rows = rows.filter(next_attempt_at__lte=due_before)
-        ids = rows.order_by("id").values_list("id", flat=True).iterator(chunk_size=10_000)
+        ids = (
+            Delivery.objects.filter(alert_id=alert_id, channel=channel, status=Status.PENDING)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .iterator(chunk_size=10_000)
+        )
         for chunk in _chunks(ids, settings.ALERT_CHUNK_SIZE):
             send_deliveries.apply_async(args=(chunk,), queue=channel)
             queued += len(chunk)
     return queued
 
 
-def _claim(delivery_ids: Sequence[int], now: datetime.datetime) -> list[Delivery]:
-    """Take the rows that are still pending and due, skipping any another worker holds, and
-    return them claimed, in id order."""
-    lease_expires_at = now + datetime.timedelta(seconds=settings.ALERT_LEASE_SECONDS)
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # One statement where the ORM needs three (lock, update, read back).
-            table = Delivery._meta.db_table
-            rows = Delivery.objects.raw(
-                f"""
-                UPDATE {table} SET status = 'sending', attempts = attempts + 1,
-                    lease_expires_at = %s, handoff_at = NULL
-                WHERE id IN (
-                    SELECT id FROM {table}
-                    WHERE id = ANY(%s) AND status = 'pending' AND next_attempt_at <= %s
-                    FOR UPDATE SKIP LOCKED
-                )
-                RETURNING *
-                """,  # noqa: S608 - the table name comes from model metadata
-                [lease_expires_at, list(delivery_ids), now],
+def _deliveries_requeue(now: datetime.datetime) -> int:
+    """Publish again the due pending rows that no queue holds: their queue lease ran out (the
+    broker lost the message, or the queue is longer than the lease) or a failed attempt gave
+    them back. Each takes a new lease first, so the next sweeps leave it to the queue rather
+    than publish it every time while a long queue drains."""
+    from notifications.tasks import send_deliveries
+
+    unheld = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+    queued = 0
+    for channel in Channel.values:
+        ids = (
+            Delivery.objects.filter(
+                unheld, channel=channel, status=Status.PENDING, next_attempt_at__lte=now
             )
-            return sorted(rows, key=lambda row: row.id)
+            .order_by("id")
+            .values_list("id", flat=True)
+            .iterator(chunk_size=10_000)
+        )
+        for chunk in _chunks(ids, settings.ALERT_CHUNK_SIZE):
+            Delivery.objects.filter(id__in=chunk, status=Status.PENDING).update(
+                lease_expires_at=_lease_end(now)
+            )
+            send_deliveries.apply_async(args=(chunk,), queue=channel)
+            queued += len(chunk)
+    return queued
+
+
+def _claim(delivery_ids: Sequence[int], now: datetime.datetime) -> list[Delivery]:
+    """Take the rows that are still pending and due, skipping any another worker holds, for
+    their hand-off now: claimed under a lease and stamped `handoff_at`. Returns them claimed,
+    in id order."""
+    lease_expires_at = _lease_end(now)
+    if connection.vendor == "postgresql":
+        # One statement (its own transaction) where the ORM needs three.
+        table = Delivery._meta.db_table
+        rows = Delivery.objects.raw(
+            f"""
+            UPDATE {table} SET status = 'sending', attempts = attempts + 1,
+                lease_expires_at = %s, handoff_at = %s
+            WHERE id IN (
+                SELECT id FROM {table}
+                WHERE id = ANY(%s) AND status = 'pending' AND next_attempt_at <= %s
+                FOR UPDATE SKIP LOCKED
+            )
+            RETURNING *
+            """,  # noqa: S608 - the table name comes from model metadata
+            [lease_expires_at, now, list(delivery_ids), now],
+        )
+        return sorted(rows, key=lambda row: row.id)
+    with transaction.atomic():
         claimed = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(id__in=delivery_ids, status=Status.PENDING, next_attempt_at__lte=now)
@@ -218,7 +272,7 @@ def _claim(delivery_ids: Sequence[int], now: datetime.datetime) -> list[Delivery
             status=Status.SENDING,
             attempts=F("attempts") + 1,
             lease_expires_at=lease_expires_at,
-            handoff_at=None,
+            handoff_at=now,
         )
         return list(Delivery.objects.filter(id__in=claimed).order_by("id"))
 
@@ -266,47 +320,47 @@ class _Throttle:
 
 
 def deliveries_send(*, delivery_ids: Sequence[int]) -> SendResult:
-    """Claim the rows, hand each message to its channel and record every answer.
+    """Hand each due row's message to its channel and record every answer.
 
-    Hand-off goes in small batches, each stamped `handoff_at` before it starts: a crash
-    mid-batch leaves at most that batch ambiguous, and rows never handed off go back to
-    pending."""
-    now = timezone.now()
-    rows = _claim(delivery_ids, now)
-    if not rows:
-        return SendResult()
-    # Read once per task, not joined to each row (which would decode its JSON per row).
-    alerts = Alert.objects.in_bulk({row.alert_id for row in rows})
-    for row in rows:
-        row.alert = alerts[row.alert_id]
-    contacts = citizen_contacts(
-        citizen_ids={row.citizen_id for row in rows if row.citizen_id},
-        channels={row.channel for row in rows},
+    Rows are claimed a small batch at a time, by the statement that stamps their hand-off:
+    a crash mid-batch leaves at most that batch ambiguous, and the task's rows not claimed yet
+    stay pending, held by their queue's lease."""
+    due = list(
+        Delivery.objects.filter(
+            id__in=delivery_ids, status=Status.PENDING, next_attempt_at__lte=timezone.now()
+        )
+        .order_by("id")
+        .values("id", "alert_id", "citizen_id", "channel")
     )
+    if not due:
+        return SendResult()
+    citizen_ids = {row["citizen_id"] for row in due if row["citizen_id"]}
+    # Read once per task, not joined to each row (which would decode its JSON per row).
+    alerts = Alert.objects.in_bulk({row["alert_id"] for row in due})
+    contacts = citizen_contacts(citizen_ids=citizen_ids, channels={row["channel"] for row in due})
     suppressed = set(
-        Suppression.objects.filter(
-            citizen_id__in=[row.citizen_id for row in rows if row.citizen_id]
-        ).values_list("citizen_id", "channel")
+        Suppression.objects.filter(citizen_id__in=citizen_ids).values_list("citizen_id", "channel")
     )
     renderers: dict[uuid.UUID, Renderer] = {}
     channels: dict[str, BaseChannel] = {}
     throttles = {name: _Throttle(name) for name in Channel.values}
-    totals = {"sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
+    totals = {"claimed": 0, "sent": 0, "retrying": 0, "failed": 0, "skipped": 0}
     try:
-        for start in range(0, len(rows), HANDOFF_BATCH):
-            batch = rows[start : start + HANDOFF_BATCH]
-            Delivery.objects.filter(id__in=[row.id for row in batch]).update(
-                handoff_at=timezone.now()
+        for start in range(0, len(due), HANDOFF_BATCH):
+            batch = _claim(
+                [row["id"] for row in due[start : start + HANDOFF_BATCH]], timezone.now()
             )
+            totals["claimed"] += len(batch)
             for row in batch:
+                row.alert = alerts[row.alert_id]
                 outcome = _send_one(row, contacts, suppressed, renderers, channels, throttles)
                 totals[outcome] += 1
             _record(batch)
     finally:
         for channel in channels.values():
             channel.close()
-    _alerts_finish({row.alert_id for row in rows})
-    return SendResult(claimed=len(rows), **totals)
+    _alerts_finish(set(alerts))
+    return SendResult(**totals)
 
 
 def _send_one(
@@ -429,22 +483,18 @@ def _alerts_finish(alert_ids: set[uuid.UUID]) -> None:
 def deliveries_sweep() -> SweepResult:
     """Recover what a lost broker message or a dead worker left behind.
 
-    Claimed rows whose lease expired go back to pending if their hand-off never started, and
-    become ambiguous if it did (they may have left: never resent silently). Alerts whose
-    fan-out was never run are fanned out. Then every due pending row is enqueued again."""
+    Claimed rows whose lease expired become ambiguous (they may have left: never resent
+    silently). Alerts whose
+    fan-out was never run are fanned out, and those whose rows were never published are
+    published. Then due pending rows that no queue holds are published again."""
     now = timezone.now()
-    expired = Q(status=Status.SENDING, lease_expires_at__lt=now)
-    with transaction.atomic():
-        ambiguous = Delivery.objects.filter(expired, handoff_at__isnull=False).update(
-            status=Status.AMBIGUOUS,
-            finished_at=now,
-            lease_expires_at=None,
-            error_code="lease_expired",
-            error_reason="worker lost during hand-off",
-        )
-        requeued = Delivery.objects.filter(expired, handoff_at__isnull=True).update(
-            status=Status.PENDING, lease_expires_at=None, next_attempt_at=now
-        )
+    ambiguous = Delivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now).update(
+        status=Status.AMBIGUOUS,
+        finished_at=now,
+        lease_expires_at=None,
+        error_code="lease_expired",
+        error_reason="worker lost during hand-off",
+    )
     # Drafts and messages awaiting approval are not in this state: only approval puts a
     # staff message here, and its grace period starts then, not when it was written.
     cutoff = now - datetime.timedelta(seconds=settings.ALERT_FAN_OUT_GRACE_SECONDS)
@@ -457,11 +507,22 @@ def deliveries_sweep() -> SweepResult:
 
     for alert_id in stale_alerts:
         fan_out_alert.delay(str(alert_id))
-    deliveries_enqueue(due_before=now)
+    unpublished = list(
+        Alert.objects.filter(
+            state=Alert.State.SENDING, enqueued_at__isnull=True, fanned_out_at__lt=cutoff
+        ).values_list("id", flat=True)
+    )
+    for alert_id in unpublished:
+        alert_enqueue(alert_id=str(alert_id))
+    requeued = _deliveries_requeue(now)
     _alerts_finish(
         set(Alert.objects.filter(state=Alert.State.SENDING).values_list("id", flat=True)[:1000])
     )
-    return SweepResult(requeued=requeued, ambiguous=ambiguous, alerts_resumed=len(stale_alerts))
+    return SweepResult(
+        requeued=requeued,
+        ambiguous=ambiguous,
+        alerts_resumed=len(stale_alerts) + len(unpublished),
+    )
 
 
 def alert_cancel(*, alert: Alert, cancelled_by: User | None = None) -> Alert:
@@ -493,10 +554,12 @@ def alert_resend_failed(*, alert: Alert) -> int:
         alert = Alert.objects.select_for_update().get(id=alert.id)
         if alert.state == Alert.State.CANCELLED:
             raise Conflict(_("This alert was cancelled."), field="state")
+        now = timezone.now()
         count = Delivery.objects.filter(alert=alert, status=Status.FAILED).update(
             status=Status.PENDING,
             attempts=0,
-            next_attempt_at=timezone.now(),
+            next_attempt_at=now,
+            lease_expires_at=_lease_end(now),
             finished_at=None,
         )
         if count:

@@ -139,10 +139,10 @@ def test_a_refused_recipient_fails_alone(settings, pipelining):
         channel.send(_message(1))
         with pytest.raises(SendError) as refused:
             channel.send(_message(2, to="gone@example.org"))
-        connection = channel.connection.connection  # type: ignore[attr-defined]
+        connection = channel.connection.connection
         channel.send(_message(3))
         # The transaction was reset, not the connection.
-        assert channel.connection.connection is connection  # type: ignore[attr-defined]
+        assert channel.connection.connection is connection
         channel.close()
 
     assert refused.value.permanent is True

@@ -4,6 +4,7 @@ from collections import Counter
 
 import pytest
 from django.core import mail
+from django.db import connection
 from django.utils import timezone
 
 from core import sms
@@ -229,20 +230,21 @@ def test_unconfigured_sms_never_marks_a_message_sent(
     assert row.error_code == "not_configured"
 
 
-def test_sweeper_requeues_rows_never_handed_off_and_flags_the_others_ambiguous(
+def test_sweeper_flags_a_lost_hand_off_ambiguous_and_resends_a_lost_queue(
     mali_at_level_3, django_capture_on_commit_callbacks, sms_outbox
 ):
     make_citizen("ML-7")
     make_citizen("ML-7")
     alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
-    # As a worker killed mid-task leaves them: claimed, lease run out, one handed off.
+    # As a worker killed mid-task leaves them: one row claimed for its hand-off, lease run
+    # out; the next one still pending, its task lost with the worker, its queue lease run out.
     long_ago = timezone.now() - datetime.timedelta(hours=1)
     rows = list(Delivery.objects.filter(alert=alert, channel="sms").order_by("id"))
     Delivery.objects.filter(id=rows[0].id).update(
         status=Status.SENDING, lease_expires_at=long_ago, handoff_at=long_ago, provider_id=""
     )
     Delivery.objects.filter(id=rows[1].id).update(
-        status=Status.SENDING, lease_expires_at=long_ago, handoff_at=None, provider_id=""
+        status=Status.PENDING, lease_expires_at=long_ago, handoff_at=None, provider_id=""
     )
     Alert.objects.filter(id=alert.id).update(state=Alert.State.SENDING)
     sms_outbox.clear()
@@ -281,6 +283,103 @@ def test_sweeper_fans_out_an_alert_whose_fan_out_was_lost(
 
     assert result.alerts_resumed == 1
     assert Delivery.objects.filter(alert=alert, status=Status.SENT).count() == 2
+
+
+@pytest.fixture
+def published_tasks(monkeypatch):
+    """Send tasks are recorded as (queue, ids) instead of being run."""
+    from notifications import tasks
+
+    published: list[tuple[str, list[int]]] = []
+    monkeypatch.setattr(
+        tasks.send_deliveries,
+        "apply_async",
+        lambda args, queue: published.append((queue, list(args[0]))),
+    )
+    return published
+
+
+def _ids(published):
+    return sorted(delivery_id for _, ids in published for delivery_id in ids)
+
+
+def test_sweeper_leaves_queued_rows_to_their_queue_until_their_lease_runs_out(
+    mali_at_level_3, django_capture_on_commit_callbacks, published_tasks
+):
+    make_citizen("ML-7")
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+    rows = sorted(Delivery.objects.filter(alert=alert).values_list("id", flat=True))
+    assert _ids(published_tasks) == rows
+    published_tasks.clear()
+
+    services.deliveries_sweep()
+    # However long the queue, its rows are not published again while their lease runs.
+    assert published_tasks == []
+
+    # The broker lost the messages: once the lease runs out, the rows are published again,
+    # once, under a new lease.
+    Delivery.objects.filter(alert=alert).update(
+        lease_expires_at=timezone.now() - datetime.timedelta(seconds=1)
+    )
+    services.deliveries_sweep()
+    assert _ids(published_tasks) == rows
+    published_tasks.clear()
+    services.deliveries_sweep()
+    assert published_tasks == []
+
+
+def test_sweeper_publishes_an_alert_whose_rows_were_never_published(
+    mali_at_level_3, django_capture_on_commit_callbacks, published_tasks
+):
+    make_citizen("ML-7")
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+    # What a process that died between committing the rows and publishing their tasks leaves.
+    Alert.objects.filter(id=alert.id).update(
+        enqueued_at=None, fanned_out_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    published_tasks.clear()
+
+    result = services.deliveries_sweep()
+
+    assert result.alerts_resumed == 1
+    assert _ids(published_tasks) == sorted(
+        Delivery.objects.filter(alert=alert).values_list("id", flat=True)
+    )
+    alert.refresh_from_db()
+    assert alert.enqueued_at is not None
+
+
+def _ledger_rows_in_statistics() -> float:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'notifications_delivery'")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.postgres
+def test_a_large_fan_out_refreshes_the_planner_statistics_before_sending(
+    mali_at_level_3, django_capture_on_commit_callbacks, published_tasks, monkeypatch
+):
+    for _ in range(3):
+        make_citizen("ML-7")
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 6)
+
+    publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    assert _ledger_rows_in_statistics() == 6
+
+
+@pytest.mark.postgres
+def test_a_small_fan_out_leaves_the_statistics_to_autovacuum(
+    mali_at_level_3, django_capture_on_commit_callbacks, published_tasks, monkeypatch
+):
+    for _ in range(3):
+        make_citizen("ML-7")
+    monkeypatch.setattr(services, "ANALYZE_AFTER_ROWS", 7)
+    before = _ledger_rows_in_statistics()
+
+    publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+
+    assert _ledger_rows_in_statistics() == before
 
 
 def test_cancel_stops_pending_rows(mali_at_level_3, django_capture_on_commit_callbacks, settings):

@@ -139,6 +139,11 @@ def alert_fan_out(*, alert_id: str) -> FanOutResult:
             WHERE TRUE
             ON CONFLICT (alert_id, citizen_id, channel) DO NOTHING
         """  # noqa: S608 - table names come from model metadata, values are parameters
+        if connection.vendor == "postgresql":
+            # Recipients are sorted to pick each one's region: a million of them fit in memory
+            # for this transaction, instead of spilling to disk under the default work_mem.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '256MB'")
         stamp = connection.ops.adapt_datetimefield_value(now)
         # The rows go to the queue under a lease, as a claim holds a row under one: until it
         # runs out, the sweeper leaves them to the queue, however long it is.

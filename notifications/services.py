@@ -253,19 +253,22 @@ def _claim(delivery_ids: Sequence[int], now: datetime.datetime) -> list[Delivery
     if connection.vendor == "postgresql":
         # One statement (its own transaction) where the ORM needs three.
         table = Delivery._meta.db_table
-        rows = Delivery.objects.raw(
-            f"""
-            UPDATE {table} SET status = 'sending', attempts = attempts + 1,
-                lease_expires_at = %s, handoff_at = %s
-            WHERE id IN (
-                SELECT id FROM {table}
-                WHERE id = ANY(%s) AND status = 'pending' AND next_attempt_at <= %s
-                FOR UPDATE SKIP LOCKED
+        fields = [field.attname for field in Delivery._meta.concrete_fields]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE {table} SET status = 'sending', attempts = attempts + 1,
+                    lease_expires_at = %s, handoff_at = %s
+                WHERE id IN (
+                    SELECT id FROM {table}
+                    WHERE id = ANY(%s) AND status = 'pending' AND next_attempt_at <= %s
+                    FOR UPDATE SKIP LOCKED
+                )
+                RETURNING {", ".join(fields)}
+                """,  # noqa: S608 - names come from model metadata
+                [lease_expires_at, now, list(delivery_ids), now],
             )
-            RETURNING *
-            """,  # noqa: S608 - the table name comes from model metadata
-            [lease_expires_at, now, list(delivery_ids), now],
-        )
+            rows = [Delivery.from_db(connection.alias, fields, row) for row in cursor.fetchall()]
         return sorted(rows, key=lambda row: row.id)
     with transaction.atomic():
         claimed = list(

@@ -492,9 +492,9 @@ def deliveries_sweep() -> SweepResult:
     """Recover what a lost broker message or a dead worker left behind.
 
     Claimed rows whose lease expired become ambiguous (they may have left: never resent
-    silently). Alerts whose
-    fan-out was never run are fanned out, and those whose rows were never published are
-    published. Then due pending rows that no queue holds are published again."""
+    silently). Alerts whose fan-out was never run are fanned out, and those whose rows were
+    never published are published. Then due pending rows that no queue holds are published
+    again."""
     now = timezone.now()
     ambiguous = Delivery.objects.filter(status=Status.SENDING, lease_expires_at__lt=now).update(
         status=Status.AMBIGUOUS,

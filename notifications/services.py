@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -199,23 +199,33 @@ def _chunks(ids: Iterator[int], size: int) -> Iterator[list[int]]:
         yield chunk
 
 
-def deliveries_enqueue(*, alert_id: str) -> int:
-    """Send tasks for an alert's pending rows, a chunk of ids per task on the channel's own
-    queue. Streams ids from the database: memory stays flat."""
+def _publish(rows: QuerySet[Delivery], *, lease_until: datetime.datetime | None = None) -> int:
+    """Send tasks for the rows, a chunk of ids per task on each channel's own queue; with
+    `lease_until`, each chunk's rows still pending take that queue lease first. Streams ids
+    from the database: memory stays flat."""
     from notifications.tasks import send_deliveries
 
     queued = 0
     for channel in Channel.values:
         ids = (
-            Delivery.objects.filter(alert_id=alert_id, channel=channel, status=Status.PENDING)
+            rows.filter(channel=channel)
             .order_by("id")
             .values_list("id", flat=True)
             .iterator(chunk_size=10_000)
         )
         for chunk in _chunks(ids, settings.ALERT_CHUNK_SIZE):
+            if lease_until is not None:
+                Delivery.objects.filter(id__in=chunk, status=Status.PENDING).update(
+                    lease_expires_at=lease_until
+                )
             send_deliveries.apply_async(args=(chunk,), queue=channel)
             queued += len(chunk)
     return queued
+
+
+def deliveries_enqueue(*, alert_id: str) -> int:
+    """Send tasks for an alert's pending rows."""
+    return _publish(Delivery.objects.filter(alert_id=alert_id, status=Status.PENDING))
 
 
 def _deliveries_requeue(now: datetime.datetime) -> int:
@@ -223,26 +233,9 @@ def _deliveries_requeue(now: datetime.datetime) -> int:
     broker lost the message, or the queue is longer than the lease) or a failed attempt gave
     them back. Each takes a new lease first, so the next sweeps leave it to the queue rather
     than publish it every time while a long queue drains."""
-    from notifications.tasks import send_deliveries
-
     unheld = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
-    queued = 0
-    for channel in Channel.values:
-        ids = (
-            Delivery.objects.filter(
-                unheld, channel=channel, status=Status.PENDING, next_attempt_at__lte=now
-            )
-            .order_by("id")
-            .values_list("id", flat=True)
-            .iterator(chunk_size=10_000)
-        )
-        for chunk in _chunks(ids, settings.ALERT_CHUNK_SIZE):
-            Delivery.objects.filter(id__in=chunk, status=Status.PENDING).update(
-                lease_expires_at=_lease_end(now)
-            )
-            send_deliveries.apply_async(args=(chunk,), queue=channel)
-            queued += len(chunk)
-    return queued
+    due = Delivery.objects.filter(unheld, status=Status.PENDING, next_attempt_at__lte=now)
+    return _publish(due, lease_until=_lease_end(now))
 
 
 def _claim(delivery_ids: Sequence[int], now: datetime.datetime) -> list[Delivery]:

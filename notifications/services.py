@@ -25,7 +25,7 @@ from core.audit import Action, audit_record
 from core.crypto import keyed_hashes
 from core.exceptions import Conflict
 from core.ratelimit import hit
-from notifications.channels import BaseChannel, OutgoingMessage, SendError, get_channel
+from notifications.channels import BaseChannel, OutgoingMessage, Receipt, SendError, get_channel
 from notifications.events import InboundSmsReceived
 from notifications.messaging import Renderer, renderer_for
 from notifications.models import (
@@ -352,10 +352,18 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> SendResult:
                 [row["id"] for row in due[start : start + HANDOFF_BATCH]], timezone.now()
             )
             totals["claimed"] += len(batch)
+            outgoing: dict[str, list[tuple[Delivery, OutgoingMessage]]] = {}
             for row in batch:
                 row.alert = alerts[row.alert_id]
-                outcome = _send_one(row, contacts, suppressed, renderers, channels, throttles)
-                totals[outcome] += 1
+                prepared = _prepare(row, contacts, suppressed, renderers)
+                if isinstance(prepared, OutgoingMessage):
+                    outgoing.setdefault(row.channel, []).append((row, prepared))
+                else:
+                    totals[prepared] += 1
+            for name, pairs in outgoing.items():
+                answers = _hand_off(name, [message for _, message in pairs], channels, throttles)
+                for (row, _message), answer in zip(pairs, answers, strict=True):
+                    totals[_note_answer(row, answer)] += 1
             _record(batch)
     finally:
         for channel in channels.values():
@@ -364,15 +372,14 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> SendResult:
     return SendResult(**totals)
 
 
-def _send_one(
+def _prepare(
     row: Delivery,
     contacts: dict[uuid.UUID, CitizenContact],
     suppressed: set[tuple[uuid.UUID, str]],
     renderers: dict[uuid.UUID, Renderer],
-    channels: dict[str, BaseChannel],
-    throttles: dict[str, _Throttle],
-) -> str:
-    """Send one row and set its new state in memory; the caller writes the batch."""
+) -> OutgoingMessage | str:
+    """The row's message, or, when it is not to be sent, its new state set in memory and the
+    outcome to count."""
     now = timezone.now()
     row.lease_expires_at = None
     renderer = renderers.get(row.alert_id)
@@ -397,29 +404,42 @@ def _send_one(
         row.status, row.finished_at, row.handoff_at = Status.CANCELLED, now, None
         row.error_code, row.error_reason = "no_address", "no verified address"
         return "skipped"
-    channel = channels.get(row.channel)
+    return renderer.message(
+        delivery_id=row.id, channel=row.channel, region_code=row.region_code, contact=contact
+    )
+
+
+def _hand_off(
+    name: str,
+    messages: list[OutgoingMessage],
+    channels: dict[str, BaseChannel],
+    throttles: dict[str, _Throttle],
+) -> list[Receipt | SendError]:
+    """The channel's answer to each message, the channel opened on first use."""
+    channel = channels.get(name)
     try:
         if channel is None:
-            channel = channels[row.channel] = get_channel(row.channel)
+            channel = channels[name] = get_channel(name)
             channel.open()
-        message: OutgoingMessage = renderer.message(
-            delivery_id=row.id,
-            channel=row.channel,
-            region_code=row.region_code,
-            contact=contact,
-        )
-        throttles[row.channel].wait()
-        receipt = channel.send(message)
     except SendError as error:
-        row.error_code, row.error_reason = error.code[:50], error.reason[:500]
+        return [error for _ in messages]
+    return channel.send_many(messages, pace=throttles[name].wait)
+
+
+def _note_answer(row: Delivery, answer: Receipt | SendError) -> str:
+    """Set the row's new state in memory from the provider's answer; the caller writes the
+    batch."""
+    now = timezone.now()
+    if isinstance(answer, SendError):
+        row.error_code, row.error_reason = answer.code[:50], answer.reason[:500]
         row.handoff_at = None
-        if error.permanent or row.attempts >= settings.ALERT_MAX_ATTEMPTS:
+        if answer.permanent or row.attempts >= settings.ALERT_MAX_ATTEMPTS:
             row.status, row.finished_at = Status.FAILED, now
             return "failed"
         row.status, row.next_attempt_at = Status.PENDING, now + _backoff(row.attempts)
         return "retrying"
     row.status, row.sent_at = Status.SENT, now
-    row.provider_id, row.segments = receipt.provider_id[:200], receipt.segments
+    row.provider_id, row.segments = answer.provider_id[:200], answer.segments
     row.error_code, row.error_reason = "", ""
     return "sent"
 

@@ -1,8 +1,10 @@
-"""Channels are plug-ins behind one small interface: open, send one message, close.
+"""Channels are plug-ins behind one small interface: open, send one message (or a batch),
+close.
 
 A sender keeps one channel open for a whole batch so connections (SMTP, HTTP keep-alive) are
 reused. `NOTIFICATION_CHANNELS` in settings maps each channel name to its class."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -49,6 +51,21 @@ class BaseChannel:
 
     def send(self, message: OutgoingMessage) -> Receipt:
         raise NotImplementedError
+
+    def send_many(
+        self, messages: Sequence[OutgoingMessage], *, pace: Callable[[], None]
+    ) -> list[Receipt | SendError]:
+        """Each message's answer, in order: the provider's receipt, or why it was not taken.
+        `pace` is called before each message leaves (the channel's rate limit). A channel
+        whose protocol can overlap messages overrides this."""
+        answers: list[Receipt | SendError] = []
+        for message in messages:
+            pace()
+            try:
+                answers.append(self.send(message))
+            except SendError as error:
+                answers.append(error)
+        return answers
 
     def close(self) -> None:
         """Release connections after a batch."""

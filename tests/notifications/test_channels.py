@@ -2,11 +2,12 @@
 the wire when built by `mime.build`, and how the server's answers become SendErrors."""
 
 import smtplib
+from collections.abc import Callable
 from email import message_from_bytes, policy
 
 import pytest
 
-from notifications.channels import OutgoingMessage, SendError, mime
+from notifications.channels import OutgoingMessage, Receipt, SendError, mime
 from notifications.channels.email import EmailChannel, sendmail_pipelined
 from notifications.sinks import SmtpFaults, smtp_sink
 
@@ -159,7 +160,9 @@ def test_pipelined_sending_keeps_leading_periods():
     with smtp_sink() as sink, smtplib.SMTP("127.0.0.1", sink.port) as client:
         client.ehlo()
         assert client.has_extn("pipelining")
-        sendmail_pipelined(client, "consul@example.org", "aissata@example.org", raw)
+        assert list(
+            sendmail_pipelined(client, "consul@example.org", [("aissata@example.org", raw)])
+        ) == [None]
 
     [(_, _, parsed)] = sink.messages
     assert _lines(parsed.get_content()) == ".\n..\n. Leave now.\n"
@@ -183,3 +186,107 @@ def test_smtp_refusals_are_send_errors(settings, faults, permanent):
     assert refused.value.permanent is permanent
     assert refused.value.code == ("554" if permanent else "451")
     assert len(sink.transactions) == 2
+
+
+def _paced() -> tuple[list[int], Callable[[], None]]:
+    calls: list[int] = []
+    return calls, lambda: calls.append(1)
+
+
+def test_a_batch_leaves_back_to_back_one_write_a_message(settings, monkeypatch):
+    with smtp_sink() as sink:
+        _smtp(settings, sink.port)
+        channel = EmailChannel()
+        channel.open()
+        writes: list[bytes] = []
+        smtp = channel.connection.connection
+        real_send = smtp.send
+        monkeypatch.setattr(smtp, "send", lambda data: (writes.append(data), real_send(data))[1])
+        calls, pace = _paced()
+        answers = channel.send_many([_message(n) for n in (1, 2, 3)], pace=pace)
+        channel.close()
+
+    assert [delivery_id for delivery_id, _, _ in sink.messages] == ["1", "2", "3"]
+    assert [answer.provider_id for answer in answers] == [
+        str(parsed["Message-ID"]) for _, _, parsed in sink.messages
+    ]
+    for _, _, parsed in sink.messages:
+        assert _lines(parsed.get_body(("plain",)).get_content()) == TEXT
+    # The first envelope, then each message's content with the next envelope (the commands
+    # of the session itself, EHLO and QUIT, go as text).
+    message_writes = [data for data in writes if isinstance(data, bytes)]
+    assert len(message_writes) == 4
+    assert message_writes[0].startswith(b"MAIL FROM:")
+    assert b"\r\n.\r\nMAIL FROM:" in message_writes[1]
+    assert message_writes[1].endswith(b"DATA\r\n")
+    assert message_writes[3].endswith(b"\r\n.\r\n")
+    assert len(calls) == 3
+
+
+def test_a_refused_recipient_in_a_batch_fails_alone_on_the_same_connection(settings):
+    with smtp_sink(unknown_recipients=frozenset({"gone@example.org"})) as sink:
+        _smtp(settings, sink.port)
+        channel = EmailChannel()
+        channel.open()
+        connection = channel.connection.connection
+        batch = [_message(1), _message(2, to="gone@example.org"), _message(3)]
+        answers = channel.send_many(batch, pace=lambda: None)
+        assert channel.connection.connection is connection
+        channel.close()
+
+    refused = answers[1]
+    assert isinstance(refused, SendError)
+    assert (refused.code, refused.permanent) == ("550", True)
+    assert [isinstance(answer, Receipt) for answer in answers] == [True, False, True]
+    assert [delivery_id for delivery_id, _, _ in sink.messages] == ["1", "3"]
+
+
+@pytest.mark.parametrize(
+    ("faults", "code", "permanent"),
+    [({"temporary": 1.0}, "451", False), ({"permanent": 1.0}, "554", True)],
+)
+def test_messages_refused_in_a_batch_are_each_answered(settings, faults, code, permanent):
+    with smtp_sink(faults=SmtpFaults(**faults)) as sink:
+        _smtp(settings, sink.port)
+        channel = EmailChannel()
+        channel.open()
+        answers = channel.send_many([_message(n) for n in (1, 2, 3)], pace=lambda: None)
+        channel.close()
+
+    assert [(a.code, a.permanent) for a in answers if isinstance(a, SendError)] == [
+        (code, permanent)
+    ] * 3
+    assert [delivery_id for delivery_id, _, _ in sink.transactions] == ["1", "2", "3"]
+    assert sink.messages == []
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_batch_answers_in_the_order_given_whatever_path_each_message_takes(settings, pipelining):
+    with smtp_sink(pipelining=pipelining) as sink:
+        _smtp(settings, sink.port)
+        channel = EmailChannel()
+        channel.open()
+        # An IDN address cannot go on the fast path: it goes through Django's message.
+        batch = [_message(1), _message(2, to="aissata@bamakö.ml"), _message(3)]
+        calls, pace = _paced()
+        answers = channel.send_many(batch, pace=pace)
+        channel.close()
+
+    by_delivery = {
+        delivery_id: str(parsed["Message-ID"]) for delivery_id, _, parsed in sink.messages
+    }
+    assert [answer.provider_id for answer in answers] == [by_delivery[n] for n in "123"]
+    assert len(calls) == 3
+
+
+def test_a_batch_to_a_server_that_cannot_be_reached_fails_each_message_for_a_retry(settings):
+    with smtp_sink() as sink:
+        port = sink.port
+    _smtp(settings, port)
+    channel = EmailChannel()
+    answers = channel.send_many([_message(1), _message(2)], pace=lambda: None)
+    channel.close()
+
+    assert [(a.code, a.permanent) for a in answers if isinstance(a, SendError)] == [
+        ("network", False)
+    ] * 2

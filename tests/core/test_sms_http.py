@@ -1,8 +1,10 @@
 """The generic HTTP SMS backend against a provider on loopback (the development sink)."""
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -62,24 +64,36 @@ def test_provider_refusals_say_whether_a_retry_can_help(provider, faults, code, 
     assert refused.value.permanent is permanent
 
 
+@dataclass
+class _Provider:
+    url: str
+    requests: list[bytes]
+
+
 @contextmanager
-def _answering(status: int, body: bytes) -> Iterator[str]:
-    """A provider that gives every request the same answer."""
+def _answering(status: int, body: bytes, *, drop_after_answer: bool = False) -> Iterator[_Provider]:
+    """A provider that gives every request the same answer; with `drop_after_answer`, it
+    speaks HTTP/1.1 (keep-alive) yet closes the connection after each answer, as a provider
+    does to a connection it finds idle."""
+    requests: list[bytes] = []
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1" if drop_after_answer else "HTTP/1.0"
+
         def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            requests.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            self.close_connection = drop_after_answer
 
         def log_message(self, *args: object) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/messages"
+    yield _Provider(f"http://127.0.0.1:{server.server_address[1]}/messages", requests)
     server.shutdown()
 
 
@@ -93,8 +107,8 @@ def _answering(status: int, body: bytes) -> Iterator[str]:
     ],
 )
 def test_each_answer_says_whether_a_retry_can_help(settings, status, body, code, permanent):
-    with _answering(status, body) as url:
-        settings.SMS_HTTP_URL = url
+    with _answering(status, body) as provider:
+        settings.SMS_HTTP_URL = provider.url
         with pytest.raises(sms.SmsError) as refused:
             SmsBackend().send(_message())
 
@@ -126,3 +140,27 @@ def test_no_url_means_not_configured(settings):
 
     with pytest.raises(sms.SmsNotConfigured):
         SmsBackend().send(_message())
+
+
+def test_a_connection_the_provider_dropped_while_idle_is_opened_again(settings):
+    with _answering(201, b'{"id": "sms-1"}', drop_after_answer=True) as provider:
+        settings.SMS_HTTP_URL = provider.url
+        backend = SmsBackend()
+        receipts = [backend.send(_message(reference)) for reference in ("41", "42", "43")]
+        backend.close()
+
+    assert [receipt.provider_id for receipt in receipts] == ["sms-1"] * 3
+    references = [json.loads(request)["reference"] for request in provider.requests]
+    assert references == ["41", "42", "43"]
+
+
+def test_a_dropped_connection_is_not_tried_again_without_an_idempotency_key(settings):
+    with _answering(201, b'{"id": "sms-1"}', drop_after_answer=True) as provider:
+        settings.SMS_HTTP_URL = provider.url
+        backend = SmsBackend()
+        backend.send(_message("41"))
+        with pytest.raises(sms.SmsError) as dropped:
+            backend.send(_message(""))
+        backend.close()
+
+    assert dropped.value.code == "network"

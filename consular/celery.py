@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consular.settings")
 
@@ -17,3 +17,11 @@ def _warn_unconfigured_channels(**kwargs: object) -> None:
     from notifications.health import warn_unconfigured_channels
 
     warn_unconfigured_channels()
+
+
+@worker_init.connect
+def _preload_alert_rendering(**kwargs: object) -> None:
+    # In the parent process, before the pool forks: every child inherits what it loads.
+    from notifications.messages import preload
+
+    preload()

@@ -6,8 +6,10 @@ message: rendering never becomes the bottleneck of a large fan-out."""
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core import signing
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
+from django.urls import get_resolver
 from django.utils import translation
 from django.utils.html import escape
 
@@ -23,6 +25,26 @@ from registrations.selectors import CitizenContact
 UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 # Placeholders that cannot occur in any template or advisory text.
 NAME, MANAGE_URL, UNSUBSCRIBE_URL = "\x00name\x00", "\x00manage\x00", "\x00unsubscribe\x00"
+
+
+ALERT_TEMPLATES = (
+    "notifications/alert/email_subject.txt",
+    "notifications/alert/email_body.txt",
+    "notifications/alert/email_body.html",
+    "notifications/alert/sms.txt",
+)
+
+
+def preload() -> None:
+    """Load what rendering the first alert needs: the URL table links are reversed from, the
+    alert templates and each language's catalogue. A worker's parent process calls it before
+    forking its pool, so each child starts with them instead of spending about 130 ms of CPU
+    on its first alert, while the first messages of a crisis wait."""
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            get_resolver().reverse_dict  # noqa: B018 - built for the active language on first use
+    for name in ALERT_TEMPLATES:
+        get_template(name)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,16 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import signals
         from django.core import checks
+        from django.db.models import Field, ForeignObject
 
         from core import audit
         from core.checks import encryption_keys
+        from core.lookups import AnyOf
 
         checks.register(encryption_keys)
+        # Related fields keep lookups of their own: a foreign key's ids need it there too.
+        for field_class in (Field, ForeignObject):
+            field_class.register_lookup(AnyOf)
 
         signals.user_logged_in.connect(audit.record_login, dispatch_uid="core.audit.login")
         signals.user_login_failed.connect(

@@ -215,7 +215,7 @@ def _publish(rows: QuerySet[Delivery], *, lease_until: datetime.datetime | None 
         )
         for chunk in _chunks(ids, settings.ALERT_CHUNK_SIZE):
             if lease_until is not None:
-                Delivery.objects.filter(id__in=chunk, status=Status.PENDING).update(
+                Delivery.objects.filter(id__any=chunk, status=Status.PENDING).update(
                     lease_expires_at=lease_until
                 )
             send_deliveries.apply_async(args=(chunk,), queue=channel)
@@ -328,7 +328,7 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> SendResult:
     stay pending, held by their queue's lease."""
     due = list(
         Delivery.objects.filter(
-            id__in=delivery_ids, status=Status.PENDING, next_attempt_at__lte=timezone.now()
+            id__any=delivery_ids, status=Status.PENDING, next_attempt_at__lte=timezone.now()
         )
         .order_by("id")
         .values("id", "alert_id", "citizen_id", "channel")
@@ -340,7 +340,7 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> SendResult:
     alerts = Alert.objects.in_bulk({row["alert_id"] for row in due})
     contacts = citizen_contacts(citizen_ids=citizen_ids, channels={row["channel"] for row in due})
     suppressed = set(
-        Suppression.objects.filter(citizen_id__in=citizen_ids).values_list("citizen_id", "channel")
+        Suppression.objects.filter(citizen_id__any=citizen_ids).values_list("citizen_id", "channel")
     )
     renderers: dict[uuid.UUID, Renderer] = {}
     channels: dict[str, BaseChannel] = {}

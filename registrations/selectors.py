@@ -146,7 +146,7 @@ def citizen_contacts(
     Only the addresses of the given channels are read (each one is decrypted)."""
     addresses = {"email": ("email", "email_verified_at"), "sms": ("phone", "phone_verified_at")}
     columns = [column for channel in channels for column in addresses[channel]]
-    rows = Citizen.objects.filter(id__in=list(citizen_ids)).values(
+    rows = Citizen.objects.filter(id__any=list(citizen_ids)).values(
         "id", "given_name", "language", *columns
     )
     return {
@@ -164,7 +164,7 @@ def citizen_contacts(
 def emergency_contacts(*, citizen_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, CitizenContact]:
     """The emergency contacts the citizens gave, keyed by the citizen's id (one query): the
     name is the citizen's (messages speak about them), the addresses the contact's."""
-    rows = Citizen.objects.filter(id__in=list(citizen_ids)).values(
+    rows = Citizen.objects.filter(id__any=list(citizen_ids)).values(
         "id", "given_name", "language", "emergency_contact_email", "emergency_contact_phone"
     )
     return {

@@ -79,13 +79,16 @@ GSM7_BASIC = set(
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENSION = set("^{}\\[~]|€\f")
+GSM7 = GSM7_BASIC | GSM7_EXTENSION
 
 
 def segments(text: str) -> int:
     """How many SMS parts the text takes: 160/153 GSM-7 septets, or 70/67 UCS-2 characters
     as soon as one character is outside GSM-7 (an accented capital, an emoji)."""
-    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in text):
-        length = sum(2 if char in GSM7_EXTENSION else 1 for char in text)
+    # Set and count operations rather than a loop per character: every text of a fan-out is
+    # counted.
+    if GSM7.issuperset(text):
+        length = len(text) + sum(text.count(char) for char in GSM7_EXTENSION)
         single, multi = 160, 153
     else:
         # UCS-2 counts UTF-16 code units: characters beyond the BMP take two.

@@ -25,3 +25,29 @@ def test_console_backend_prints_the_message(settings, capsys):
 
     assert "+22370000001" in capsys.readouterr().out
     assert receipt.provider_id.startswith("console-")
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+        # An extension character takes two septets.
+        ("€" * 80, 1),
+        ("€" * 81, 2),
+        ("a" * 159 + "[", 2),
+        # One character outside GSM-7 turns the whole text into UCS-2.
+        ("Ê" + "a" * 69, 1),
+        ("Ê" + "a" * 70, 2),
+        ("Ê" + "a" * 133, 2),
+        ("Ê" + "a" * 134, 3),
+        # Beyond the basic plane a character is two UTF-16 units.
+        ("\N{WARNING SIGN}\ufe0f" + "\N{GRINNING FACE}" * 34, 1),
+        ("\N{GRINNING FACE}" * 36, 2),
+        ("", 1),
+    ],
+)
+def test_segments_count_gsm7_septets_or_ucs2_units(text, parts):
+    assert sms.segments(text) == parts

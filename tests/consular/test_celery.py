@@ -67,3 +67,18 @@ def test_a_real_worker_consumes_from_the_real_broker():
             queue(conn.default_channel).delete()
 
     assert remaining == 0
+
+
+def test_a_worker_loads_what_alerts_are_rendered_with_before_its_pool_forks():
+    from celery.signals import worker_init
+    from django.urls import clear_url_caches, get_resolver
+
+    from consular.celery import _preload_alert_rendering
+
+    clear_url_caches()
+    resolver = get_resolver()
+    assert not resolver._reverse_dict  # Built lazily, per language, on first use.
+
+    _preload_alert_rendering(signal=worker_init)
+
+    assert {"en", "fr"} <= set(resolver._reverse_dict)

@@ -164,11 +164,16 @@ class Delivery(models.Model):
     id = models.BigAutoField(primary_key=True)
     # No index of its own: the ledger's (alert, channel, status) index starts with the alert,
     # and every index is paid on each of a fan-out's million inserts.
+    # No foreign key in the database either: PostgreSQL checked it once per row at commit,
+    # a quarter of a million-recipient fan-out (3.6 s of 12). Rows are written only by the
+    # fan-out, for the alert whose row it holds locked in the same transaction; alerts are
+    # never deleted but through the ORM, which deletes their rows first.
     alert = models.ForeignKey(
         Alert,
         on_delete=models.CASCADE,
         related_name="deliveries",
         verbose_name=_("alert"),
+        db_constraint=False,
         db_index=False,
     )
     # Erasing a citizen keeps the ledger's counts but drops the link to the person.

@@ -413,3 +413,16 @@ def test_sending_never_exceeds_the_channel_rate(
     assert len(ClockedBackend.sent_at) == 10
     assert max(per_second.values()) <= 4
     assert len(per_second) >= 3
+
+
+@pytest.mark.usefixtures("geography")
+def test_an_alert_removed_through_the_orm_takes_its_ledger_rows_with_it():
+    # The ledger keeps no database foreign key to its alert (see `Delivery.alert`).
+    from tests.notifications.factories import DeliveryFactory
+
+    kept = DeliveryFactory()
+    removed = DeliveryFactory()
+
+    removed.alert.delete()
+
+    assert list(Delivery.objects.all()) == [kept]

@@ -157,7 +157,7 @@ def _set_overrides(advisory: Advisory, overrides: Sequence[OverrideInput]) -> No
 
 def _current_for_update(country_code: str) -> Advisory | None:
     return (
-        Advisory.objects.select_for_update()
+        Advisory.objects.select_for_update(no_key=True)
         .filter(country_id=country_code, status=Advisory.Status.PUBLISHED)
         .first()
     )
@@ -311,8 +311,11 @@ def advisory_publish(*, advisory: Advisory, published_by: User | None) -> Adviso
     for after the commit. `published_by` is None when the beat task publishes on schedule."""
     # Locking the country row serialises publications for the country, including the first
     # one, when there is no current row to lock yet; the partial unique constraint backs it.
-    Country.objects.select_for_update().get(code=advisory.country_id)
-    advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
+    # FOR NO KEY UPDATE: publications exclude each other, but the foreign-key checks of rows
+    # written meanwhile (the previous publication's alert, naming the country and the version
+    # superseded here) neither wait for it nor make it wait, which deadlocked.
+    Country.objects.select_for_update(no_key=True).get(code=advisory.country_id)
+    advisory = Advisory.objects.select_for_update(no_key=True).get(pk=advisory.pk)
     _require_status(advisory, Advisory.Status.SCHEDULED)
     previous = _current_for_update(advisory.country_id)
     old_levels = advisory_levels(advisory=previous) if previous else {}

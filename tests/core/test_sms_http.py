@@ -135,11 +135,16 @@ def test_an_unreachable_provider_is_a_network_error(settings):
     assert refused.value.code == "network"
 
 
-def test_no_url_means_not_configured(settings):
-    settings.SMS_HTTP_URL = ""
+@pytest.mark.parametrize(
+    "url", ["", "sms.example.org/messages", "ftp://sms.example.org/", "http://sms.example.org:80a/"]
+)
+def test_no_usable_url_means_not_configured(settings, url):
+    settings.SMS_HTTP_URL = url
+    backend = SmsBackend()
 
+    assert backend.configured is False
     with pytest.raises(sms.SmsNotConfigured):
-        SmsBackend().send(_message())
+        backend.send(_message())
 
 
 def test_a_connection_the_provider_dropped_while_idle_is_opened_again(settings):

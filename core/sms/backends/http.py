@@ -23,11 +23,16 @@ RETRYABLE_STATUSES = {408, 425, 429, 500, 502, 503, 504}
 class SmsBackend(sms.BaseSmsBackend):
     def __init__(self) -> None:
         self.url: str = settings.SMS_HTTP_URL
-        self.configured = bool(self.url)
         target = urlsplit(self.url)
         self.https = target.scheme == "https"
         self.host = target.hostname or ""
-        self.port = target.port
+        try:
+            self.port = target.port
+        except ValueError:  # Not a number: the URL cannot be used.
+            self.host, self.port = "", None
+        # A URL we cannot send to counts as none: /healthz and the worker's start say so, and
+        # sending fails rather than guesses.
+        self.configured = target.scheme in {"http", "https"} and bool(self.host)
         self.path = (target.path or "/") + (f"?{target.query}" if target.query else "")
         self.timeout: float = settings.SMS_HTTP_TIMEOUT
         self.connection: http.client.HTTPConnection | None = None

@@ -27,12 +27,10 @@ UNSUBSCRIBE_SALT = "notifications.unsubscribe"
 NAME, MANAGE_URL, UNSUBSCRIBE_URL = "\x00name\x00", "\x00manage\x00", "\x00unsubscribe\x00"
 
 
-ALERT_TEMPLATES = (
-    "notifications/alert/email_subject.txt",
-    "notifications/alert/email_body.txt",
-    "notifications/alert/email_body.html",
-    "notifications/alert/sms.txt",
-)
+SUBJECT_TEMPLATE = "notifications/alert/email_subject.txt"
+TEXT_TEMPLATE = "notifications/alert/email_body.txt"
+HTML_TEMPLATE = "notifications/alert/email_body.html"
+SMS_TEMPLATE = "notifications/alert/sms.txt"
 
 
 def preload() -> None:
@@ -43,7 +41,7 @@ def preload() -> None:
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             get_resolver().reverse_dict  # noqa: B018 - built for the active language on first use
-    for name in ALERT_TEMPLATES:
+    for name in (SUBJECT_TEMPLATE, TEXT_TEMPLATE, HTML_TEMPLATE, SMS_TEMPLATE):
         get_template(name)
 
 
@@ -154,12 +152,10 @@ class AlertRenderer:
         }
         with translation.override(language):
             if channel == Channel.SMS:
-                text = render_to_string("notifications/alert/sms.txt", context).strip()
+                text = render_to_string(SMS_TEMPLATE, context).strip()
                 return _Rendered(subject="", text=" ".join(text.split()), html="")
             return _Rendered(
-                subject=" ".join(
-                    render_to_string("notifications/alert/email_subject.txt", context).split()
-                ),
-                text=render_to_string("notifications/alert/email_body.txt", context),
-                html=render_to_string("notifications/alert/email_body.html", context),
+                subject=" ".join(render_to_string(SUBJECT_TEMPLATE, context).split()),
+                text=render_to_string(TEXT_TEMPLATE, context),
+                html=render_to_string(HTML_TEMPLATE, context),
             )

@@ -2,14 +2,16 @@
 the wire when built by `mime.build`, and how the server's answers become SendErrors."""
 
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
+from typing import Any
 
 import pytest
 
 from notifications.channels import OutgoingMessage, Receipt, SendError, mime
 from notifications.channels.email import EmailChannel, sendmail_pipelined
-from notifications.sinks import SmtpFaults, smtp_sink
+from notifications.sinks import SmtpFaults, SmtpSink, smtp_sink
 
 SUBJECT = (
     "Mali : le niveau de risque de Gao passe à 4 \N{EN DASH} quittez la région sans délai, "
@@ -98,6 +100,19 @@ def _smtp(settings, port: int) -> None:
     }
 
 
+@contextmanager
+def _channel_to_sink(settings, **sink_options: Any) -> Iterator[tuple[EmailChannel, SmtpSink]]:
+    """An email channel opened on a local SMTP sink, closed when the block ends."""
+    with smtp_sink(**sink_options) as sink:
+        _smtp(settings, sink.port)
+        channel = EmailChannel()
+        channel.open()
+        try:
+            yield channel, sink
+        finally:
+            channel.close()
+
+
 def _message(delivery_id: int, to: str = "aissata@example.org") -> OutgoingMessage:
     return OutgoingMessage(
         delivery_id=delivery_id,
@@ -111,14 +126,10 @@ def _message(delivery_id: int, to: str = "aissata@example.org") -> OutgoingMessa
 
 @pytest.mark.parametrize("pipelining", [True, False])
 def test_emails_reach_the_smtp_server_over_one_connection(settings, pipelining):
-    with smtp_sink(pipelining=pipelining) as sink:
-        _smtp(settings, sink.port)
-        channel = EmailChannel()
-        channel.open()
+    with _channel_to_sink(settings, pipelining=pipelining) as (channel, sink):
         receipts = [channel.send(_message(n)) for n in (1, 2)]
         # An address the fast path cannot write (an IDN domain) goes through Django's message.
         receipts.append(channel.send(_message(3, to="aissata@bamakö.ml")))
-        channel.close()
 
     assert [delivery_id for delivery_id, _, _ in sink.messages] == ["1", "2", "3"]
     assert [receipt.provider_id for receipt in receipts] == [
@@ -131,12 +142,9 @@ def test_emails_reach_the_smtp_server_over_one_connection(settings, pipelining):
 
 @pytest.mark.parametrize("pipelining", [True, False])
 def test_a_refused_recipient_fails_alone(settings, pipelining):
-    with smtp_sink(
-        unknown_recipients=frozenset({"gone@example.org"}), pipelining=pipelining
-    ) as sink:
-        _smtp(settings, sink.port)
-        channel = EmailChannel()
-        channel.open()
+    with _channel_to_sink(
+        settings, unknown_recipients=frozenset({"gone@example.org"}), pipelining=pipelining
+    ) as (channel, sink):
         channel.send(_message(1))
         with pytest.raises(SendError) as refused:
             channel.send(_message(2, to="gone@example.org"))
@@ -144,7 +152,6 @@ def test_a_refused_recipient_fails_alone(settings, pipelining):
         channel.send(_message(3))
         # The transaction was reset, not the connection.
         assert channel.connection.connection is connection
-        channel.close()
 
     assert refused.value.permanent is True
     assert refused.value.code == "550"
@@ -172,16 +179,12 @@ def test_pipelined_sending_keeps_leading_periods():
     ("faults", "permanent"), [({"temporary": 1.0}, False), ({"permanent": 1.0}, True)]
 )
 def test_smtp_refusals_are_send_errors(settings, faults, permanent):
-    with smtp_sink(faults=SmtpFaults(**faults)) as sink:
-        _smtp(settings, sink.port)
-        channel = EmailChannel()
-        channel.open()
+    with _channel_to_sink(settings, faults=SmtpFaults(**faults)) as (channel, sink):
         with pytest.raises(SendError) as refused:
             channel.send(_message(1))
         # The connection was reset: the next message opens a new one.
         with pytest.raises(SendError):
             channel.send(_message(2))
-        channel.close()
 
     assert refused.value.permanent is permanent
     assert refused.value.code == ("554" if permanent else "451")
@@ -194,17 +197,13 @@ def _paced() -> tuple[list[int], Callable[[], None]]:
 
 
 def test_a_batch_leaves_back_to_back_one_write_a_message(settings, monkeypatch):
-    with smtp_sink() as sink:
-        _smtp(settings, sink.port)
-        channel = EmailChannel()
-        channel.open()
+    with _channel_to_sink(settings) as (channel, sink):
         writes: list[bytes] = []
         smtp = channel.connection.connection
         real_send = smtp.send
         monkeypatch.setattr(smtp, "send", lambda data: (writes.append(data), real_send(data))[1])
         calls, pace = _paced()
         answers = channel.send_many([_message(n) for n in (1, 2, 3)], pace=pace)
-        channel.close()
 
     assert [delivery_id for delivery_id, _, _ in sink.messages] == ["1", "2", "3"]
     assert [answer.provider_id for answer in answers] == [
@@ -224,15 +223,12 @@ def test_a_batch_leaves_back_to_back_one_write_a_message(settings, monkeypatch):
 
 
 def test_a_refused_recipient_in_a_batch_fails_alone_on_the_same_connection(settings):
-    with smtp_sink(unknown_recipients=frozenset({"gone@example.org"})) as sink:
-        _smtp(settings, sink.port)
-        channel = EmailChannel()
-        channel.open()
+    unknown = frozenset({"gone@example.org"})
+    with _channel_to_sink(settings, unknown_recipients=unknown) as (channel, sink):
         connection = channel.connection.connection
         batch = [_message(1), _message(2, to="gone@example.org"), _message(3)]
         answers = channel.send_many(batch, pace=lambda: None)
         assert channel.connection.connection is connection
-        channel.close()
 
     refused = answers[1]
     assert isinstance(refused, SendError)
@@ -246,12 +242,8 @@ def test_a_refused_recipient_in_a_batch_fails_alone_on_the_same_connection(setti
     [({"temporary": 1.0}, "451", False), ({"permanent": 1.0}, "554", True)],
 )
 def test_messages_refused_in_a_batch_are_each_answered(settings, faults, code, permanent):
-    with smtp_sink(faults=SmtpFaults(**faults)) as sink:
-        _smtp(settings, sink.port)
-        channel = EmailChannel()
-        channel.open()
+    with _channel_to_sink(settings, faults=SmtpFaults(**faults)) as (channel, sink):
         answers = channel.send_many([_message(n) for n in (1, 2, 3)], pace=lambda: None)
-        channel.close()
 
     assert [(a.code, a.permanent) for a in answers if isinstance(a, SendError)] == [
         (code, permanent)
@@ -262,15 +254,11 @@ def test_messages_refused_in_a_batch_are_each_answered(settings, faults, code, p
 
 @pytest.mark.parametrize("pipelining", [True, False])
 def test_a_batch_answers_in_the_order_given_whatever_path_each_message_takes(settings, pipelining):
-    with smtp_sink(pipelining=pipelining) as sink:
-        _smtp(settings, sink.port)
-        channel = EmailChannel()
-        channel.open()
+    with _channel_to_sink(settings, pipelining=pipelining) as (channel, sink):
         # An IDN address cannot go on the fast path: it goes through Django's message.
         batch = [_message(1), _message(2, to="aissata@bamakö.ml"), _message(3)]
         calls, pace = _paced()
         answers = channel.send_many(batch, pace=pace)
-        channel.close()
 
     by_delivery = {
         delivery_id: str(parsed["Message-ID"]) for delivery_id, _, parsed in sink.messages

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from core import events
+
 
 @dataclass(frozen=True)
 class RegionLevelChange:
@@ -10,6 +12,7 @@ class RegionLevelChange:
     new_level: int
 
 
+@events.register("advisories.risk_level_changed")
 @dataclass(frozen=True)
 class RiskLevelChanged:
     """A publication changed the effective level of at least one region of the country."""

@@ -293,6 +293,16 @@ ALERT_LEASE_SECONDS = env.int("ALERT_LEASE_SECONDS", default=600)
 # An alert still waiting for its fan-out this long after creation is fanned out by the sweeper.
 ALERT_FAN_OUT_GRACE_SECONDS = env.int("ALERT_FAN_OUT_GRACE_SECONDS", default=60)
 
+# Domain events (core.events): the relay dispatches, every EVENT_RELAY_SECONDS, the events
+# their publishing process did not dispatch within EVENT_RELAY_GRACE_SECONDS of the commit (it
+# died) and failed ones due for a retry (backoff from EVENT_RELAY_SECONDS, doubling, at most an
+# hour). A process dispatching an event holds it EVENT_LEASE_SECONDS before the relay may take
+# it back. Dispatched events are deleted after EVENT_RETENTION_DAYS.
+EVENT_RELAY_SECONDS = env.int("EVENT_RELAY_SECONDS", default=10)
+EVENT_RELAY_GRACE_SECONDS = env.int("EVENT_RELAY_GRACE_SECONDS", default=5)
+EVENT_LEASE_SECONDS = env.int("EVENT_LEASE_SECONDS", default=60)
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=30)
+
 # Email provider receipts (delivered, bounced, complaints) arrive on anymail's tracking
 # webhook at /api/v1/webhooks/email/<provider>/tracking/, served only for the anymail backend
 # in use and protected by HTTP basic auth with this "user:password"; a provider's own API key
@@ -337,6 +347,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = False
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Domain events a crash or a failing handler left undispatched (see EVENT_RELAY_SECONDS).
+CELERY_BEAT_SCHEDULE["core-events-relay"] = {
+    "task": "core.tasks.relay_events",
+    "schedule": float(EVENT_RELAY_SECONDS),
+}
 # Advisories approved for a later time are published by this task once their time has come.
 CELERY_BEAT_SCHEDULE["publish-due-advisories"] = {
     "task": "advisories.publish_due_advisories",

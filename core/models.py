@@ -67,3 +67,45 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M:%S} {self.username or '-'} {self.action}"
+
+
+class OutboxEvent(models.Model):
+    """A domain event, written in the transaction of the change it reports (`core.events`).
+
+    The row exists if and only if that change committed. It is dispatched right after the
+    commit by the process that wrote it, or by the relay when that process died or a handler
+    failed; `next_attempt_at` is both the claim's lease and the retry's backoff. `payload`
+    holds ids, codes and levels only, never personal data (`core.events.register` refuses any
+    other field). Dispatched rows are kept for EVENT_RETENTION_DAYS, then the relay deletes
+    them."""
+
+    name = models.CharField(_("event"), max_length=100)
+    payload = models.JSONField(_("payload"))
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    next_attempt_at = models.DateTimeField(_("next attempt"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
+    # The failing handler and the exception's class, never its message (it may quote data).
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("outbox event")
+        verbose_name_plural = _("outbox events")
+        indexes = [
+            # The relay: events not yet dispatched whose time has come, oldest first.
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="outboxevent_due",
+            ),
+            # The retention sweep: dispatched events older than the retention.
+            models.Index(
+                fields=["dispatched_at"],
+                condition=models.Q(dispatched_at__isnull=False),
+                name="outboxevent_dispatched",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"

@@ -2,7 +2,10 @@
 
 from dataclasses import dataclass
 
+from core import events
 
+
+@events.register("notifications.inbound_sms_received")
 @dataclass(frozen=True)
 class InboundSmsReceived:
     """A citizen texted us something other than STOP/START (a SAFE or HELP reply, say)."""

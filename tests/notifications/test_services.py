@@ -7,7 +7,8 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
-from core import sms
+from core import events, sms
+from core.models import OutboxEvent
 from notifications import services
 from notifications.models import Alert, Delivery, Suppression
 from tests.advisories.conftest import publish
@@ -147,6 +148,37 @@ def test_same_event_twice_makes_one_alert(mali_at_level_3):
     second = services.alert_create_for_level_change(event=event)
 
     assert first.id == second.id
+
+
+def test_a_level_change_whose_publisher_died_after_commit_is_alerted_once_by_the_relay(
+    mali_at_level_3, django_capture_on_commit_callbacks, sms_outbox, settings
+):
+    editor, approver = mali_at_level_3
+    make_citizen("ML-7")
+    mail.outbox.clear()
+    # The advisory commits; the process dies before its fast path dispatches the event.
+    with django_capture_on_commit_callbacks(execute=False):
+        publish(
+            country_code="ML", editor=editor, approver=approver, level=3, overrides=[("ML-7", 4)]
+        )
+    assert Alert.objects.count() == 1  # level 3's, from the fixture
+    row = OutboxEvent.objects.get(dispatched_at__isnull=True)
+
+    later = timezone.now() + datetime.timedelta(seconds=settings.EVENT_RELAY_GRACE_SECONDS)
+    with django_capture_on_commit_callbacks(execute=True):
+        relayed = events.events_relay(now=later)
+    # Dispatched again: a relay that died after the handlers ran, before marking the row.
+    OutboxEvent.objects.filter(id=row.id).update(dispatched_at=None, next_attempt_at=later)
+    with django_capture_on_commit_callbacks(execute=True):
+        again = events.events_relay(now=later)
+
+    assert (relayed.dispatched, again.dispatched) == (1, 1)
+    alert = Alert.objects.order_by("-created_at").first()
+    assert alert.region_codes == ["ML-7"]
+    assert Alert.objects.count() == 2
+    assert Delivery.objects.filter(alert=alert).count() == 2
+    assert len(mail.outbox) == 1
+    assert len(sms_outbox) == 1
 
 
 class TransientFailureBackend(sms.BaseSmsBackend):

@@ -28,7 +28,7 @@ from core.ratelimit import hit
 from notifications.events import InboundSmsReceived
 from notifications.messaging import MessageTexts, message_alert_create
 from notifications.models import Alert
-from notifications.selectors import inbound_message_get
+from notifications.services import inbound_message_claim
 from regions.selectors import regions_of_country
 from registrations.models import HouseholdMember
 from registrations.selectors import (
@@ -370,14 +370,18 @@ def _open_checks_of(citizen_ids: Collection[uuid.UUID | str]) -> list[SafetyResp
     )
 
 
+@transaction.atomic
 def sms_reply_handle(*, event: InboundSmsReceived) -> str:
     """A text from a citizen: SAFE or HELP (with the check's code) records an answer; anything
-    else, from someone with an open check, gets a short clarification. Returns what was done."""
+    else, from someone with an open check, gets a short clarification. Returns what was done.
+
+    Once per message: it is claimed in the transaction that acts on it, so the same event
+    twice (relayed again, or its task redelivered) records nothing and sends nothing more."""
     if event.citizen_id is None:
         return "unknown_sender"
-    message = inbound_message_get(message_id=event.message_id)
+    message = inbound_message_claim(message_id=event.message_id)
     if message is None:
-        return "unknown_message"
+        return "unknown_or_handled"
     words = re.findall(r"[\wÀ-ÿ]+", message.body.upper())
     keyword = next((w for w in words if w in SAFE_WORDS or w in HELP_WORDS), None)
     # Everyone sharing this verified number (a couple, say) may be the one answering.

@@ -15,7 +15,7 @@ def tick_safety_checks() -> dict[str, int]:
 
 @shared_task(queue="default")
 def handle_sms_reply(message_id: str, citizen_id: str | None) -> dict[str, str]:
-    """A second run finds the answer already recorded and records the same again."""
+    """A second run finds the message handled and does nothing."""
     outcome = services.sms_reply_handle(
         event=InboundSmsReceived(message_id=message_id, citizen_id=citizen_id)
     )

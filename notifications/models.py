@@ -305,6 +305,9 @@ class InboundMessage(BaseModel):
         related_name="+",
         verbose_name=_("citizen"),
     )
+    # Set in the transaction that acts on the reply: an InboundSmsReceived relayed twice, or
+    # its task redelivered, finds it set and records nothing again.
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

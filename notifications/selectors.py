@@ -104,10 +104,6 @@ def response_token_read(token: str) -> tuple[str, str] | None:
     return str(alert_id), str(citizen_id)
 
 
-def inbound_message_get(*, message_id: str) -> InboundMessage | None:
-    return InboundMessage.objects.filter(id=message_id).only("id", "sender", "body").first()
-
-
 # The ledger's columns that describe the citizen's own message; attempts, leases and provider
 # ids are the system's bookkeeping.
 _DELIVERY_EXPORT = (

@@ -722,6 +722,18 @@ def inbound_record(*, provider: str, provider_id: str, sender: str, body: str) -
     return message
 
 
+def inbound_message_claim(*, message_id: str) -> InboundMessage | None:
+    """The message, marked handled in the caller's transaction; None when it does not exist or
+    is handled already. Two concurrent claims queue on the row: the second finds it handled
+    once the first commits, and nothing if the first rolled back."""
+    claimed = InboundMessage.objects.filter(id=message_id, handled_at__isnull=True).update(
+        handled_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    return InboundMessage.objects.only("id", "sender", "body").get(id=message_id)
+
+
 def citizens_personal_data_erase(citizen_ids: list[uuid.UUID]) -> dict[str, int]:
     """The alerts' eraser (see `core.personal_data`), run before the citizen rows go.
 

@@ -8,8 +8,11 @@ from django.utils import timezone
 from cases import services
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from cases.selectors import check_board, check_of_response_token
+from core import events
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
-from notifications.models import Alert, Delivery
+from core.models import OutboxEvent
+from notifications.events import InboundSmsReceived
+from notifications.models import Alert, Delivery, InboundMessage
 from tests.cases.conftest import citizen_in, start_check, text_in
 
 Status = SafetyResponse.Status
@@ -101,6 +104,40 @@ def test_sms_from_someone_without_an_open_check_gets_nothing(
     text_in(awa.phone, "hello", django_capture_on_commit_callbacks)
 
     assert sms_outbox == []
+
+
+def test_the_same_reply_event_twice_records_the_answer_once(
+    bamako_officer, django_capture_on_commit_callbacks
+):
+    awa = citizen_in("ML-7", name="Awa")
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+    text_in(awa.phone, f"HELP {check.code}", django_capture_on_commit_callbacks)
+    message = InboundMessage.objects.get()
+    event = InboundSmsReceived(message_id=str(message.id), citizen_id=str(awa.id))
+
+    # Relayed again (its dispatcher died before marking it), or its task redelivered.
+    again = services.sms_reply_handle(event=event)
+
+    assert again == "unknown_or_handled"
+    [case] = Case.objects.all()
+    assert list(case.events.values_list("kind", flat=True)) == ["opened"]
+
+
+def test_an_unclear_reply_relayed_twice_is_clarified_once(
+    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
+):
+    awa = citizen_in("ML-7", name="Awa")
+    start_check(bamako_officer, django_capture_on_commit_callbacks)
+    sms_outbox.clear()
+    text_in(awa.phone, "what is happening?", django_capture_on_commit_callbacks)
+    row = OutboxEvent.objects.get(name="notifications.inbound_sms_received")
+    OutboxEvent.objects.filter(id=row.id).update(dispatched_at=None, next_attempt_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        relayed = events.events_relay()
+
+    assert relayed.dispatched == 1
+    assert len(sms_outbox) == 1
 
 
 def test_later_answer_supersedes_and_help_opens_exactly_one_case(

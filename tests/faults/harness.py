@@ -40,6 +40,9 @@ CONCURRENCY = 4
 LEASE_SECONDS = 45
 SWEEP_SECONDS = 5
 FAN_OUT_GRACE_SECONDS = 10
+# Events a dead process did not dispatch are relayed after 2 s, by a relay every 5 s.
+EVENT_RELAY_GRACE_SECONDS = 2
+EVENT_RELAY_SECONDS = 5
 MAX_ATTEMPTS = 6
 # Retries wait 2-4 s, 4-8 s ... 32-64 s: the production base is 30 s, which would make the
 # failing-providers scenario wait minutes for one unlucky row's fifth attempt.
@@ -49,6 +52,8 @@ PIPELINE_ENV = {
     "ALERT_LEASE_SECONDS": str(LEASE_SECONDS),
     "ALERT_SWEEP_SECONDS": str(SWEEP_SECONDS),
     "ALERT_FAN_OUT_GRACE_SECONDS": str(FAN_OUT_GRACE_SECONDS),
+    "EVENT_RELAY_GRACE_SECONDS": str(EVENT_RELAY_GRACE_SECONDS),
+    "EVENT_RELAY_SECONDS": str(EVENT_RELAY_SECONDS),
     "ALERT_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
     "ALERT_RETRY_BASE_SECONDS": str(RETRY_BASE_SECONDS),
     "ALERT_CHUNK_SIZE": "200",
@@ -223,6 +228,20 @@ def seed() -> int:
 def publish_level_change() -> Advisory:
     """Mali to level 4 everywhere, through the advisory services: the alert follows."""
     return _publish(4, alerting=True)
+
+
+def publish_level_change_and_die(pipeline: Pipeline) -> int:
+    """`publish_level_change` in a process of its own, killed the instant the publication
+    commits (tests/faults/publish_and_die.py); returns the process's exit status."""
+    died = subprocess.run(
+        [sys.executable, "-m", "tests.faults.publish_and_die"],
+        cwd=ROOT,
+        env=pipeline.env,
+        capture_output=True,
+        timeout=180,
+        check=False,
+    )
+    return died.returncode
 
 
 def db_query[T](query: Callable[[], T]) -> T:

@@ -1,18 +1,20 @@
-"""Scenarios 1-7 of the fault suite: a 20,000-delivery alert on the real pipeline, one fault
+"""Scenarios 1-7 and 9 of the fault suite: a 20,000-delivery alert on the real pipeline, one fault
 injected into each run, then the sinks' logs checked against the ledger (harness.check).
 
 Run with `make test-faults`: the suite's own PostgreSQL, RabbitMQ and Redis are the ones
 restarted and killed here, never the machine's shared services."""
 
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-from kombu.exceptions import OperationalError as BrokerError
 
+from advisories.models import Advisory
 from consular.celery import app as celery_app
+from core.models import OutboxEvent
 from notifications.models import Alert, Delivery
 from notifications.services import HANDOFF_BATCH
 from notifications.sinks import SmsFaults, SmtpFaults
@@ -211,9 +213,13 @@ def test_alert_committed_but_never_enqueued_is_fanned_out_by_the_sweeper():
         # The broker is down at the instant the fan-out is enqueued: the alert is committed,
         # no message exists, as if the publishing process had died right after its commit.
         services.rabbitmq_stop_app()
-        with pytest.raises(BrokerError):
-            harness.publish_level_change()
+        harness.publish_level_change()
         run.alert = Alert.objects.get(state=Alert.State.FANNING_OUT)
+        # The level change's handler failed after the alert's commit: its event waits for the
+        # relay, which finds the alert made and enqueues nothing.
+        assert OutboxEvent.objects.filter(
+            dispatched_at__isnull=True, last_error__contains="OperationalError"
+        ).exists()
         services.rabbitmq_start_app()
         run.fault_ended_at = time.monotonic()
 
@@ -221,6 +227,45 @@ def test_alert_committed_but_never_enqueued_is_fanned_out_by_the_sweeper():
 
     assert_exactly_once(report)
     assert report.ambiguous == 0
+
+
+# The alert of a level change whose publisher died at the commit: the relay's grace, at most
+# one relay interval, and a few seconds for the relay task and the alert's own commit.
+RELAY_BOUND_S = harness.EVENT_RELAY_GRACE_SECONDS + harness.EVENT_RELAY_SECONDS + 3
+
+
+def test_level_change_whose_publisher_died_at_commit_is_relayed_and_alerts_everyone_once():
+    timing: dict[str, float] = {}
+
+    def crash_after_commit(run: Run) -> None:
+        status = harness.publish_level_change_and_die(run.pipeline)
+        run.fault_ended_at = time.monotonic()
+        assert status == -signal.SIGKILL
+        # Committed, never dispatched: no alert, only the event's row.
+        advisory = Advisory.objects.get(status=Advisory.Status.PUBLISHED)
+        assert advisory.country_level == 4
+        assert not Alert.objects.filter(advisory=advisory).exists()
+        event = OutboxEvent.objects.get(
+            name="advisories.risk_level_changed", payload__advisory_id=str(advisory.id)
+        )
+        assert (event.dispatched_at, event.attempts) == (None, 0)
+        run.alert = harness.alert_of(advisory, timeout=60)
+        timing["alert_s"] = time.monotonic() - run.fault_ended_at
+
+    report, _, run = run_scenario("9-crash-after-commit", crash_after_commit)
+
+    assert_exactly_once(report)
+    assert report.ambiguous == 0
+    assert timing["alert_s"] <= RELAY_BOUND_S
+    assert run.alert is not None
+    assert Alert.objects.filter(advisory_id=run.alert.advisory_id).count() == 1
+    event = OutboxEvent.objects.get(payload__advisory_id=str(run.alert.advisory_id))
+    assert event.dispatched_at is not None
+    assert event.attempts == 1
+    print(
+        f"faults 9-crash-after-commit: alert created {timing['alert_s']:.1f} s after the "
+        f"publisher died (bound {RELAY_BOUND_S} s)"
+    )
 
 
 RATE_EMAIL, RATE_SMS = 300, 150

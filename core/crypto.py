@@ -87,10 +87,15 @@ def _cipher() -> MultiFernet:
     return _fernet(tuple(settings.FIELD_ENCRYPTION_KEYS))
 
 
+def _digest(place: bytes, key: uuid.UUID | str) -> bytes:
+    # The key as 32 hex digits: PostgreSQL writes a uuid as text with hyphens, SQLite without.
+    key_text = key.hex if isinstance(key, uuid.UUID) else str(key).replace("-", "").lower()
+    return hashlib.sha256(place + key_text.encode()).digest()[:_DIGEST]
+
+
 def binding(table: str, column: str, key: uuid.UUID | str) -> bytes:
     """What a value is bound to: its table, its column and its row's key (a uuid)."""
-    key_text = key.hex if isinstance(key, uuid.UUID) else str(key).replace("-", "").lower()
-    return hashlib.sha256(f"{table}\x1f{column}\x1f{key_text}".encode()).digest()[:_DIGEST]
+    return _digest(f"{table}\x1f{column}\x1f".encode(), key)
 
 
 def encrypt(text: str, *, bound_to: bytes) -> str:
@@ -108,22 +113,22 @@ def _plaintext(token: str) -> bytes:
         ) from None
 
 
-def decrypt(token: str, *, bound_to: bytes, place: str = "", unbound_ok: bool = False) -> str:
-    """The clear value of a token read from the place `bound_to` describes (`place` names it
-    in the error). `unbound_ok` is for the migrations that bind values written before."""
+def decrypt(token: str, *, bound_to: bytes, unbound_ok: bool = False) -> str:
+    """The clear value of a token read from the place `bound_to` describes. `unbound_ok` is
+    for the migrations that bind the values written before binding existed."""
     plaintext = _plaintext(token)
     if plaintext[:1] == _BOUND:
         if not hmac.compare_digest(plaintext[1 : 1 + _DIGEST], bound_to):
             raise MisplacedValue(
-                f"The value stored in {place or 'this place'} was encrypted for another table, "
-                "column or row: it was copied there."
+                "the stored value was encrypted for another table, column or row: it was "
+                "copied there."
             )
         return plaintext[1 + _DIGEST :].decode()
     if unbound_ok:
         return plaintext.decode()
     raise MisplacedValue(
-        f"The value stored in {place or 'this place'} is not bound to its row (written before "
-        "binding, and not re-encrypted since, or put back from an old copy)."
+        "the stored value is not bound to its row (written before binding and not "
+        "re-encrypted since, or put back from an old copy)."
     )
 
 
@@ -277,8 +282,20 @@ class EncryptedMixin(models.Field):
     def from_text(self, text: str) -> Any:
         return text
 
+    @functools.cached_property
+    def _binding_prefix(self) -> bytes:
+        return f"{self.model._meta.db_table}\x1f{self.column}\x1f".encode()
+
     def binding_of(self, key: uuid.UUID | str) -> bytes:
-        return binding(self.model._meta.db_table, str(self.column), key)
+        return _digest(self._binding_prefix, key)
+
+    def decrypt(self, token: str, key: Any, *, unbound_ok: bool = False) -> Any:
+        """The value of a token read from this column in the row whose key is `key`."""
+        try:
+            text = decrypt(token, bound_to=self.binding_of(key), unbound_ok=unbound_ok)
+        except MisplacedValue as error:
+            raise MisplacedValue(f"{self.place(key)}: {error}") from None
+        return self.from_text(text)
 
     def place(self, key: Any) -> str:
         """Where a value is, for errors: table, column and row key (none of them personal)."""
@@ -304,7 +321,7 @@ class EncryptedMixin(models.Field):
             )
         if token == "":
             return token
-        return self.from_text(decrypt(token, bound_to=self.binding_of(key), place=self.place(key)))
+        return self.decrypt(token, key)
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         value = self.get_prep_value(getattr(model_instance, self.attname))
@@ -513,10 +530,7 @@ def _raw_loader(
 
 
 def _open_stored(field: EncryptedMixin, token: str, row_key: Any) -> Any:
-    text = decrypt(
-        token, bound_to=field.binding_of(row_key), place=field.place(row_key), unbound_ok=True
-    )
-    return field.from_text(text)
+    return field.decrypt(token, row_key, unbound_ok=True)
 
 
 def rows_encrypt_clear_values(

@@ -102,6 +102,7 @@ def test_the_answers_inserted_in_sql_get_a_key_each(bamako_officer):
     assert len(set(keys)) == 2
 
 
+@pytest.mark.postgres  # SQLite cannot open a schema editor inside the test's transaction
 def test_the_migration_encrypts_the_clear_text_already_there(helped):
     response, case = helped
     # As the rows were before it: clear text, and row keys yet to draw.

@@ -201,6 +201,7 @@ def test_export_holds_every_row_about_the_citizen_in_every_app(canary):
     ]
     [response] = data["safety_responses"]
     assert (response["safety_check"], response["location"]) == ("K7Q2", f"{CANARY} hotel")
+    assert "row_key" not in response  # the key its texts are bound to says nothing of them
     [case] = data["cases"]
     assert case["household_members"] == [f"Kid {CANARY}"]
     timeline = {event["kind"]: event["text"] for event in case["timeline"]}

@@ -2,9 +2,12 @@
 bound to its row (core.crypto), and the migration that introduced it encrypts what was clear."""
 
 import importlib
+import io
 
 import pytest
+from cryptography.fernet import Fernet
 from django.apps import apps
+from django.core.management import call_command
 from django.db import connection
 from django.db.models import TextField, Value
 
@@ -73,6 +76,23 @@ def test_answers_cases_and_timelines_are_stored_as_tokens_and_read_in_clear(help
         (CaseEvent.Kind.NOTE, "Sister in Lyon worried"),
         (CaseEvent.Kind.CALL, "Called him: ambulance"),
     ]
+
+
+def test_rotation_encrypts_answers_and_timelines_again_under_the_new_key(helped, settings):
+    response, case = helped
+    settings.FIELD_ENCRYPTION_KEYS = [
+        Fernet.generate_key().decode(),
+        *settings.FIELD_ENCRYPTION_KEYS,
+    ]
+    out = io.StringIO()
+
+    call_command("rotate_encryption_keys", stdout=out)
+    settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]
+
+    assert SafetyResponse.objects.get(id=response.id).location == HELP.location
+    assert Case.objects.get(id=case.id).summary.startswith("Asked for help")
+    assert case.events.get(kind=CaseEvent.Kind.CALL).text == "Called him: ambulance"
+    assert "cases.CaseEvent: 3 rows" in out.getvalue()
 
 
 def test_a_timeline_text_copied_into_another_case_is_refused(helped, bamako_officer):

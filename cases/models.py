@@ -4,6 +4,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import EncryptedCharField, EncryptedTextField, RowKeyField
 from core.models import BaseModel
 
 
@@ -110,6 +111,8 @@ class SafetyResponse(models.Model):
         STAFF = "staff", _("Staff")
 
     id = models.BigAutoField(primary_key=True)
+    # What the encrypted texts are bound to: the id is not known before the INSERT.
+    row_key = RowKeyField()
     safety_check = models.ForeignKey(
         SafetyCheck,
         on_delete=models.CASCADE,
@@ -133,11 +136,12 @@ class SafetyResponse(models.Model):
     )
     via = models.CharField(_("answered by"), max_length=10, choices=Via.choices, blank=True)
     people_with_them = models.PositiveIntegerField(_("people with them"), null=True, blank=True)
-    location = models.CharField(_("where"), max_length=300, blank=True)
+    # What a person wrote about themselves is encrypted at rest like the register (core.crypto).
+    location = EncryptedCharField(_("where"), max_length=300, blank=True)
     help_kind = models.CharField(
         _("help needed"), max_length=12, choices=HelpKind.choices, blank=True
     )
-    details = models.TextField(_("details"), blank=True)
+    details = EncryptedTextField(_("details"), blank=True)
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     created_at = models.DateTimeField(_("asked at"), default=timezone.now)
 
@@ -237,7 +241,8 @@ class Case(BaseModel):
         related_name="cases",
         verbose_name=_("safety check"),
     )
-    summary = models.CharField(_("summary"), max_length=300)
+    # Free text about the person, encrypted at rest (core.crypto), as are the timeline's texts.
+    summary = EncryptedCharField(_("summary"), max_length=300)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -278,7 +283,9 @@ class Case(BaseModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.summary[:40]}"
+        # Not the summary: the admin copies this into its change history, which is not
+        # encrypted.
+        return f"{self.get_kind_display()} {str(self.id)[:8]}"
 
     @property
     def is_open(self) -> bool:
@@ -301,6 +308,8 @@ class CaseEvent(models.Model):
         ERASED = "erased", _("Citizen's data erased")
 
     id = models.BigAutoField(primary_key=True)
+    # What the encrypted text is bound to: the id is not known before the INSERT.
+    row_key = RowKeyField()
     case = models.ForeignKey(
         Case, on_delete=models.CASCADE, related_name="events", verbose_name=_("case")
     )
@@ -313,7 +322,7 @@ class CaseEvent(models.Model):
         related_name="+",
         verbose_name=_("by"),
     )
-    text = models.TextField(_("text"), blank=True)
+    text = EncryptedTextField(_("text"), blank=True)
     # Codes and ids only (old and new status, the alert of a message).
     data = models.JSONField(_("data"), default=dict, blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now)

@@ -23,6 +23,7 @@ from accounts.models import Membership, Post, User
 from accounts.selectors import country_codes_of_user, posts_covering_country, posts_of_user
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from core import personal_data
+from core.crypto import row_key_sql, rows_update
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.ratelimit import hit
 from notifications.events import InboundSmsReceived
@@ -177,10 +178,10 @@ def _insert_responses(check: SafetyCheck) -> int:
     sql, params = recipients.query.sql_with_params()
     table = SafetyResponse._meta.db_table
     statement = f"""
-        INSERT INTO {table} (safety_check_id, citizen_id, region_code, people, status, via,
-            location, help_kind, details, created_at)
-        SELECT %s, r.id, COALESCE(r.matched_region_code, ''), 1 + r.household, 'pending', '',
-            '', '', '', %s
+        INSERT INTO {table} (row_key, safety_check_id, citizen_id, region_code, people, status,
+            via, location, help_kind, details, created_at)
+        SELECT {row_key_sql(connection)}, %s, r.id, COALESCE(r.matched_region_code, ''),
+            1 + r.household, 'pending', '', '', '', '', %s
         FROM ({sql}) r
         -- SQLite needs a WHERE to tell ON CONFLICT from a join's ON.
         WHERE true
@@ -793,14 +794,18 @@ def citizens_personal_data_erase(citizen_ids: list[uuid.UUID]) -> dict[str, int]
     members, _detail = Case.household_members.through.objects.filter(
         householdmember__citizen_id__in=citizen_ids
     ).delete()
-    events = (
+    # rows_update: each row's marker is encrypted bound to that row.
+    events = rows_update(
         CaseEvent.objects.filter(case_id__in=case_ids)
         .exclude(kind=CaseEvent.Kind.ASSIGNED)
-        .exclude(text="")
-        .update(text=marker)
+        .exclude(text=""),
+        text=marker,
     )
-    cases = Case.objects.filter(id__in=case_ids).update(
-        citizen=None, summary=marker, updated_at=timezone.now()
+    cases = rows_update(
+        Case.objects.filter(id__in=case_ids),
+        citizen=None,
+        summary=marker,
+        updated_at=timezone.now(),
     )
     CaseEvent.objects.bulk_create(
         [CaseEvent(case_id=case_id, kind=CaseEvent.Kind.ERASED) for case_id in case_ids],

@@ -20,6 +20,8 @@ from django.db import models, transaction
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from core.crypto import RowKeyField
+
 # One section of the export: a name ("deliveries") and its JSON-ready rows.
 Sections = dict[str, list[dict[str, Any]]]
 Exporter = Callable[[uuid.UUID], Sections]
@@ -107,10 +109,11 @@ def erase(*, citizen_ids: Collection[uuid.UUID], reason: str) -> dict[str, int]:
 
 
 def as_row(instance: models.Model, *, exclude: Collection[str] = ()) -> dict[str, Any]:
-    """The instance's columns, JSON-ready, keyed by column attribute (`region_id`)."""
+    """The instance's columns, JSON-ready, keyed by column attribute (`region_id`); not the
+    key its encrypted values are bound to, which says nothing about the person."""
     row: dict[str, Any] = {}
     for field in instance._meta.concrete_fields:
-        if field.name in exclude or field.attname in exclude:
+        if field.name in exclude or field.attname in exclude or isinstance(field, RowKeyField):
             continue
         row[field.attname] = json_value(getattr(instance, field.attname))
     return row

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -354,15 +355,21 @@ def seed_register(*, size: int) -> None:
         numbers = range(first, min(first + SEED_CHUNK, people + 1))
         # Addresses and numbers are stored encrypted with their keyed hashes, as the register
         # stores them: the database cannot compute either, so they come in as arrays.
+        # The ids are drawn here too, as each value is encrypted bound to its row.
+        ids = [uuid.uuid4() for _ in numbers]
         emails = [f"bench{n}@example.org" for n in numbers]
         phones = [f"+2237{n:07d}" for n in numbers]
+        email_field, phone_field = (
+            Citizen._meta.get_field("email"),
+            Citizen._meta.get_field("phone"),
+        )
         _insert_generated(
             Citizen,
-            "(SELECT u.email, u.email_hash, u.phone, u.phone_hash, u.i + %s AS n FROM "
-            "unnest(%s::text[], %s::text[], %s::text[], %s::text[]) "
-            "WITH ORDINALITY AS u(email, email_hash, phone, phone_hash, i)) AS g",
+            "(SELECT u.id, u.email, u.email_hash, u.phone, u.phone_hash, u.i + %s AS n FROM "
+            "unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[]) "
+            "WITH ORDINALITY AS u(id, email, email_hash, phone, phone_hash, i)) AS g",
             {
-                "id": "gen_random_uuid()",
+                "id": "g.id",
                 "created_at": now,
                 "updated_at": now,
                 "given_name": "'Bench'",
@@ -382,9 +389,16 @@ def seed_register(*, size: int) -> None:
             },
             [
                 first - 1,
-                [crypto.encrypt(email) for email in emails],
+                ids,
+                [
+                    crypto.encrypt(email, bound_to=email_field.binding_of(key))
+                    for key, email in zip(ids, emails, strict=True)
+                ],
                 [crypto.keyed_hash(email, kind="email") for email in emails],
-                [crypto.encrypt(phone) for phone in phones],
+                [
+                    crypto.encrypt(phone, bound_to=phone_field.binding_of(key))
+                    for key, phone in zip(ids, phones, strict=True)
+                ],
                 [crypto.keyed_hash(phone, kind="phone") for phone in phones],
             ],
         )

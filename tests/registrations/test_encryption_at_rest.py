@@ -1,5 +1,6 @@
 """A dump of the database holds none of the personal data the issue lists: only tokens."""
 
+import datetime
 import json
 import os
 import re
@@ -11,10 +12,14 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import Membership
+from cases import services as case_services
+from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from notifications.models import InboundMessage
 from notifications.signatures import hmac_sha256_hex
 from registrations import services
 from registrations.models import Citizen, HouseholdMember
+from tests.accounts.factories import PostFactory, staff_at
 
 pytestmark = [
     pytest.mark.postgres,
@@ -38,6 +43,12 @@ CANARIES = {
     "member_phone": "+9613246813",
     "member_date_of_birth": "2015-09-23",
     "sms_body": "Canarytext at the hotel",
+    "response_location": "Canaryhotel Zqxw room 12",
+    "response_details": "Canaryinjury of the left leg",
+    "case_summary": "Canarysummary walk-in lost passport",
+    "case_opening": "Canaryopening brother in Tyre",
+    "case_note": "Canarynote sister worried",
+    "case_call": "Canarycall ambulance on its way",
 }
 
 
@@ -101,6 +112,37 @@ def test_a_dump_of_the_database_holds_no_canary_value(api_client, settings, sms_
         headers={"X-Signature": hmac_sha256_hex(secret=SECRET, body=inbound.encode())},
     )
     assert received.status_code == 204
+    PostFactory(code="post-lb", name="Embassy in Beirut", countries=["LB"])
+    officer = staff_at("LB", Membership.Role.OFFICER, username="beirut-officer")
+    check = SafetyCheck.objects.create(
+        code="CNRY",
+        country_id="LB",
+        question_en="Are you safe?",
+        question_fr="Êtes-vous en sécurité ?",
+        deadline=timezone.now() + datetime.timedelta(hours=6),
+    )
+    case_services.response_record(
+        check=check,
+        citizen_id=citizen.id,
+        answer=case_services.Answer(
+            status=SafetyResponse.Status.NEEDS_HELP,
+            via=SafetyResponse.Via.WEB,
+            location=CANARIES["response_location"],
+            details=CANARIES["response_details"],
+        ),
+    )
+    case = case_services.case_open(
+        opened_by=officer,
+        kind=Case.Kind.DOCUMENTS,
+        country_code="LB",
+        summary=CANARIES["case_summary"],
+        citizen_id=citizen.id,
+        text=CANARIES["case_opening"],
+    )
+    case_services.case_note_add(case=case, actor=officer, text=CANARIES["case_note"])
+    case_services.case_note_add(
+        case=case, actor=officer, text=CANARIES["case_call"], kind=CaseEvent.Kind.CALL
+    )
 
     dump = _pg_dump()
 
@@ -125,3 +167,14 @@ def test_a_dump_of_the_database_holds_no_canary_value(api_client, settings, sms_
         CANARIES["sms_body"],
         citizen.id,
     )
+    response = SafetyResponse.objects.get()
+    assert (response.location, response.details) == (
+        CANARIES["response_location"],
+        CANARIES["response_details"],
+    )
+    assert Case.objects.get(id=case.id).summary == CANARIES["case_summary"]
+    assert set(CaseEvent.objects.filter(case=case).values_list("text", flat=True)) == {
+        CANARIES["case_opening"],
+        CANARIES["case_note"],
+        CANARIES["case_call"],
+    }

@@ -1,0 +1,149 @@
+"""What people say about themselves in safety checks and cases is encrypted at rest, each value
+bound to its row (core.crypto), and the migration that introduced it encrypts what was clear."""
+
+import importlib
+import io
+
+import pytest
+from cryptography.fernet import Fernet
+from django.apps import apps
+from django.core.management import call_command
+from django.db import connection
+from django.db.models import TextField, Value
+
+from cases import services
+from cases.models import Case, CaseEvent, SafetyResponse
+from core import crypto
+from tests.cases.conftest import citizen_in, start_check
+
+pytestmark = pytest.mark.django_db
+
+HELP = services.Answer(
+    status=SafetyResponse.Status.NEEDS_HELP,
+    via=SafetyResponse.Via.WEB,
+    help_kind=SafetyResponse.HelpKind.MEDICAL,
+    location="Hotel Atlantide, room 12",
+    details="My leg is broken",
+)
+
+
+def _stored(model, pk, column):
+    """The column's value as the database holds it."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {connection.ops.quote_name(column)} FROM {table} WHERE id = %s",  # noqa: S608
+            [model._meta.pk.get_db_prep_value(pk, connection)],
+        )
+        return cursor.fetchone()[0]
+
+
+def _store(model, pk, **texts):
+    model.objects.filter(pk=pk).update(
+        **{column: Value(text, output_field=TextField()) for column, text in texts.items()}
+    )
+
+
+@pytest.fixture
+def helped(bamako_officer):
+    """A citizen asked by a check who needs help: an answer, a case, a note and a call."""
+    citizen = citizen_in("ML-7")
+    check = start_check(bamako_officer)
+    response = services.response_record(check=check, citizen_id=citizen.id, answer=HELP)
+    case = Case.objects.get(citizen=citizen)
+    services.case_note_add(case=case, actor=bamako_officer, text="Sister in Lyon worried")
+    services.case_note_add(
+        case=case, actor=bamako_officer, text="Called him: ambulance", kind=CaseEvent.Kind.CALL
+    )
+    return response, case
+
+
+def test_answers_cases_and_timelines_are_stored_as_tokens_and_read_in_clear(helped):
+    response, case = helped
+    stored = [
+        _stored(SafetyResponse, response.id, "location"),
+        _stored(SafetyResponse, response.id, "details"),
+        _stored(Case, case.id, "summary"),
+        *(_stored(CaseEvent, event.id, "text") for event in case.events.all()),
+    ]
+
+    assert all(value.startswith("gAAAA") for value in stored)
+    fresh = SafetyResponse.objects.get(id=response.id)
+    assert (fresh.location, fresh.details) == (HELP.location, HELP.details)
+    assert Case.objects.get(id=case.id).summary.startswith("Asked for help in safety check")
+    assert list(case.events.values_list("kind", "text")) == [
+        (CaseEvent.Kind.OPENED, f"Needs help · Medical · {HELP.location} · {HELP.details}"),
+        (CaseEvent.Kind.NOTE, "Sister in Lyon worried"),
+        (CaseEvent.Kind.CALL, "Called him: ambulance"),
+    ]
+
+
+def test_rotation_encrypts_answers_and_timelines_again_under_the_new_key(helped, settings):
+    response, case = helped
+    settings.FIELD_ENCRYPTION_KEYS = [
+        Fernet.generate_key().decode(),
+        *settings.FIELD_ENCRYPTION_KEYS,
+    ]
+    out = io.StringIO()
+
+    call_command("rotate_encryption_keys", stdout=out)
+    settings.FIELD_ENCRYPTION_KEYS = settings.FIELD_ENCRYPTION_KEYS[:1]
+
+    assert SafetyResponse.objects.get(id=response.id).location == HELP.location
+    assert Case.objects.get(id=case.id).summary.startswith("Asked for help")
+    assert case.events.get(kind=CaseEvent.Kind.CALL).text == "Called him: ambulance"
+    assert "cases.CaseEvent: 3 rows" in out.getvalue()
+
+
+def test_a_timeline_text_copied_into_another_case_is_refused(helped, bamako_officer):
+    _response, case = helped
+    other = services.case_open(
+        opened_by=bamako_officer, kind=Case.Kind.WELFARE, country_code="ML", summary="Walk-in"
+    )
+    call = case.events.get(kind=CaseEvent.Kind.CALL)
+    opened = other.events.get()
+    _store(CaseEvent, opened.id, text=_stored(CaseEvent, call.id, "text"))
+
+    with pytest.raises(crypto.MisplacedValue, match=r"cases_caseevent\.text"):
+        list(other.events.all())
+    # Answers and events are bound to their own random key, not to their autoincrement id.
+    assert call.row_key != opened.row_key
+
+
+def test_the_answers_inserted_in_sql_get_a_key_each(bamako_officer):
+    citizen_in("ML-7")
+    citizen_in("ML-7")
+
+    check = start_check(bamako_officer)
+
+    keys = list(SafetyResponse.objects.filter(safety_check=check).values_list("row_key", flat=True))
+    assert len(keys) == 2
+    assert None not in keys
+    assert len(set(keys)) == 2
+
+
+@pytest.mark.postgres  # SQLite cannot open a schema editor inside the test's transaction
+def test_the_migration_encrypts_the_clear_text_already_there(helped):
+    response, case = helped
+    # As the rows were before it: clear text, and row keys yet to draw.
+    _store(SafetyResponse, response.id, location="Gao market", details="")
+    _store(Case, case.id, summary="Walk-in: lost passport")
+    for event in case.events.all():
+        _store(CaseEvent, event.id, text=f"Clear {event.kind}")
+    migration = importlib.import_module("cases.migrations.0003_encrypt_free_text")
+
+    with connection.schema_editor() as editor:
+        migration.draw_row_keys(apps, editor)
+    migration.encrypt(apps, None)
+
+    fresh = SafetyResponse.objects.get(id=response.id)
+    assert (fresh.location, fresh.details) == ("Gao market", "")
+    assert _stored(SafetyResponse, response.id, "location").startswith("gAAAA")
+    assert Case.objects.get(id=case.id).summary == "Walk-in: lost passport"
+    assert list(case.events.values_list("text", flat=True)) == [
+        "Clear opened",
+        "Clear note",
+        "Clear call",
+    ]
+    keys = set(CaseEvent.objects.values_list("row_key", flat=True))
+    assert len(keys) == CaseEvent.objects.count()

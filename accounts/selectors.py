@@ -1,5 +1,6 @@
 """Who a staff member is allowed to act for. Every app scopes its staff querysets with these."""
 
+import uuid
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
@@ -35,8 +36,26 @@ def posts_covering_country(*, country_code: str) -> QuerySet[Post]:
     return Post.objects.filter(countries=country_code.upper()).order_by("name")
 
 
-def user_has_role_for_country(*, user: User, country_code: str, role: str) -> bool:
-    return country_code.upper() in country_codes_of_user(user=user, roles=[role])
+def user_has_role(
+    *,
+    user: User,
+    roles: Iterable[str],
+    country_code: str | None = None,
+    post_id: uuid.UUID | None = None,
+) -> bool:
+    """Whether the user holds one of the roles at the post, or at a post covering the country
+    (one query; a superuser holds every role everywhere)."""
+    if (country_code is None) == (post_id is None):
+        raise TypeError("Name either a country or a post.")
+    if not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    memberships = Membership.objects.filter(user=user, role__in=list(roles))
+    if post_id is not None:
+        return memberships.filter(post_id=post_id).exists()
+    assert country_code is not None  # noqa: S101 - one of the two, checked above
+    return memberships.filter(post__countries=country_code.upper()).exists()
 
 
 def post_get(*, code: str) -> Post | None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.selectors import user_has_role_for_country
+from accounts.permissions import SYSTEM, System, require_role
 from advisories.events import RegionLevelChange, RiskLevelChanged
 from advisories.models import Advisory, Indicator, LevelChange, Posture, RegionOverride, Transition
 from advisories.selectors import advisory_levels
@@ -55,18 +55,21 @@ class OverrideInput:
 
 
 def _require_role(*, user: User, country_code: str, role: str) -> None:
-    roles = [EDITOR, APPROVER] if role == EDITOR_OR_APPROVER else [role]
-    if any(
-        user_has_role_for_country(user=user, country_code=country_code, role=name) for name in roles
-    ):
-        return
     if role == APPROVER:
-        raise PermissionDenied(
-            _("Only an approver of a post covering this country can do this."),
+        require_role(
+            user=user,
+            roles=[APPROVER],
+            country_code=country_code,
+            message=_("Only an approver of a post covering this country can do this."),
             code="not_approver",
         )
-    raise PermissionDenied(
-        _("Only an editor of a post covering this country can do this."), code="not_editor"
+        return
+    require_role(
+        user=user,
+        roles=[EDITOR, APPROVER] if role == EDITOR_OR_APPROVER else [role],
+        country_code=country_code,
+        message=_("Only an editor of a post covering this country can do this."),
+        code="not_editor",
     )
 
 
@@ -303,12 +306,16 @@ def advisory_approve(*, advisory: Advisory, approved_by: User, comment: str = ""
 
 
 @transaction.atomic
-def advisory_publish(*, advisory: Advisory, published_by: User | None) -> Advisory:
+def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advisory:
     """Make an approved version the country's current one and supersede the previous.
 
     The effective level of every region before and after is compared; the differences are
     recorded with the version and, when there are any, one `RiskLevelChanged` is published
-    for after the commit. `published_by` is None when the beat task publishes on schedule."""
+    for after the commit. `published_by` is `SYSTEM` when the beat task publishes on schedule;
+    a person publishing must be an approver for the country."""
+    actor = published_by if isinstance(published_by, User) else None
+    if actor is not None:
+        _require_role(user=actor, country_code=advisory.country_id, role=APPROVER)
     # Locking the country row serialises publications for the country, including the first
     # one, when there is no current row to lock yet; the partial unique constraint backs it.
     # FOR NO KEY UPDATE: publications exclude each other, but the foreign-key checks of rows
@@ -330,7 +337,7 @@ def advisory_publish(*, advisory: Advisory, published_by: User | None) -> Adviso
             previous,
             action=Transition.Action.SUPERSEDE,
             from_status=Advisory.Status.PUBLISHED,
-            actor=published_by,
+            actor=actor,
             comment=str(advisory.pk),
         )
 
@@ -346,7 +353,7 @@ def advisory_publish(*, advisory: Advisory, published_by: User | None) -> Adviso
         advisory,
         action=Transition.Action.PUBLISH,
         from_status=Advisory.Status.SCHEDULED,
-        actor=published_by,
+        actor=actor,
     )
 
     changes = tuple(
@@ -444,7 +451,7 @@ def advisories_publish_due(*, now: datetime | None = None) -> list[str]:
     published = []
     for advisory in due:
         try:
-            advisory_publish(advisory=advisory, published_by=None)
+            advisory_publish(advisory=advisory, published_by=SYSTEM)
         except Conflict:
             continue
         published.append(str(advisory.pk))

@@ -1,4 +1,5 @@
-"""Read-only admin views of checks and cases, scoped to the staff member's posts: the work
+"""Read-only admin views of checks and cases, scoped to the posts where the staff member is
+consular staff (advisory editors and approvers see no citizen): the work
 itself happens on the staff pages (/staff/checks/, /staff/cases/), which go through the
 services."""
 
@@ -10,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.selectors import country_codes_of_user, posts_of_user
+from accounts.selectors import REGISTER_ROLES, country_codes_of_user, posts_of_user
 from cases.models import Case, SafetyCheck
 from core.admin_readonly import ReadOnlyStaffAdmin
 
@@ -24,7 +25,11 @@ class SafetyCheckAdmin(ReadOnlyStaffAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SafetyCheck]:
         user: User = request.user  # type: ignore[assignment]
-        return super().get_queryset(request).filter(country_id__in=country_codes_of_user(user=user))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(country_id__in=country_codes_of_user(user=user, roles=REGISTER_ROLES))
+        )
 
     @admin.display(description=_("board"))
     def board(self, check: SafetyCheck) -> str:
@@ -42,7 +47,11 @@ class CaseAdmin(ReadOnlyStaffAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Case]:
         user: User = request.user  # type: ignore[assignment]
-        return super().get_queryset(request).filter(post__in=posts_of_user(user=user))
+        return (
+            super()
+            .get_queryset(request)
+            .filter(post__in=posts_of_user(user=user, roles=REGISTER_ROLES))
+        )
 
     @admin.display(description=_("case page"))
     def page(self, case: Case) -> str:

@@ -18,8 +18,12 @@ BOARD_STATUSES = [status.value for status in SafetyResponse.Status]
 
 
 def checks_for_staff(*, user: User) -> QuerySet[SafetyCheck]:
-    """Safety checks in the countries the user's posts cover."""
-    return SafetyCheck.objects.filter(country_id__in=country_codes_of_user(user=user))
+    """Safety checks in the countries the user's posts cover, for the consular staff (officers
+    and post administrators): their boards and answers are about citizens, which advisory
+    editors and approvers do not see."""
+    return SafetyCheck.objects.filter(
+        country_id__in=country_codes_of_user(user=user, roles=REGISTER_ROLES)
+    )
 
 
 @dataclass(frozen=True)
@@ -134,9 +138,10 @@ def cases_for_staff(
     post_code: str | None = None,
     safety_check_id: uuid.UUID | None = None,
 ) -> QuerySet[Case]:
-    """The cases of the user's posts, narrowed by the queue's filters. `assignee` is a user id,
-    "me" or "none"."""
-    cases = Case.objects.filter(post__in=posts_of_user(user=user))
+    """The cases of the posts where the user is consular staff (officer, post administrator:
+    a case names a citizen), narrowed by the queue's filters. `assignee` is a user id, "me" or
+    "none"."""
+    cases = Case.objects.filter(post__in=posts_of_user(user=user, roles=REGISTER_ROLES))
     if status:
         cases = cases.filter(status=status)
     if kind:

@@ -19,12 +19,18 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Membership, Post, User
-from accounts.selectors import country_codes_of_user, posts_covering_country, posts_of_user
+from accounts.models import Post, User
+from accounts.permissions import require_role
+from accounts.selectors import (
+    REGISTER_ROLES,
+    country_codes_of_user,
+    posts_covering_country,
+    posts_of_user,
+)
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from core import personal_data
 from core.crypto import row_key_sql, rows_update
-from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.exceptions import Conflict, NotFound, ValidationFailed
 from core.ratelimit import hit
 from notifications.events import InboundSmsReceived
 from notifications.messaging import MessageTexts, message_alert_create
@@ -40,7 +46,6 @@ from registrations.selectors import (
 
 logger = logging.getLogger(__name__)
 
-CHECK_ROLES = (Membership.Role.OFFICER, Membership.Role.ADMIN)
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 SAFE_WORDS = {"SAFE", "OK", "SECURE", "SECURITE", "SÉCURITÉ"}
 HELP_WORDS = {"HELP", "AIDE", "SOS"}
@@ -212,8 +217,12 @@ def safety_check_start(
     """Ask everyone present in the regions whether they are safe; each gets a pending
     response row now, so the board counts from the first second."""
     country_code = country_code.upper()
-    if country_code not in country_codes_of_user(user=started_by, roles=CHECK_ROLES):
-        raise PermissionDenied(_("You cannot start a safety check in this country."))
+    require_role(
+        user=started_by,
+        roles=REGISTER_ROLES,
+        country_code=country_code,
+        message=_("You cannot start a safety check in this country."),
+    )
     known = {region.code for region in regions_of_country(country_code=country_code)}
     region_codes = sorted({code.upper() for code in region_codes})
     if not region_codes or not set(region_codes) <= known:
@@ -606,12 +615,17 @@ def case_open(
     household_member_ids: Collection[uuid.UUID | str] = (),
     text: str = "",
 ) -> Case:
-    """Staff open a case (a walk-in, a call, a family asking about a relative) in a country
-    their posts cover; it goes to the post covering that country."""
+    """Consular staff (officers, post administrators) open a case (a walk-in, a call, a family
+    asking about a relative) in a country their posts cover; it goes to the post covering that
+    country."""
     country_code = country_code.upper()
-    codes = country_codes_of_user(user=opened_by)
-    if country_code not in codes:
-        raise PermissionDenied(_("You cannot open a case in this country."))
+    require_role(
+        user=opened_by,
+        roles=REGISTER_ROLES,
+        country_code=country_code,
+        message=_("You cannot open a case in this country."),
+    )
+    codes = country_codes_of_user(user=opened_by, roles=REGISTER_ROLES)
     # A citizen registered only elsewhere does not exist for this post: naming one would
     # put another post's register on this post's case.
     if (
@@ -661,6 +675,9 @@ def case_open_by_citizen(
 
 
 def _locked_case_for(*, case: Case, actor: User) -> Case:
+    """The case, locked, once the actor is known to hold a register role at its post: a case
+    names a citizen, which advisory editors and approvers do not see. Another post's case does
+    not exist for the actor."""
     locked = (
         Case.objects.select_for_update()
         .filter(id=case.id, post__in=posts_of_user(user=actor))
@@ -668,6 +685,12 @@ def _locked_case_for(*, case: Case, actor: User) -> Case:
     )
     if locked is None:
         raise NotFound(_("No such case."))
+    require_role(
+        user=actor,
+        roles=REGISTER_ROLES,
+        post_id=locked.post_id,
+        message=_("Only the consular staff of the case's post can work on it."),
+    )
     return locked
 
 
@@ -700,12 +723,14 @@ def case_status_change(*, case: Case, status: str, actor: User, text: str = "") 
 
 
 def case_assign(*, case: Case, assignee: User | None, actor: User) -> Case:
-    """Give the case to a staff member of its post (or to nobody)."""
+    """Give the case to a consular staff member of its post (or to nobody)."""
     with transaction.atomic():
         case = _locked_case_for(case=case, actor=actor)
         if (
             assignee is not None
-            and not posts_of_user(user=assignee).filter(id=case.post_id).exists()
+            and not posts_of_user(user=assignee, roles=REGISTER_ROLES)
+            .filter(id=case.post_id)
+            .exists()
         ):
             raise ValidationFailed(
                 _("This person does not work at the case's post."), field="assignee"
@@ -725,7 +750,10 @@ def case_assign(*, case: Case, assignee: User | None, actor: User) -> Case:
 def cases_assign(*, case_ids: Collection[uuid.UUID | str], assignee: User, actor: User) -> int:
     """Bulk assignment from the queue: the cases of the actor's posts among the ids."""
     count = 0
-    for case in Case.objects.filter(id__in=list(case_ids), post__in=posts_of_user(user=actor)):
+    cases = Case.objects.filter(
+        id__in=list(case_ids), post__in=posts_of_user(user=actor, roles=REGISTER_ROLES)
+    )
+    for case in cases:
         case_assign(case=case, assignee=assignee, actor=actor)
         count += 1
     return count

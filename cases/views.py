@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from accounts.selectors import posts_of_user
+from accounts.selectors import REGISTER_ROLES, posts_of_user
 from cases import selectors, services
 from cases.forms import (
     CaseFilterForm,
@@ -316,7 +316,10 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         if request.POST.get("action") == "assign_me" and case_ids:
             services.cases_assign(case_ids=case_ids, assignee=user, actor=user)
         return redirect(request.get_full_path())
-    posts = [(post.code, post.name) for post in posts_of_user(user=user).order_by("name")]
+    posts = [
+        (post.code, post.name)
+        for post in posts_of_user(user=user, roles=REGISTER_ROLES).order_by("name")
+    ]
     filters = CaseFilterForm(request.GET or None, posts=posts)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
     cases = selectors.cases_for_staff(

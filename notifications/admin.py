@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.selectors import country_codes_of_user
+from accounts.selectors import REGISTER_ROLES, country_codes_of_user
 from core.admin_readonly import ReadOnlyStaffAdmin
 from core.exceptions import ApplicationError
 from notifications import selectors, services, staff_messages
@@ -98,16 +98,18 @@ class ReasonForm(forms.Form):
 
 
 class ScopedToPostsAdmin(ReadOnlyStaffAdmin):
-    """Staff see only the countries their posts cover."""
+    """Staff see only the countries their posts cover (where they hold one of `roles`)."""
 
     country_field = "country_id"
+    roles: tuple[str, ...] | None = None
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
         user: User = request.user  # type: ignore[assignment]
         if user.is_superuser:
             return queryset
-        return queryset.filter(**{f"{self.country_field}__in": country_codes_of_user(user=user)})
+        countries = country_codes_of_user(user=user, roles=self.roles)
+        return queryset.filter(**{f"{self.country_field}__in": countries})
 
 
 @admin.register(Alert)
@@ -158,7 +160,10 @@ class AlertAdmin(ScopedToPostsAdmin):
         )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related("created_by", "approved_by")
+        user = _user(request)
+        if user.is_superuser:
+            return super().get_queryset(request).select_related("created_by", "approved_by")
+        return selectors.alerts_for_staff(user=user)
 
     def get_fields(self, request: HttpRequest, obj: Alert | None = None) -> Any:
         fields = list(self.fields or [])
@@ -392,7 +397,7 @@ class AlertAdmin(ScopedToPostsAdmin):
     def resend_failed(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         for alert in queryset:
             try:
-                count = services.alert_resend_failed(alert=alert)
+                count = services.alert_resend_failed(alert=alert, actor=_user(request))
             except ApplicationError as error:
                 self.message_user(request, f"{alert}: {error.message}", messages.WARNING)
             else:
@@ -405,8 +410,14 @@ class AlertAdmin(ScopedToPostsAdmin):
         response["Cache-Control"] = "no-store"
         writer = csv.writer(response)
         writer.writerow(["alert", "delivery", "citizen", "channel", "region", "error", "reason"])
+        # Who could not be reached is the register's: the consular staff's alerts only.
+        user = _user(request)
+        if not user.is_superuser:
+            readable = selectors.alerts_for_staff(user=user, with_deliveries=True)
+            queryset = queryset.filter(id__in=readable.values("id"))
         failed = Delivery.objects.filter(
-            alert__in=queryset, status__in=[Delivery.Status.FAILED, Delivery.Status.BOUNCED]
+            alert__in=queryset,
+            status__in=[Delivery.Status.FAILED, Delivery.Status.BOUNCED],
         ).order_by("alert_id", "id")
         for row in failed.values_list(
             "alert_id", "id", "citizen_id", "channel", "region_code", "error_code", "error_reason"
@@ -485,6 +496,7 @@ def _preview_html(alert: Alert) -> str:
 @admin.register(Delivery)
 class DeliveryAdmin(ScopedToPostsAdmin):
     country_field = "alert__country_id"
+    roles = REGISTER_ROLES
     list_display = [
         "id",
         "alert",
@@ -512,7 +524,9 @@ class SuppressionAdmin(admin.ModelAdmin):
         if user.is_superuser:
             return queryset
         return queryset.filter(
-            citizen__presences__country_id__in=country_codes_of_user(user=user)
+            citizen__presences__country_id__in=country_codes_of_user(
+                user=user, roles=REGISTER_ROLES
+            )
         ).distinct()
 
 
@@ -527,7 +541,9 @@ class InboundMessageAdmin(admin.ModelAdmin):
         if user.is_superuser:
             return queryset
         return queryset.filter(
-            citizen__presences__country_id__in=country_codes_of_user(user=user)
+            citizen__presences__country_id__in=country_codes_of_user(
+                user=user, roles=REGISTER_ROLES
+            )
         ).distinct()
 
     def has_add_permission(self, request: HttpRequest) -> bool:

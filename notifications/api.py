@@ -13,8 +13,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from accounts.models import Membership, User
-from accounts.selectors import user_has_role_for_country
+from accounts.models import User
 from core.exceptions import NotFound, PermissionDenied
 from notifications import selectors, services, signatures, staff_messages
 from notifications.messaging import LANGUAGES, MessageTexts
@@ -246,7 +245,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     def get_queryset(self) -> QuerySet[Alert]:
         user: User = self.request.user  # type: ignore[assignment]
-        return selectors.alerts_for_staff(user=user)
+        return selectors.alerts_for_staff(user=user, with_deliveries=self.action == "deliveries")
 
     def get_serializer_class(self) -> type[serializers.Serializer[Any]]:
         if self.action == "create":
@@ -354,21 +353,6 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             raise NotFound(_("Not a staff message."))
         return alert
 
-    def _alert_for_officer(self) -> Alert:
-        alert = self.get_object()
-        user: User = self.request.user  # type: ignore[assignment]
-        if not (
-            user.is_superuser
-            or user_has_role_for_country(
-                user=user, country_code=alert.country_id, role=Membership.Role.OFFICER
-            )
-            or user_has_role_for_country(
-                user=user, country_code=alert.country_id, role=Membership.Role.ADMIN
-            )
-        ):
-            raise PermissionDenied("Only the post's officers can act on its alerts.")
-        return alert
-
     @extend_schema(responses=DeliverySerializer(many=True))
     @action(detail=True, methods=["get"], pagination_class=DeliveryPagination)
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
@@ -384,7 +368,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses=AlertDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        alert = services.alert_cancel(alert=self._alert_for_officer(), cancelled_by=self._user())
+        alert = services.alert_cancel(alert=self.get_object(), cancelled_by=self._user())
         return self._detail(alert)
 
     @extend_schema(
@@ -393,7 +377,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     @action(detail=True, methods=["post"], url_path="resend-failed")
     def resend_failed(self, request: Request, pk: str | None = None) -> Response:
-        count = services.alert_resend_failed(alert=self._alert_for_officer())
+        count = services.alert_resend_failed(alert=self.get_object(), actor=self._user())
         return Response({"requeued": count})
 
 

@@ -6,21 +6,30 @@ from datetime import timedelta
 
 from django.core import signing
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from accounts.selectors import country_codes_of_user
+from accounts.selectors import REGISTER_ROLES, posts_of_user
 from core import personal_data
 from notifications.messaging import RESPONSE_SALT
 from notifications.models import Alert, Delivery, InboundMessage, Suppression
 from notifications.recipients import ledger_rows_sql
 
 
-def alerts_for_staff(*, user: User) -> QuerySet[Alert]:
-    """Alerts of the countries covered by the user's posts."""
-    return Alert.objects.filter(country_id__in=country_codes_of_user(user=user)).select_related(
-        "country", "created_by", "approved_by"
+def alerts_for_staff(*, user: User, with_deliveries: bool = False) -> QuerySet[Alert]:
+    """Alerts of the countries covered by the user's posts. A message (a case's to one
+    citizen, a check's question) is what was written to citizens, and the deliveries say who
+    was written to: only the consular staff (officers, post administrators) of the country see
+    those; advisory editors and approvers see the level changes and staff messages.
+    `with_deliveries`: only the alerts whose deliveries the user may read."""
+    # Subqueries, so the scope costs no round trip of its own.
+    register = posts_of_user(user=user, roles=REGISTER_ROLES).values("countries")
+    countries = register if with_deliveries else posts_of_user(user=user).values("countries")
+    return (
+        Alert.objects.filter(country_id__in=countries)
+        .exclude(Q(kind=Alert.Kind.MESSAGE) & ~Q(country_id__in=register))
+        .select_related("country", "created_by", "approved_by")
     )
 
 

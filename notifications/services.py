@@ -18,7 +18,8 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import User
+from accounts.models import Membership, User
+from accounts.permissions import require_role
 from advisories.events import RiskLevelChanged
 from core import events, personal_data
 from core.audit import Action, audit_record
@@ -51,6 +52,9 @@ OPEN_STATUSES = (Status.PENDING, Status.SENDING)
 # Rows handed to the provider between two writes to the ledger: what a crash can leave
 # ambiguous.
 HANDOFF_BATCH = 25
+# Who cancels an alert or sends its failed rows again: the post's consular staff, whose work
+# the deliveries are (editors and approvers write advisories, not to citizens).
+ALERT_OPERATOR_ROLES = (Membership.Role.OFFICER, Membership.Role.ADMIN)
 
 
 @dataclass(frozen=True)
@@ -546,9 +550,20 @@ def deliveries_sweep() -> SweepResult:
     )
 
 
-def alert_cancel(*, alert: Alert, cancelled_by: User | None = None) -> Alert:
+def _require_alert_operator(*, user: User, alert: Alert) -> None:
+    require_role(
+        user=user,
+        roles=ALERT_OPERATOR_ROLES,
+        country_code=alert.country_id,
+        message=_("Only the officers of a post covering this country can act on its alerts."),
+    )
+
+
+def alert_cancel(*, alert: Alert, cancelled_by: User) -> Alert:
     """Stop an alert: rows not yet handed off are cancelled; what left stays as it is. A staff
-    message still in draft or awaiting approval is simply never sent."""
+    message still in draft or awaiting approval is simply never sent. Officers (and post
+    administrators) of a post covering the country only."""
+    _require_alert_operator(user=cancelled_by, alert=alert)
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(id=alert.id)
         if alert.state in (Alert.State.DONE, Alert.State.CANCELLED):
@@ -559,18 +574,19 @@ def alert_cancel(*, alert: Alert, cancelled_by: User | None = None) -> Alert:
         )
         alert.state, alert.finished_at = Alert.State.CANCELLED, now
         alert.save(update_fields=["state", "finished_at", "updated_at"])
-        if cancelled_by is not None:
-            audit_record(
-                actor=cancelled_by,
-                action=Action.CHANGE,
-                obj=alert,
-                detail={"step": "cancel", "country": alert.country_id},
-            )
+        audit_record(
+            actor=cancelled_by,
+            action=Action.CHANGE,
+            obj=alert,
+            detail={"step": "cancel", "country": alert.country_id},
+        )
     return alert
 
 
-def alert_resend_failed(*, alert: Alert) -> int:
-    """Give the failed rows of an alert a new round of attempts."""
+def alert_resend_failed(*, alert: Alert, actor: User) -> int:
+    """Give the failed rows of an alert a new round of attempts. Officers (and post
+    administrators) of a post covering the country only."""
+    _require_alert_operator(user=actor, alert=alert)
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(id=alert.id)
         if alert.state == Alert.State.CANCELLED:

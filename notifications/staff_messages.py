@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
-from accounts.selectors import country_codes_of_user
+from accounts.permissions import require_role
 from core import sms
 from core.audit import Action, audit_record
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -36,11 +36,6 @@ SMS_MAX_SEGMENTS = 3
 SUBJECT_MAX_LENGTH = 200
 TEXT_MAX_LENGTH = 10_000
 EDITABLE_STATES = (Alert.State.DRAFT,)
-
-
-def _require_role(*, user: User, country_code: str, roles: Collection[str], message: str) -> None:
-    if country_code.upper() not in country_codes_of_user(user=user, roles=roles):
-        raise PermissionDenied(message, code="not_allowed")
 
 
 def _clean_regions(*, country_code: str, region_codes: Collection[str]) -> list[str]:
@@ -133,7 +128,7 @@ def staff_message_create(
     """A draft message to the people present in the regions (none named: the whole
     country). Nothing is sent until another staff member approves it."""
     country_code = country_code.strip().upper()
-    _require_role(
+    require_role(
         user=author,
         country_code=country_code,
         roles=AUTHOR_ROLES,
@@ -169,7 +164,7 @@ def staff_message_update(
     rejecting it back to draft first, so an approver never approves a moving text."""
     with transaction.atomic():
         alert = _locked(alert)
-        _require_role(
+        require_role(
             user=editor,
             country_code=alert.country_id,
             roles=AUTHOR_ROLES,
@@ -203,7 +198,7 @@ def staff_message_submit(*, alert: Alert, submitted_by: User) -> Alert:
     """Hand a draft to a second person for approval."""
     with transaction.atomic():
         alert = _locked(alert)
-        _require_role(
+        require_role(
             user=submitted_by,
             country_code=alert.country_id,
             roles=AUTHOR_ROLES,
@@ -225,7 +220,7 @@ def staff_message_approve(*, alert: Alert, approver: User) -> Alert:
 
     with transaction.atomic():
         alert = _locked(alert)
-        _require_role(
+        require_role(
             user=approver,
             country_code=alert.country_id,
             roles=APPROVER_ROLES,
@@ -257,7 +252,7 @@ def staff_message_reject(*, alert: Alert, rejected_by: User, reason: str) -> Ale
         raise ValidationFailed(_("Say why the message is rejected."), field="reason")
     with transaction.atomic():
         alert = _locked(alert)
-        _require_role(
+        require_role(
             user=rejected_by,
             country_code=alert.country_id,
             roles=APPROVER_ROLES,
@@ -287,7 +282,7 @@ def staff_message_test_send(*, alert: Alert, user: User) -> TestSendResult:
 
     Staff accounts have no phone number, so the text messages are emailed too, marked as such.
     """
-    _require_role(
+    require_role(
         user=user,
         country_code=alert.country_id,
         roles=APPROVER_ROLES,

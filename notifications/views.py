@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from accounts.selectors import REGISTER_ROLES, posts_of_user
 from notifications.messages import UNSUBSCRIBE_SALT
 from notifications.models import Channel, OutboxMessage, Suppression
 from notifications.services import suppression_add
@@ -33,9 +34,18 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET"])
 def outbox(request: HttpRequest) -> HttpResponse:
     """Every message the development backends kept: for DEBUG, or staff past the second
-    factor."""
+    factor who work with citizens (officers, post administrators): the messages name the
+    citizens written to, which advisory editors and approvers do not see."""
     user: Any = request.user
-    if not (settings.DEBUG or (user.is_authenticated and user.is_staff and user.is_verified())):
+    if not (
+        settings.DEBUG
+        or (
+            user.is_authenticated
+            and user.is_staff
+            and user.is_verified()
+            and (user.is_superuser or posts_of_user(user=user, roles=REGISTER_ROLES).exists())
+        )
+    ):
         raise Http404
     messages = OutboxMessage.objects.all()[:200]
     return render(request, "notifications/outbox.html", {"outbox": messages})

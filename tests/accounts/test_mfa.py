@@ -10,8 +10,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import mfa
 from accounts.demo import DEMO_TOTP_KEY
+from accounts.models import Membership
 from core.models import AuditEvent
-from tests.accounts.factories import UserFactory, login_verified, totp_code
+from tests.accounts.factories import MembershipFactory, UserFactory, login_verified, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -281,6 +282,7 @@ def test_staff_pages_outside_the_admin_refuse_a_password_only_session(
 
     assert len(urls) > 1
     assert all(code in (302, 404) for code in answers.values()), answers
+    MembershipFactory(user=officer, role=Membership.Role.OFFICER)
     login_verified(client, officer)
     assert client.get("/alerts/outbox/").status_code == 200
 

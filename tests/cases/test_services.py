@@ -5,6 +5,7 @@ import time_machine
 from django.core import mail
 from django.utils import timezone
 
+from accounts.models import Membership
 from cases import services
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from cases.selectors import check_board, check_of_response_token
@@ -13,6 +14,7 @@ from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFail
 from core.models import OutboxEvent
 from notifications.events import InboundSmsReceived
 from notifications.models import Alert, Delivery, InboundMessage
+from tests.accounts.factories import staff_at
 from tests.cases.conftest import citizen_in, start_check, text_in
 
 Status = SafetyResponse.Status
@@ -332,6 +334,34 @@ def test_assign_only_within_the_post_and_never_outside_ones_posts(bamako_officer
     )
     case.refresh_from_db()
     assert case.assignee == bamako_officer
+
+
+@pytest.mark.parametrize("role", [Membership.Role.EDITOR, Membership.Role.APPROVER])
+def test_advisory_staff_of_the_post_neither_open_nor_work_on_its_cases(bamako_officer, role):
+    editor = staff_at("ML", role, username=f"bamako-{role}")
+    case = services.case_open(
+        opened_by=bamako_officer, kind=Case.Kind.OTHER, country_code="ML", summary="Call"
+    )
+
+    steps = [
+        lambda: services.case_open(
+            opened_by=editor, kind=Case.Kind.OTHER, country_code="ML", summary="x"
+        ),
+        lambda: services.case_assign(case=case, assignee=editor, actor=editor),
+        lambda: services.case_note_add(case=case, actor=editor, text="peek"),
+        lambda: services.case_status_change(case=case, status="closed", actor=editor),
+        lambda: services.case_message_send(case=case, actor=editor, subject="", text="Hello"),
+    ]
+    for step in steps:
+        with pytest.raises(PermissionDenied):
+            step()
+
+    with pytest.raises(ValidationFailed):
+        services.case_assign(case=case, assignee=editor, actor=bamako_officer)
+    assert services.cases_assign(case_ids=[case.id], assignee=editor, actor=editor) == 0
+    case.refresh_from_db()
+    assert (case.status, case.assignee, case.events.count()) == ("new", None, 1)
+    assert Case.objects.count() == 1
 
 
 def test_message_from_a_case_goes_through_the_ledger_and_onto_the_timeline(

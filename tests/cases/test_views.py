@@ -178,6 +178,29 @@ def test_a_beirut_officer_gets_404_on_bamako_pages(client, beirut_officer, bamak
     assert list(client.get(reverse("cases:case_queue")).context["cases"]) == []
 
 
+@pytest.mark.parametrize("role", [Membership.Role.EDITOR, Membership.Role.APPROVER])
+def test_the_posts_advisory_staff_see_none_of_its_checks_and_cases(
+    client, bamako_officer, asked, role
+):
+    check, _awa, _token = asked
+    case = services.case_open(
+        opened_by=bamako_officer, kind="other", country_code="ML", summary="x"
+    )
+    editor = MembershipFactory(post=Post.objects.get(code="post-ml"), role=role).user
+    login_verified(client, editor)
+
+    assert client.get(reverse("cases:check_board", args=[check.id])).status_code == 404
+    assert client.get(reverse("cases:case_detail", args=[case.id])).status_code == 404
+    assert (
+        client.get(reverse("cases:check_export", args=[check.id]), {"status": "needs_help"})
+    ).status_code == 404
+    assert list(client.get(reverse("cases:check_list")).context["checks"]) == []
+    assert list(client.get(reverse("cases:case_queue")).context["cases"]) == []
+    client.post(reverse("cases:case_queue"), {"action": "assign_me", "case": [case.id]})
+    case.refresh_from_db()
+    assert case.assignee is None
+
+
 def test_export_of_the_no_response_list_is_audited(client, bamako_officer, asked):
     check, awa, _token = asked
     services.safety_check_close(check=check)

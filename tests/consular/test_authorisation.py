@@ -1,4 +1,5 @@
-"""The authorisation matrix: every API operation x role x post.
+"""The authorisation matrix: every API operation, and every action of the staff site, x role x
+post.
 
 The operations come from the OpenAPI schema (drf-spectacular's generator, in-process) and the
 routes from the URL configuration; a route or operation that `MATRIX` does not classify fails
@@ -9,6 +10,13 @@ a superuser; an anonymous caller; a citizen with a self-service token. Every ope
 called by every role against a record of the caller's own post ("own") and of the other post
 ("foreign"), each call in a transaction rolled back afterwards. A foreign id answers 404, a
 list never holds a row of a country outside the caller's posts, a write needs the right role.
+
+The staff site (the admin) is covered the same way: every action of every registered
+ModelAdmin, and the changelist of every model holding personal data, is classified in
+`ADMIN_ACTIONS`, `PERMISSION_ONLY_ACTIONS` and `CHANGELISTS` (an unclassified one fails
+`test_every_admin_action_and_personal_data_list_is_classified`); each action is run by every
+staff role of both posts and a superuser, signed in past the second factor, and its effect is
+read back from the database.
 """
 
 import datetime
@@ -19,8 +27,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from django.contrib import admin
+from django.contrib.auth.models import Permission
+from django.core import mail
 from django.core.cache import cache
 from django.db import transaction
+from django.test import Client, RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -32,11 +44,13 @@ from accounts.models import User
 from advisories import services as advisory_services
 from cases import services as cases_services
 from consular.api import email_tracking_routes
+from core import personal_data
 from notifications import staff_messages
 from notifications.messaging import MessageTexts
+from notifications.models import Delivery, InboundMessage, Suppression
 from regions.services import geography_load
 from registrations import tokens
-from tests.accounts.factories import MembershipFactory, PostFactory
+from tests.accounts.factories import MembershipFactory, PostFactory, login_verified
 from tests.advisories.conftest import TEXTS, publish
 from tests.notifications.factories import AlertFactory, DeliveryFactory
 from tests.registrations.factories import PresenceFactory
@@ -48,6 +62,9 @@ ANONYMOUS, CITIZEN, SUPERUSER = "anonymous", "citizen", "superuser"
 POSTS = {"bamako": "ML", "beirut": "LB"}
 REGION = {"ML": "ML-7", "LB": "LB-BA"}
 STAFF_ROLES = ("officer", "editor", "approver")
+# The roles that work with citizens (accounts.selectors.REGISTER_ROLES: officers and post
+# administrators; the matrix's posts have no administrator).
+CONSULAR_ROLES = ("officer",)
 STAFF = [f"{post}-{role}" for post in POSTS for role in STAFF_ROLES]
 ROLES = [ANONYMOUS, CITIZEN, *STAFF, SUPERUSER]
 TARGETS = ("own", "foreign")
@@ -119,6 +136,17 @@ def register_record(role: str, target: str) -> str:
     return staff_record(role, target, reader_roles=("officer",))
 
 
+def consular_record(role: str, target: str) -> str:
+    """A record about citizens (a case, a safety check and its answers, a message to citizens
+    and its deliveries): the post's officers (and superusers) see it; advisory editors and
+    approvers see no citizen, so for them it does not exist."""
+    return staff_record(role, target, reader_roles=CONSULAR_ROLES)
+
+
+def consular_write(role: str, target: str) -> str:
+    return staff_write(role, target, writers=CONSULAR_ROLES, readers=CONSULAR_ROLES)
+
+
 def citizen_only(role: str, target: str) -> str:
     return AUTHORISED if role == CITIZEN else DENIED
 
@@ -176,10 +204,19 @@ def advisory_rows(world: World, role: str, data: Any) -> str | None:
     return None
 
 
-def scoped_rows(key: str) -> Callable[[World, str, Any], str | None]:
+def scoped_rows(
+    key: str, *, readers: tuple[str, ...] = STAFF_ROLES
+) -> Callable[[World, str, Any], str | None]:
+    """A list holds the rows of the caller's post's countries if the caller holds one of
+    `readers` there (all of them for a superuser), and nothing else."""
+
     def check(world: World, role: str, data: Any) -> str | None:
         rows = data["results"] if isinstance(data, dict) else data
-        expected = set(POSTS.values()) if role == SUPERUSER else {POSTS[role.split("-")[0]]}
+        expected = set()
+        if role == SUPERUSER:
+            expected = set(POSTS.values())
+        elif _role_name(role) in readers:
+            expected = {POSTS[role.split("-")[0]]}
         seen = set()
         for row in rows:
             value = row[key]
@@ -311,17 +348,18 @@ MATRIX: dict[tuple[str, str], Operation] = {
     ("GET", "/api/v1/alerts/"): Operation(
         expect=lambda role, target: staff_record(role, "own"), rows=scoped_rows("country")
     ),
-    ("GET", "/api/v1/alerts/{id}/"): Operation(expect=staff_record, path=_path("alert")),
+    # "alert" is a message to citizens (a case's, a check's); "message_draft" a staff message,
+    # which the post's editors and approvers see but neither cancel nor resend.
+    ("GET", "/api/v1/alerts/{id}/"): Operation(expect=consular_record, path=_path("alert")),
     ("GET", "/api/v1/alerts/{id}/deliveries/"): Operation(
-        expect=staff_record, path=_path("alert"), rows=own_deliveries
+        expect=consular_record, path=_path("alert"), rows=own_deliveries
     ),
     ("POST", "/api/v1/alerts/{id}/cancel/"): Operation(
-        expect=lambda role, target: staff_write(role, target, writers=("officer",)),
-        path=_path("alert"),
+        expect=lambda role, target: staff_write(role, target, writers=CONSULAR_ROLES),
+        path=_path("message_draft"),
     ),
     ("POST", "/api/v1/alerts/{id}/resend-failed/"): Operation(
-        expect=lambda role, target: staff_write(role, target, writers=("officer",)),
-        path=_path("alert"),
+        expect=consular_write, path=_path("alert")
     ),
     ("POST", "/api/v1/alerts/"): Operation(
         # Officers write staff messages; no record to hide yet, so another country is refused.
@@ -377,7 +415,8 @@ MATRIX: dict[tuple[str, str], Operation] = {
         query=lambda world, role, target: {"country": world.country(role, target)},
     ),
     ("GET", "/api/v1/safety-checks/"): Operation(
-        expect=lambda role, target: staff_record(role, "own"), rows=scoped_rows("country")
+        expect=lambda role, target: staff_record(role, "own"),
+        rows=scoped_rows("country", readers=CONSULAR_ROLES),
     ),
     ("POST", "/api/v1/safety-checks/"): Operation(
         # Officers start checks; no record to hide yet, so another country is refused.
@@ -389,19 +428,25 @@ MATRIX: dict[tuple[str, str], Operation] = {
             "deadline": (timezone.now() + datetime.timedelta(hours=6)).isoformat(),
         },
     ),
-    ("GET", "/api/v1/safety-checks/{id}/"): Operation(expect=staff_record, path=_path("check")),
+    ("GET", "/api/v1/safety-checks/{id}/"): Operation(expect=consular_record, path=_path("check")),
     ("GET", "/api/v1/safety-checks/{id}/responses/"): Operation(
-        expect=staff_record, path=_path("check")
+        expect=consular_record, path=_path("check")
     ),
     ("GET", "/api/v1/cases/"): Operation(
-        expect=lambda role, target: staff_record(role, "own"), rows=scoped_rows("country")
+        expect=lambda role, target: staff_record(role, "own"),
+        rows=scoped_rows("country", readers=CONSULAR_ROLES),
     ),
     ("POST", "/api/v1/cases/"): Operation(
-        # Any staff of the post opens a case, about a citizen of its countries only.
+        # The post's officers open a case, about a citizen of its countries only; advisory
+        # editors and approvers open none.
         expect=lambda role, target: (
             OK
-            if _has(role, target, *STAFF_ROLES)
-            else (DENIED if role in (ANONYMOUS, CITIZEN) else REFUSED)
+            if _has(role, target, *CONSULAR_ROLES)
+            else (
+                DENIED
+                if role in (ANONYMOUS, CITIZEN) or _role_name(role) not in CONSULAR_ROLES
+                else REFUSED
+            )
         ),
         body=lambda world, role, target: {
             "kind": "welfare",
@@ -410,22 +455,22 @@ MATRIX: dict[tuple[str, str], Operation] = {
             "summary": "Family asking for news.",
         },
     ),
-    ("GET", "/api/v1/cases/{id}/"): Operation(expect=staff_record, path=_path("case")),
+    ("GET", "/api/v1/cases/{id}/"): Operation(expect=consular_record, path=_path("case")),
     ("PATCH", "/api/v1/cases/{id}/"): Operation(
-        expect=lambda role, target: staff_write(role, target, writers=STAFF_ROLES),
+        expect=consular_write,
         path=_path("case"),
         body=lambda world, role, target: {"status": "contacted"},
     ),
     ("POST", "/api/v1/cases/{id}/assign/"): Operation(
         expect=lambda role, target: (
-            staff_write(role, target, writers=STAFF_ROLES) if role != SUPERUSER else AUTHORISED
+            consular_write(role, target) if role != SUPERUSER else AUTHORISED
         ),
         path=_path("case"),
         body=lambda world, role, target: {},
     ),
-    ("GET", "/api/v1/cases/{id}/notes/"): Operation(expect=staff_record, path=_path("case")),
+    ("GET", "/api/v1/cases/{id}/notes/"): Operation(expect=consular_record, path=_path("case")),
     ("POST", "/api/v1/cases/{id}/notes/"): Operation(
-        expect=lambda role, target: staff_write(role, target, writers=STAFF_ROLES),
+        expect=consular_write,
         path=_path("case"),
         body=lambda world, role, target: {"kind": "note", "text": "Called the family."},
     ),
@@ -680,3 +725,253 @@ def test_the_api_index_lists_routes_only(world):
     assert response.status_code in (200, 401, 403)
     if response.status_code == 200:
         assert all(str(value).startswith("http") for value in response.json().values())
+
+
+# --- The staff site -------------------------------------------------------------------------
+
+ADMIN_ROLES = [*STAFF, SUPERUSER]
+
+
+@dataclass
+class AdminAction:
+    """Run an admin action on one record; `done` reads from the database (or the answer, for
+    an export) whether it acted."""
+
+    record: str
+    allowed: tuple[str, ...]  # roles of the record's post that may (superusers always may)
+    done: Callable[[Any, Any], bool]
+    # Actions asking for a reason on an intermediate page: the answer to it.
+    extra: dict[str, str] | None = None
+
+
+def _status_is(*statuses: str) -> Callable[[Any, Any], bool]:
+    def done(instance: Any, response: Any) -> bool:
+        instance.refresh_from_db()
+        return str(getattr(instance, "status", None) or getattr(instance, "state", None)) in (
+            statuses
+        )
+
+    return done
+
+
+def _requeued(alert: Any, response: Any) -> bool:
+    return not Delivery.objects.filter(alert=alert, status=Delivery.Status.FAILED).exists()
+
+
+def _csv_names(column: Callable[[Any], str]) -> Callable[[Any, Any], bool]:
+    def done(instance: Any, response: Any) -> bool:
+        return response.get("Content-Type", "").startswith("text/csv") and (
+            column(instance) in response.content.decode()
+        )
+
+    return done
+
+
+def _mailed(alert: Any, response: Any) -> bool:
+    return bool(mail.outbox)
+
+
+REASON = {"apply": "1", "reason": "Not yet."}
+
+ADMIN_ACTIONS: dict[tuple[str, str], AdminAction] = {
+    ("advisories.advisory", "submit"): AdminAction("draft", ("editor",), _status_is("submitted")),
+    ("advisories.advisory", "approve"): AdminAction(
+        "submitted", ("approver",), _status_is("scheduled", "published")
+    ),
+    ("advisories.advisory", "reject"): AdminAction(
+        "submitted", ("approver",), _status_is("draft"), REASON
+    ),
+    ("advisories.advisory", "withdraw"): AdminAction(
+        "draft", ("editor", "approver"), _status_is("withdrawn"), REASON
+    ),
+    ("notifications.alert", "submit"): AdminAction(
+        "message_draft", CONSULAR_ROLES, _status_is("awaiting_approval")
+    ),
+    # The post's officer wrote it: the approver (or a superuser) is the second person.
+    ("notifications.alert", "approve"): AdminAction(
+        "message_submitted", ("approver",), _status_is("fanning_out")
+    ),
+    ("notifications.alert", "reject"): AdminAction(
+        "message_submitted", ("officer", "approver"), _status_is("draft"), REASON
+    ),
+    ("notifications.alert", "test_send"): AdminAction(
+        "message_draft", ("officer", "approver"), _mailed
+    ),
+    # A staff message, which the post's editors and approvers see: they cannot stop it.
+    ("notifications.alert", "cancel"): AdminAction(
+        "message_draft", CONSULAR_ROLES, _status_is("cancelled")
+    ),
+    ("notifications.alert", "resend_failed"): AdminAction("alert", CONSULAR_ROLES, _requeued),
+    ("notifications.alert", "export_failed"): AdminAction(
+        "alert",
+        CONSULAR_ROLES,
+        _csv_names(lambda alert: f"{alert.id},{Delivery.objects.get(alert=alert).id},"),
+    ),
+    ("registrations.citizen", "export_csv"): AdminAction(
+        "citizen", CONSULAR_ROLES, _csv_names(lambda citizen: str(citizen.id))
+    ),
+}
+
+# Actions that only Django's model permissions open (superusers, or a permission given by
+# hand): no membership grants one, and the matrix's staff hold only the view permissions of
+# the register's models, so no role of a post reaches these.
+PERMISSION_ONLY_ACTIONS: dict[tuple[str, str], str] = {
+    ("axes.accessattempt", "cleanup_expired_attempts"): "sign-in lockouts: superusers",
+}
+DELETE_SELECTED = "delete_selected"  # Django's bulk delete, on every ModelAdmin
+
+# The changelists of the models holding personal data (core.personal_data) and of safety
+# checks: the roles of a post that see its rows there.
+CHANGELISTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "registrations.citizen": ("citizen", CONSULAR_ROLES),
+    "cases.case": ("case", CONSULAR_ROLES),
+    "cases.safetycheck": ("check", CONSULAR_ROLES),
+    "notifications.alert": ("alert", CONSULAR_ROLES),
+    "notifications.delivery": ("delivery", CONSULAR_ROLES),
+    "notifications.suppression": ("suppression", CONSULAR_ROLES),
+    "notifications.inboundmessage": ("inbound", CONSULAR_ROLES),
+}
+# Staff accounts reach a changelist of a plain ModelAdmin through Django's view permission
+# (given to a post's staff by a group); the roles then decide which rows.
+VIEW_PERMISSIONS = ("view_citizen", "view_suppression", "view_inboundmessage")
+
+
+def _registered_actions() -> set[tuple[str, str]]:
+    """Every action of every registered ModelAdmin: the site's own (Django's bulk delete) and
+    those the ModelAdmin names."""
+    site_wide = {name for name, _function in admin.site.actions}
+    return {
+        (model._meta.label_lower, name)
+        for model, model_admin in admin.site._registry.items()
+        for name in site_wide
+        | {
+            action if isinstance(action, str) else action.__name__
+            for action in model_admin.actions or ()
+        }
+    }
+
+
+def test_every_admin_action_and_personal_data_list_is_classified():
+    registered = _registered_actions()
+    classified = ADMIN_ACTIONS.keys() | PERMISSION_ONLY_ACTIONS.keys()
+    admin_models = {model._meta.label_lower for model in admin.site._registry}
+
+    unclassified = {key for key in registered - classified if key[1] != DELETE_SELECTED}
+    stale = classified - registered
+    unlisted = (personal_data.covered_models() & admin_models) - CHANGELISTS.keys()
+
+    assert not unclassified, f"admin actions without a row: {sorted(unclassified)}"
+    assert not stale, f"rows for admin actions that no longer exist: {sorted(stale)}"
+    assert not unlisted, f"personal data listed in the admin without a row: {sorted(unlisted)}"
+
+
+@pytest.fixture
+def staff_site(world) -> dict[str, Client]:
+    """A client per staff role and the superuser, signed in past the second factor, each
+    with an email address (for test sends) and the register's view permissions."""
+    for country in POSTS.values():
+        citizen = world.records[("citizen", country)]
+        world.records[("delivery", country)] = Delivery.objects.get(
+            alert=world.records[("alert", country)]
+        )
+        world.records[("suppression", country)] = Suppression.objects.create(
+            citizen=citizen, channel="sms", reason=Suppression.Reason.OPT_OUT
+        )
+        world.records[("inbound", country)] = InboundMessage.objects.create(
+            provider="http",
+            provider_id=f"matrix-{country}",
+            sender=citizen.phone,
+            body="SAFE",
+            citizen=citizen,
+        )
+    permissions = list(Permission.objects.filter(codename__in=VIEW_PERMISSIONS))
+    clients = {}
+    for role in ADMIN_ROLES:
+        user = User.objects.get(username="root" if role == SUPERUSER else role)
+        user.email = f"{user.username}@post.test"
+        user.save(update_fields=["email"])
+        user.user_permissions.add(*permissions)
+        clients[role] = Client()
+        login_verified(clients[role], user)
+    return clients
+
+
+def _changelist(label: str) -> str:
+    return "/admin/{}/{}/".format(*label.split("."))
+
+
+def _admin_call(
+    world: World, clients: dict[str, Client], key: tuple[str, str], role: str, target: str
+) -> str | None:
+    label, name = key
+    action = ADMIN_ACTIONS[key]
+    instance = world.records[(action.record, world.country(role, target))]
+    expected = _has(role, target, *action.allowed)
+    mail.outbox.clear()
+    cache.clear()
+    with transaction.atomic():
+        response = clients[role].post(
+            _changelist(label),
+            {"action": name, "_selected_action": [str(instance.pk)], **(action.extra or {})},
+        )
+        acted = action.done(instance, response)
+        transaction.set_rollback(True)
+    instance.refresh_from_db()
+    if acted != expected:
+        return (
+            f"{role:16} {target:8} {'acted' if acted else 'did not act'} ({response.status_code})"
+        )
+    return None
+
+
+@pytest.mark.parametrize("key", sorted(ADMIN_ACTIONS), ids=lambda key: f"{key[0]} {key[1]}")
+def test_admin_action_acts_for_each_role_and_post_as_the_matrix_says(world, staff_site, key):
+    failures = [
+        failure
+        for role in ADMIN_ROLES
+        for target in TARGETS
+        if (failure := _admin_call(world, staff_site, key, role, target)) is not None
+    ]
+
+    assert not failures, "\n" + "\n".join(failures)
+
+
+@pytest.mark.parametrize("label", sorted(CHANGELISTS))
+def test_admin_list_of_personal_data_shows_each_role_what_the_matrix_says(world, staff_site, label):
+    kind, readers = CHANGELISTS[label]
+    failures = []
+    for role in ADMIN_ROLES:
+        response = staff_site[role].get(_changelist(label))
+        listed = (
+            {str(row.pk) for row in response.context["cl"].result_list}
+            if response.status_code == 200
+            else set()
+        )
+        for target in TARGETS:
+            row = str(world.records[(kind, world.country(role, target))].pk)
+            if (row in listed) != _has(role, target, *readers):
+                failures.append(f"{role:16} {target:8} listed={row in listed}")
+
+    assert not failures, "\n" + "\n".join(failures)
+
+
+def test_actions_that_need_a_django_permission_are_not_offered_to_any_role(world, staff_site):
+    offered = []
+    for role in STAFF:
+        request = RequestFactory().get("/admin/")
+        request.user = User.objects.get(username=role)
+        for model, model_admin in admin.site._registry.items():
+            # What the changelist would offer: nothing when it refuses the caller.
+            actions = (
+                model_admin.get_actions(request)
+                if model_admin.has_view_or_change_permission(request)
+                else {}
+            )
+            label = model._meta.label_lower
+            offered += [
+                f"{role} {label} {name}"
+                for name in actions
+                if (label, name) in PERMISSION_ONLY_ACTIONS or name == DELETE_SELECTED
+            ]
+
+    assert not offered, "\n" + "\n".join(offered)

@@ -7,10 +7,13 @@ from django.core import mail
 from django.db import connection
 from django.utils import timezone
 
+from accounts.models import Membership
 from core import events, sms
+from core.exceptions import PermissionDenied
 from core.models import OutboxEvent
 from notifications import services
 from notifications.models import Alert, Delivery, Suppression
+from tests.accounts.factories import staff_at
 from tests.advisories.conftest import publish
 from tests.notifications.conftest import make_citizen
 
@@ -414,10 +417,34 @@ def test_cancel_stops_pending_rows(mali_at_level_3, django_capture_on_commit_cal
     make_citizen("ML-7")
     alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
 
-    services.alert_cancel(alert=alert)
+    services.alert_cancel(alert=alert, cancelled_by=staff_at("ML", Membership.Role.OFFICER))
 
     assert Delivery.objects.get(alert=alert, channel="sms").status == Status.CANCELLED
     assert Delivery.objects.get(alert=alert, channel="email").status == Status.SENT
+
+
+@pytest.mark.parametrize("role", [Membership.Role.EDITOR, Membership.Role.APPROVER])
+def test_only_the_posts_officers_cancel_or_resend_an_alert(
+    mali_at_level_3, django_capture_on_commit_callbacks, settings, role
+):
+    settings.SMS_BACKEND = f"{__name__}.TransientFailureBackend"
+    make_citizen("ML-7")
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+    editor = staff_at("ML", role, username=f"ml-second-{role}")
+    foreign_officer = staff_at("LB", Membership.Role.OFFICER, username="lb-officer")
+
+    refusals = []
+    for user in (editor, foreign_officer):
+        with pytest.raises(PermissionDenied) as cancel:
+            services.alert_cancel(alert=alert, cancelled_by=user)
+        with pytest.raises(PermissionDenied) as resend:
+            services.alert_resend_failed(alert=alert, actor=user)
+        refusals += [cancel.value.code, resend.value.code]
+
+    assert refusals == ["not_allowed"] * 4
+    alert.refresh_from_db()
+    assert alert.state != Alert.State.CANCELLED
+    assert Delivery.objects.get(alert=alert, channel="sms").status != Status.CANCELLED
 
 
 class ClockedBackend(sms.BaseSmsBackend):

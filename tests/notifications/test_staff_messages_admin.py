@@ -1,10 +1,12 @@
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from accounts.models import Membership
 from notifications.models import Alert, Delivery
 from tests.accounts.factories import login_verified, staff_at
 from tests.notifications.conftest import make_citizen
+from tests.notifications.factories import AlertFactory, DeliveryFactory
 
 pytestmark = pytest.mark.usefixtures("eager_tasks", "geography")
 
@@ -102,3 +104,35 @@ def test_reject_asks_for_a_reason_then_returns_the_message_to_draft(author, clie
     assert page.status_code == 200
     alert.refresh_from_db()
     assert (alert.state, alert.rejection_reason) == (Alert.State.DRAFT, "Which?")
+
+
+@pytest.mark.parametrize("role", [Membership.Role.EDITOR, Membership.Role.APPROVER])
+def test_advisory_staff_cannot_cancel_or_resend_a_live_message_from_the_list(author, client, role):
+    approver = staff_at("ML", Membership.Role.APPROVER, username="ml-approver")
+    live = AlertFactory(
+        kind=Alert.Kind.STAFF_MESSAGE,
+        state=Alert.State.SENDING,
+        created_by=author,
+        approved_by=approver,
+        approved_at=timezone.now(),
+    )
+    failed = DeliveryFactory(
+        alert=live, citizen=make_citizen("ML-7"), status=Delivery.Status.FAILED, provider_id=""
+    )
+    login_verified(client, staff_at("ML", role, username=f"ml-advisory-{role}"))
+
+    page = client.get(CHANGELIST)
+    cancel = client.post(
+        CHANGELIST, {"action": "cancel", "_selected_action": [live.pk]}, follow=True
+    )
+    resend = client.post(
+        CHANGELIST, {"action": "resend_failed", "_selected_action": [live.pk]}, follow=True
+    )
+
+    assert [alert.pk for alert in page.context["cl"].result_list] == [live.pk]
+    assert "Only the officers of a post covering this country" in cancel.content.decode()
+    assert "Only the officers of a post covering this country" in resend.content.decode()
+    live.refresh_from_db()
+    failed.refresh_from_db()
+    assert live.state == Alert.State.SENDING
+    assert failed.status == Delivery.Status.FAILED

@@ -1,6 +1,7 @@
 import pytest
 from django.core import mail
 
+from accounts.models import Membership
 from core import sms
 from notifications.messages import unsubscribe_url
 from notifications.models import OutboxMessage, Suppression
@@ -46,3 +47,11 @@ def test_outbox_keeps_development_messages_and_shows_them_to_staff(client, setti
     assert page.status_code == 200
     assert b"Gao: level 4" in page.content
     assert b"a@example.org" in page.content
+
+
+@pytest.mark.parametrize("role", [Membership.Role.EDITOR, Membership.Role.APPROVER])
+def test_outbox_names_citizens_so_advisory_staff_do_not_see_it(client, settings, role):
+    settings.DEBUG = False
+    login_verified(client, staff_at("ML", role))
+
+    assert client.get("/alerts/outbox/").status_code == 404

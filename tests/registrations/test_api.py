@@ -108,20 +108,50 @@ def test_register_errors_are_in_the_requested_language(api_client):
 def test_register_is_throttled_per_ip(api_client, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"registration": "2/hour", "anon": "100/minute"},
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "registration": "2/hour",
+        },
     }
-    from rest_framework.throttling import ScopedRateThrottle
 
-    previous = ScopedRateThrottle.THROTTLE_RATES
-    ScopedRateThrottle.THROTTLE_RATES = {"registration": "2/hour"}
-    try:
-        codes = [post(api_client, body(email=f"p{n}@example.org")).status_code for n in range(3)]
-        other_ip = post(api_client, body(email="p9@example.org"), REMOTE_ADDR="10.9.9.9")
-    finally:
-        ScopedRateThrottle.THROTTLE_RATES = previous
+    codes = [post(api_client, body(email=f"p{n}@example.org")).status_code for n in range(3)]
+    other_ip = post(api_client, body(email="p9@example.org"), REMOTE_ADDR="10.9.9.9")
 
     assert codes == [201, 201, 429]
     assert other_ip.status_code == 201
+
+
+@pytest.mark.parametrize("path", [URL, "/api/v1/me/code/"])
+def test_a_new_forwarded_for_on_each_request_does_not_escape_the_limit(api_client, settings, path):
+    settings.TRUSTED_PROXY_COUNT = 0
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registration"].split("/")[0])
+
+    codes = [
+        # An empty body is refused (400) after the throttle has counted the request.
+        api_client.post(
+            path, {}, format="json", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}"
+        ).status_code
+        for n in range(limit + 1)
+    ]
+
+    assert 429 not in codes[:limit]
+    assert codes[limit] == 429
+
+
+def test_behind_a_proxy_the_address_it_appended_is_counted(api_client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registration"].split("/")[0])
+
+    def code(forwarded):
+        return api_client.post(
+            "/api/v1/me/code/", {}, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
+
+    spoofed = [code(f"10.1.1.{n}, 198.51.100.7") for n in range(limit + 1)]
+    another_client = code("198.51.100.8")
+
+    assert spoofed[limit] == 429
+    assert another_client == 400
 
 
 json_values = st.recursive(
@@ -378,3 +408,4 @@ def test_no_self_service_input_gives_a_server_error(api_client, path, payload):
     response = api_client.post(path, payload, format="json")
 
     assert response.status_code in {202, 400}, response.content
+

@@ -7,6 +7,7 @@ messages are sent by tasks enqueued after commit, with ids only.
 """
 
 import datetime
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -729,7 +730,9 @@ def phone_code_send(*, citizen_id: uuid.UUID | str) -> bool:
             "code": code
         }
     try:
-        sms.send_sms(to=citizen.phone, body=body, reference=f"verify:{citizen.id}")
+        # The provider's idempotency key: its own for each code (a provider honouring it would
+        # drop a second code sent under the first one's), and telling the provider nothing.
+        sms.send_sms(to=citizen.phone, body=body, reference=secrets.token_hex(16))
     except sms.SmsError:
         # Let the retry issue a fresh code instead of waiting out the resend interval.
         Citizen.objects.filter(id=citizen.id).update(phone_code_sent_at=None, phone_code_hash="")

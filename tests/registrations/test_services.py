@@ -206,6 +206,23 @@ def test_phone_code_verifies_the_number_and_only_its_hash_is_stored(sms_outbox):
     assert citizen.phone_code_hash == ""
 
 
+def test_each_phone_code_has_its_own_idempotency_key_that_names_no_one(sms_outbox):
+    citizen = CitizenFactory(phone_verified_at=None)
+    start = datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        services.phone_code_send(citizen_id=citizen.id)
+    with time_machine.travel(start + services.RESEND_INTERVAL * 2, tick=False):
+        services.phone_code_send(citizen_id=citizen.id)
+
+    first, second = (message.reference for message in sms_outbox)
+    assert "" not in (first, second)
+    assert first != second
+    for reference in (first, second):
+        assert str(citizen.id) not in reference
+        assert citizen.id.hex not in reference
+        assert citizen.phone.lstrip("+") not in reference
+
+
 def test_phone_code_is_refused_after_too_many_wrong_attempts(sms_outbox):
     citizen = CitizenFactory(phone_verified_at=None)
     services.phone_code_send(citizen_id=citizen.id)

@@ -3,7 +3,7 @@ commands all call them, so validation and side effects have one path.
 
 Invariants: a citizen always has at least one presence once registered; a contact is verified
 for the exact address or number it was verified for (changing it resets the verification);
-messages are sent by tasks enqueued after commit, with ids only.
+messages are sent by tasks enqueued after commit, with ids (or an address's keyed hashes) only.
 """
 
 import datetime
@@ -267,7 +267,7 @@ def _presence_row(
     )
 
 
-def _enqueue(task: object, *args: str) -> None:
+def _enqueue(task: object, *args: str | list[str]) -> None:
     transaction.on_commit(lambda: task.delay(*args))  # type: ignore[attr-defined]
 
 
@@ -568,16 +568,26 @@ def phone_verify(*, citizen: Citizen, code: str) -> None:
     citizen.refresh_from_db(fields=["phone_verified_at", "phone_code_hash"])
 
 
-def access_code_request(*, email: str) -> None:
-    """Email a sign-in code if the address is registered; the caller answers the same either
-    way, so the register cannot be probed for who is in it."""
+def _address_message_request(*, email: str, task: object) -> None:
+    """Enqueue `task` for whoever is registered under the address, without finding out here.
+
+    A request for a registered address and one for an unknown address do the same work (no
+    query, one allowance counted, one task enqueued): their answer and its timing cannot tell
+    who is in the register. The task receives the keyed hashes the register is searched by, not
+    the address, and sends nothing when no one is registered under them.
+    """
     try:
         email = email_normalise(email)
     except ValidationFailed:
         return
-    citizen_id = selectors.citizen_id_by_email(email=email)
-    if citizen_id is not None and _may_send_to(email):
-        _enqueue(tasks.send_access_code, str(citizen_id))
+    if _may_send_to(email):
+        _enqueue(task, keyed_hashes(email, kind="email"))
+
+
+def access_code_request(*, email: str) -> None:
+    """Email a sign-in code if the address is registered; the caller answers the same either
+    way, so the register cannot be probed for who is in it."""
+    _address_message_request(email=email, task=tasks.send_access_code_to_address)
 
 
 def access_token_issue(*, email: str, code: str) -> str:
@@ -604,13 +614,7 @@ def access_token_issue(*, email: str, code: str) -> str:
 
 def manage_link_request(*, email: str) -> None:
     """Email a manage link if the address is registered (same answer either way)."""
-    try:
-        email = email_normalise(email)
-    except ValidationFailed:
-        return
-    citizen_id = selectors.citizen_id_by_email(email=email)
-    if citizen_id is not None and _may_send_to(email):
-        _enqueue(tasks.send_manage_link, str(citizen_id))
+    _address_message_request(email=email, task=tasks.send_manage_link_to_address)
 
 
 # --- Retention ------------------------------------------------------------------------------
@@ -708,6 +712,20 @@ def manage_link_send(*, citizen_id: uuid.UUID | str) -> bool:
         return False
     _email_citizen(citizen, "manage_link", {"manage_url": tokens.manage_url(citizen.id)})
     return True
+
+
+def manage_link_send_to_address(*, email_hashes: Sequence[str]) -> bool:
+    """`manage_link_send` to the citizen registered under the address whose keyed hashes these
+    are; False when there is none."""
+    citizen_id = selectors.citizen_id_by_email_hashes(email_hashes=email_hashes)
+    return citizen_id is not None and manage_link_send(citizen_id=citizen_id)
+
+
+def access_code_send_to_address(*, email_hashes: Sequence[str]) -> bool:
+    """`access_code_send` to the citizen registered under the address whose keyed hashes these
+    are; False when there is none."""
+    citizen_id = selectors.citizen_id_by_email_hashes(email_hashes=email_hashes)
+    return citizen_id is not None and access_code_send(citizen_id=citizen_id)
 
 
 def access_code_send(*, citizen_id: uuid.UUID | str) -> bool:

@@ -1,15 +1,19 @@
 import datetime
+import json
 import re
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.models import Membership
+from registrations import tasks
 from registrations.models import Citizen, HouseholdMember, Presence
 from tests.accounts.factories import staff_at
 from tests.notifications.factories import DeliveryFactory
@@ -409,3 +413,60 @@ def test_no_self_service_input_gives_a_server_error(api_client, path, payload):
 
     assert response.status_code in {202, 400}, response.content
 
+
+# --- No enumeration by timing ----------------------------------------------------------------
+
+
+def _shape(sql: str) -> str:
+    return re.sub(r"'[^']*'|\b\d+\b", "?", sql)
+
+
+def _ask(client, path, email, capture):
+    with CaptureQueriesContext(connection) as queries, capture() as callbacks:
+        response = client.post(path, {"email": email})
+    return response, [_shape(query["sql"]) for query in queries], callbacks
+
+
+@pytest.mark.parametrize("path", ["/manage/", "/api/v1/me/code/"])
+def test_a_known_and_an_unknown_address_cost_the_same_work(
+    client, path, django_capture_on_commit_callbacks
+):
+    PresenceFactory(citizen__email="known@example.org")
+
+    known, known_queries, known_tasks = _ask(
+        client, path, "known@example.org", django_capture_on_commit_callbacks
+    )
+    unknown, unknown_queries, unknown_tasks = _ask(
+        client, path, "unknown@example.org", django_capture_on_commit_callbacks
+    )
+
+    assert known.status_code == unknown.status_code
+    assert known_queries == unknown_queries
+    assert len(known_tasks) == len(unknown_tasks) == 1
+    # The tasks decide: only the registered address gets a message.
+    for callback in (*known_tasks, *unknown_tasks):
+        callback()
+    assert [message.to for message in mail.outbox] == [["known@example.org"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "task"),
+    [
+        ("/manage/", "send_manage_link_to_address"),
+        ("/api/v1/me/code/", "send_access_code_to_address"),
+    ],
+)
+def test_the_task_message_does_not_hold_the_address(
+    client, path, task, monkeypatch, django_capture_on_commit_callbacks
+):
+    PresenceFactory(citizen__email="known@example.org")
+    sent = []
+    monkeypatch.setattr(getattr(tasks, task), "delay", lambda *args: sent.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(path, {"email": "Known@Example.org"})
+
+    assert len(sent) == 1
+    message = json.dumps(sent[0]).lower()
+    assert "known" not in message
+    assert "example.org" not in message

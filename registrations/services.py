@@ -461,14 +461,10 @@ def email_verify(*, token: str) -> Citizen:
     value = tokens.verify_email_token_value(token)
     if value is None:
         raise invalid
-    citizen_id, email = value
+    citizen_id, address = value
     with transaction.atomic():
-        citizen = (
-            Citizen.objects.select_for_update()
-            .filter(id=citizen_id, email_hash__in=keyed_hashes(email, kind="email"))
-            .first()
-        )
-        if citizen is None:
+        citizen = Citizen.objects.select_for_update().filter(id=citizen_id).first()
+        if citizen is None or not tokens.verify_email_token_matches(address, citizen.email):
             raise invalid
         if citizen.email_verified_at is None:
             citizen.email_verified_at = timezone.now()

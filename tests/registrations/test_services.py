@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.core import mail
+from django.core import mail, signing
 from django.db import IntegrityError, transaction
 
 from core.exceptions import NotFound, ValidationFailed
@@ -173,6 +173,22 @@ def test_email_verification_link_verifies_only_the_current_address(
         services.email_verify(token=old_token)
     verified = services.email_verify(token=tokens.verify_email_token(citizen.id, "new@example.org"))
     assert verified.email_verified_at is not None
+
+
+def test_a_link_sent_before_links_carried_a_digest_still_verifies_its_own_address():
+    citizen = register().citizen
+    other = register_with(person(email="other@example.org")).citizen
+    # What links held until now: the address itself, signed.
+    legacy = signing.TimestampSigner(salt=tokens.VERIFY_EMAIL_SALT).sign(
+        f"{citizen.id}:{citizen.email}"
+    )
+    forged = signing.TimestampSigner(salt=tokens.VERIFY_EMAIL_SALT).sign(
+        f"{other.id}:{citizen.email}"
+    )
+
+    assert services.email_verify(token=legacy).email_verified_at is not None
+    with pytest.raises(ValidationFailed):
+        services.email_verify(token=forged)
 
 
 def test_email_verification_link_expires():

@@ -41,6 +41,8 @@ MESSAGES_PER_HOUR = 5
 EARLIEST_DATE = datetime.date(1900, 1, 1)
 LATEST_DATE = datetime.date(2100, 12, 31)
 RETENTION_ERASE_CHUNK = 1000
+# The id no citizen has, for doing a registered citizen's work when the address is unknown.
+NOBODY = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -525,30 +527,30 @@ def _code_check(*, citizen_id: uuid.UUID | str, purpose: str, code: str) -> bool
     now = timezone.now()
     with transaction.atomic():
         citizen = Citizen.objects.select_for_update().filter(id=citizen_id).first()
-        if citizen is None:
-            return False
-        sent_at = getattr(citizen, sent_field)
-        usable = (
-            bool(getattr(citizen, hash_field))
+        sent_at = getattr(citizen, sent_field, None)
+        matches = (
+            citizen is not None
+            and bool(getattr(citizen, hash_field))
             and sent_at is not None
             and now - sent_at <= tokens.CODE_MAX_AGE
             and getattr(citizen, attempts_field) < tokens.CODE_MAX_ATTEMPTS
+            and tokens.code_matches(
+                purpose=purpose,
+                citizen_id=citizen.id,
+                code=(code or "").strip(),
+                stored_hash=getattr(citizen, hash_field),
+            )
         )
-        matches = usable and tokens.code_matches(
-            purpose=purpose,
-            citizen_id=citizen.id,
-            code=(code or "").strip(),
-            stored_hash=getattr(citizen, hash_field),
-        )
-        if matches:
+        if citizen is not None and matches:
             setattr(citizen, hash_field, "")
             setattr(citizen, attempts_field, 0)
             if purpose == "phone":
                 citizen.phone_verified_at = now
             citizen.save(update_fields=[hash_field, attempts_field, "phone_verified_at"])
         else:
-            # The failed try is committed: the attempt limit holds even though we refuse.
-            Citizen.objects.filter(id=citizen.id).update(
+            # The failed try is committed: the attempt limit holds even though we refuse. A
+            # citizen who does not exist is refused after the same statements.
+            Citizen.objects.filter(id=citizen_id).update(
                 **{attempts_field: models.F(attempts_field) + 1}
             )
     return matches
@@ -598,8 +600,10 @@ def access_token_issue(*, email: str, code: str) -> str:
         email = email_normalise(email)
     except ValidationFailed:
         raise refused from None
-    citizen_id = selectors.citizen_id_by_email(email=email)
-    if citizen_id is None or not _code_check(citizen_id=citizen_id, purpose="access", code=code):
+    # An unknown address spends its attempt on no one, through the same queries as a wrong code
+    # for a registered one: how long the refusal takes cannot tell who is in the register.
+    citizen_id = selectors.citizen_id_by_email(email=email) or NOBODY
+    if not _code_check(citizen_id=citizen_id, purpose="access", code=code):
         raise refused
     # Reading the code from the mailbox proves the address, as the verification link does.
     Citizen.objects.filter(id=citizen_id, email_verified_at__isnull=True).update(

@@ -10,11 +10,12 @@ PYTHON ?= $(shell for p in python3.14 python3.13 python3.12 python3 $$(ls -d $${
 	"$$p" -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: help run test test-faults bench lint messages makemessages clean
+.PHONY: help build run test test-faults bench lint messages makemessages clean
 
 help:
 	@echo "make run    install, migrate, load geography and demo data, start web + worker + beat"
 	@echo "make test   lint, type-check, layer contracts, migrations check and the test suite"
+	@echo "make build  what a deployment builds from a checkout: compiled translations, static files"
 	@echo "make bench  benchmarks"
 	@echo "make test-faults  the fault-injection suite (docs/reliability.md)"
 
@@ -33,8 +34,14 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 
 APPS := core accounts regions registrations advisories notifications cases
 
+# The compiled catalogues (.mo) are not committed, so that engineers editing the .po files at
+# once do not conflict on binaries: every checkout that runs compiles them (`check --deploy`
+# fails while one is missing or older than its .po).
 messages: | $(BIN)/python
 	$(MANAGE) compilemessages --ignore=.venv --verbosity 0
+
+build: $(VENV)/.runtime-installed messages
+	$(MANAGE) collectstatic --noinput --verbosity 0
 
 # Refresh the French catalogues: one per app, and the project's for templates/.
 makemessages: | $(BIN)/python

@@ -397,8 +397,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
     + ([] if PRODUCTION else ["rest_framework.renderers.BrowsableAPIRenderer"]),
+    # Every throttle counts per client address as core.http.client_address reads it; NUM_PROXIES
+    # says the same to any DRF code that reads the address itself.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "registration": env.str("THROTTLE_REGISTRATION", default="20/hour"),
+        # The whole API, per address, for callers without a staff account.
         "anon": env.str("THROTTLE_ANON", default="300/minute"),
         # Provider callbacks, per client address (receipts arrive in bursts after an alert).
         "webhook": env.str("THROTTLE_WEBHOOK", default="6000/minute"),

@@ -10,10 +10,11 @@ class CoreConfig(AppConfig):
         from django.db.models import Field, ForeignObject
 
         from core import audit
-        from core.checks import encryption_keys
+        from core.checks import encryption_keys, translations_compiled
         from core.lookups import AnyOf
 
         checks.register(encryption_keys)
+        checks.register(translations_compiled, checks.Tags.translation, deploy=True)
         # Related fields keep lookups of their own: a foreign key's ids need it there too.
         for field_class in (Field, ForeignObject):
             field_class.register_lookup(AnyOf)

@@ -10,11 +10,11 @@ from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from accounts.models import User
 from core.exceptions import NotFound, PermissionDenied
+from core.throttling import ScopedRateThrottle
 from notifications import selectors, services, signatures, staff_messages
 from notifications.messaging import LANGUAGES, MessageTexts
 from notifications.models import Alert, Channel, Delivery

@@ -23,10 +23,11 @@ from rest_framework import (
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import BaseThrottle, ScopedRateThrottle
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user
+from core.throttling import ScopedRateThrottle
 from registrations import selectors, services, tokens
 from registrations.models import NAME_MAX, Citizen, HouseholdMember, Language, Presence
 

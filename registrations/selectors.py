@@ -205,8 +205,14 @@ def citizen_get_by_email(*, email: str) -> Citizen | None:
 
 
 def citizen_id_by_email(*, email: str) -> uuid.UUID | None:
+    return citizen_id_by_email_hashes(email_hashes=keyed_hashes(email, kind="email"))
+
+
+def citizen_id_by_email_hashes(*, email_hashes: Collection[str]) -> uuid.UUID | None:
+    """The citizen registered under an address, given its keyed hashes (`keyed_hashes`): how a
+    task finds them without the address in its message."""
     return (
-        Citizen.objects.filter(email_hash__in=keyed_hashes(email, kind="email"))
+        Citizen.objects.filter(email_hash__in=list(email_hashes))
         .values_list("id", flat=True)
         .first()
     )

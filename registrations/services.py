@@ -3,10 +3,11 @@ commands all call them, so validation and side effects have one path.
 
 Invariants: a citizen always has at least one presence once registered; a contact is verified
 for the exact address or number it was verified for (changing it resets the verification);
-messages are sent by tasks enqueued after commit, with ids only.
+messages are sent by tasks enqueued after commit, with ids (or an address's keyed hashes) only.
 """
 
 import datetime
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -40,6 +41,8 @@ MESSAGES_PER_HOUR = 5
 EARLIEST_DATE = datetime.date(1900, 1, 1)
 LATEST_DATE = datetime.date(2100, 12, 31)
 RETENTION_ERASE_CHUNK = 1000
+# The id no citizen has, for doing a registered citizen's work when the address is unknown.
+NOBODY = uuid.UUID(int=0)
 
 
 @dataclass(frozen=True)
@@ -266,7 +269,7 @@ def _presence_row(
     )
 
 
-def _enqueue(task: object, *args: str) -> None:
+def _enqueue(task: object, *args: str | list[str]) -> None:
     transaction.on_commit(lambda: task.delay(*args))  # type: ignore[attr-defined]
 
 
@@ -460,14 +463,10 @@ def email_verify(*, token: str) -> Citizen:
     value = tokens.verify_email_token_value(token)
     if value is None:
         raise invalid
-    citizen_id, email = value
+    citizen_id, address = value
     with transaction.atomic():
-        citizen = (
-            Citizen.objects.select_for_update()
-            .filter(id=citizen_id, email_hash__in=keyed_hashes(email, kind="email"))
-            .first()
-        )
-        if citizen is None:
+        citizen = Citizen.objects.select_for_update().filter(id=citizen_id).first()
+        if citizen is None or not tokens.verify_email_token_matches(address, citizen.email):
             raise invalid
         if citizen.email_verified_at is None:
             citizen.email_verified_at = timezone.now()
@@ -528,30 +527,30 @@ def _code_check(*, citizen_id: uuid.UUID | str, purpose: str, code: str) -> bool
     now = timezone.now()
     with transaction.atomic():
         citizen = Citizen.objects.select_for_update().filter(id=citizen_id).first()
-        if citizen is None:
-            return False
-        sent_at = getattr(citizen, sent_field)
-        usable = (
-            bool(getattr(citizen, hash_field))
+        sent_at = getattr(citizen, sent_field, None)
+        matches = (
+            citizen is not None
+            and bool(getattr(citizen, hash_field))
             and sent_at is not None
             and now - sent_at <= tokens.CODE_MAX_AGE
             and getattr(citizen, attempts_field) < tokens.CODE_MAX_ATTEMPTS
+            and tokens.code_matches(
+                purpose=purpose,
+                citizen_id=citizen.id,
+                code=(code or "").strip(),
+                stored_hash=getattr(citizen, hash_field),
+            )
         )
-        matches = usable and tokens.code_matches(
-            purpose=purpose,
-            citizen_id=citizen.id,
-            code=(code or "").strip(),
-            stored_hash=getattr(citizen, hash_field),
-        )
-        if matches:
+        if citizen is not None and matches:
             setattr(citizen, hash_field, "")
             setattr(citizen, attempts_field, 0)
             if purpose == "phone":
                 citizen.phone_verified_at = now
             citizen.save(update_fields=[hash_field, attempts_field, "phone_verified_at"])
         else:
-            # The failed try is committed: the attempt limit holds even though we refuse.
-            Citizen.objects.filter(id=citizen.id).update(
+            # The failed try is committed: the attempt limit holds even though we refuse. A
+            # citizen who does not exist is refused after the same statements.
+            Citizen.objects.filter(id=citizen_id).update(
                 **{attempts_field: models.F(attempts_field) + 1}
             )
     return matches
@@ -567,16 +566,26 @@ def phone_verify(*, citizen: Citizen, code: str) -> None:
     citizen.refresh_from_db(fields=["phone_verified_at", "phone_code_hash"])
 
 
-def access_code_request(*, email: str) -> None:
-    """Email a sign-in code if the address is registered; the caller answers the same either
-    way, so the register cannot be probed for who is in it."""
+def _address_message_request(*, email: str, task: object) -> None:
+    """Enqueue `task` for whoever is registered under the address, without finding out here.
+
+    A request for a registered address and one for an unknown address do the same work (no
+    query, one allowance counted, one task enqueued): their answer and its timing cannot tell
+    who is in the register. The task receives the keyed hashes the register is searched by, not
+    the address, and sends nothing when no one is registered under them.
+    """
     try:
         email = email_normalise(email)
     except ValidationFailed:
         return
-    citizen_id = selectors.citizen_id_by_email(email=email)
-    if citizen_id is not None and _may_send_to(email):
-        _enqueue(tasks.send_access_code, str(citizen_id))
+    if _may_send_to(email):
+        _enqueue(task, keyed_hashes(email, kind="email"))
+
+
+def access_code_request(*, email: str) -> None:
+    """Email a sign-in code if the address is registered; the caller answers the same either
+    way, so the register cannot be probed for who is in it."""
+    _address_message_request(email=email, task=tasks.send_access_code_to_address)
 
 
 def access_token_issue(*, email: str, code: str) -> str:
@@ -591,8 +600,10 @@ def access_token_issue(*, email: str, code: str) -> str:
         email = email_normalise(email)
     except ValidationFailed:
         raise refused from None
-    citizen_id = selectors.citizen_id_by_email(email=email)
-    if citizen_id is None or not _code_check(citizen_id=citizen_id, purpose="access", code=code):
+    # An unknown address spends its attempt on no one, through the same queries as a wrong code
+    # for a registered one: how long the refusal takes cannot tell who is in the register.
+    citizen_id = selectors.citizen_id_by_email(email=email) or NOBODY
+    if not _code_check(citizen_id=citizen_id, purpose="access", code=code):
         raise refused
     # Reading the code from the mailbox proves the address, as the verification link does.
     Citizen.objects.filter(id=citizen_id, email_verified_at__isnull=True).update(
@@ -603,13 +614,7 @@ def access_token_issue(*, email: str, code: str) -> str:
 
 def manage_link_request(*, email: str) -> None:
     """Email a manage link if the address is registered (same answer either way)."""
-    try:
-        email = email_normalise(email)
-    except ValidationFailed:
-        return
-    citizen_id = selectors.citizen_id_by_email(email=email)
-    if citizen_id is not None and _may_send_to(email):
-        _enqueue(tasks.send_manage_link, str(citizen_id))
+    _address_message_request(email=email, task=tasks.send_manage_link_to_address)
 
 
 # --- Retention ------------------------------------------------------------------------------
@@ -709,6 +714,20 @@ def manage_link_send(*, citizen_id: uuid.UUID | str) -> bool:
     return True
 
 
+def manage_link_send_to_address(*, email_hashes: Sequence[str]) -> bool:
+    """`manage_link_send` to the citizen registered under the address whose keyed hashes these
+    are; False when there is none."""
+    citizen_id = selectors.citizen_id_by_email_hashes(email_hashes=email_hashes)
+    return citizen_id is not None and manage_link_send(citizen_id=citizen_id)
+
+
+def access_code_send_to_address(*, email_hashes: Sequence[str]) -> bool:
+    """`access_code_send` to the citizen registered under the address whose keyed hashes these
+    are; False when there is none."""
+    citizen_id = selectors.citizen_id_by_email_hashes(email_hashes=email_hashes)
+    return citizen_id is not None and access_code_send(citizen_id=citizen_id)
+
+
 def access_code_send(*, citizen_id: uuid.UUID | str) -> bool:
     issued = _code_issue(citizen_id=citizen_id, purpose="access")
     if issued is None:
@@ -729,7 +748,9 @@ def phone_code_send(*, citizen_id: uuid.UUID | str) -> bool:
             "code": code
         }
     try:
-        sms.send_sms(to=citizen.phone, body=body, reference=f"verify:{citizen.id}")
+        # The provider's idempotency key: its own for each code (a provider honouring it would
+        # drop a second code sent under the first one's), and telling the provider nothing.
+        sms.send_sms(to=citizen.phone, body=body, reference=secrets.token_hex(16))
     except sms.SmsError:
         # Let the retry issue a fresh code instead of waiting out the resend interval.
         Citizen.objects.filter(id=citizen.id).update(phone_code_sent_at=None, phone_code_hash="")

@@ -19,8 +19,13 @@ def send_manage_link(citizen_id: str) -> dict[str, int]:
 
 
 @shared_task(queue="email")
-def send_access_code(citizen_id: str) -> dict[str, int]:
-    return {"sent": int(services.access_code_send(citizen_id=citizen_id))}
+def send_manage_link_to_address(email_hashes: list[str]) -> dict[str, int]:
+    return {"sent": int(services.manage_link_send_to_address(email_hashes=email_hashes))}
+
+
+@shared_task(queue="email")
+def send_access_code_to_address(email_hashes: list[str]) -> dict[str, int]:
+    return {"sent": int(services.access_code_send_to_address(email_hashes=email_hashes))}
 
 
 @shared_task(queue="sms", autoretry_for=(SmsError,), retry_backoff=True, max_retries=3)

@@ -9,6 +9,7 @@ import shutil
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -53,6 +54,13 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         if os.environ.get("CONSULAR_REQUIRE_SERVICES") == "1":
             pytest.fail(f"service required in CI: {reason}")
         pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """Throttles (the API-wide one included) and message allowances count in the cache per
+    client address, and every test calls from 127.0.0.1: each test starts at zero."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

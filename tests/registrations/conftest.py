@@ -1,5 +1,4 @@
 import pytest
-from django.core.cache import cache
 
 from consular.celery import app as celery_app
 
@@ -12,11 +11,3 @@ def eager_tasks():
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager, celery_app.conf.task_eager_propagates = previous
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    """Throttles and message allowances are counted in the cache: each test starts at zero."""
-    cache.clear()
-    yield
-    cache.clear()

@@ -1,15 +1,19 @@
 import datetime
+import json
 import re
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from accounts.models import Membership
+from registrations import tasks
 from registrations.models import Citizen, HouseholdMember, Presence
 from tests.accounts.factories import staff_at
 from tests.notifications.factories import DeliveryFactory
@@ -108,20 +112,50 @@ def test_register_errors_are_in_the_requested_language(api_client):
 def test_register_is_throttled_per_ip(api_client, settings):
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
-        "DEFAULT_THROTTLE_RATES": {"registration": "2/hour", "anon": "100/minute"},
+        "DEFAULT_THROTTLE_RATES": {
+            **settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+            "registration": "2/hour",
+        },
     }
-    from rest_framework.throttling import ScopedRateThrottle
 
-    previous = ScopedRateThrottle.THROTTLE_RATES
-    ScopedRateThrottle.THROTTLE_RATES = {"registration": "2/hour"}
-    try:
-        codes = [post(api_client, body(email=f"p{n}@example.org")).status_code for n in range(3)]
-        other_ip = post(api_client, body(email="p9@example.org"), REMOTE_ADDR="10.9.9.9")
-    finally:
-        ScopedRateThrottle.THROTTLE_RATES = previous
+    codes = [post(api_client, body(email=f"p{n}@example.org")).status_code for n in range(3)]
+    other_ip = post(api_client, body(email="p9@example.org"), REMOTE_ADDR="10.9.9.9")
 
     assert codes == [201, 201, 429]
     assert other_ip.status_code == 201
+
+
+@pytest.mark.parametrize("path", [URL, "/api/v1/me/code/"])
+def test_a_new_forwarded_for_on_each_request_does_not_escape_the_limit(api_client, settings, path):
+    settings.TRUSTED_PROXY_COUNT = 0
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registration"].split("/")[0])
+
+    codes = [
+        # An empty body is refused (400) after the throttle has counted the request.
+        api_client.post(
+            path, {}, format="json", REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}"
+        ).status_code
+        for n in range(limit + 1)
+    ]
+
+    assert 429 not in codes[:limit]
+    assert codes[limit] == 429
+
+
+def test_behind_a_proxy_the_address_it_appended_is_counted(api_client, settings):
+    settings.TRUSTED_PROXY_COUNT = 1
+    limit = int(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["registration"].split("/")[0])
+
+    def code(forwarded):
+        return api_client.post(
+            "/api/v1/me/code/", {}, REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded
+        ).status_code
+
+    spoofed = [code(f"10.1.1.{n}, 198.51.100.7") for n in range(limit + 1)]
+    another_client = code("198.51.100.8")
+
+    assert spoofed[limit] == 429
+    assert another_client == 400
 
 
 json_values = st.recursive(
@@ -378,3 +412,77 @@ def test_no_self_service_input_gives_a_server_error(api_client, path, payload):
     response = api_client.post(path, payload, format="json")
 
     assert response.status_code in {202, 400}, response.content
+
+
+# --- No enumeration by timing ----------------------------------------------------------------
+
+
+def _shape(sql: str) -> str:
+    """The statement without its values (and savepoint names, which count up)."""
+    return re.sub(r"'[^']*'|\b\d+\b|\"s\d+_x\d+\"", "?", sql)
+
+
+def _ask(client, path, email, capture):
+    with CaptureQueriesContext(connection) as queries, capture() as callbacks:
+        response = client.post(path, {"email": email})
+    return response, [_shape(query["sql"]) for query in queries], callbacks
+
+
+@pytest.mark.parametrize("path", ["/manage/", "/api/v1/me/code/"])
+def test_a_known_and_an_unknown_address_cost_the_same_work(
+    client, path, django_capture_on_commit_callbacks
+):
+    PresenceFactory(citizen__email="known@example.org")
+
+    known, known_queries, known_tasks = _ask(
+        client, path, "known@example.org", django_capture_on_commit_callbacks
+    )
+    unknown, unknown_queries, unknown_tasks = _ask(
+        client, path, "unknown@example.org", django_capture_on_commit_callbacks
+    )
+
+    assert known.status_code == unknown.status_code
+    assert known_queries == unknown_queries
+    assert len(known_tasks) == len(unknown_tasks) == 1
+    # The tasks decide: only the registered address gets a message.
+    for callback in (*known_tasks, *unknown_tasks):
+        callback()
+    assert [message.to for message in mail.outbox] == [["known@example.org"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "task"),
+    [
+        ("/manage/", "send_manage_link_to_address"),
+        ("/api/v1/me/code/", "send_access_code_to_address"),
+    ],
+)
+def test_the_task_message_does_not_hold_the_address(
+    client, path, task, monkeypatch, django_capture_on_commit_callbacks
+):
+    PresenceFactory(citizen__email="known@example.org")
+    sent = []
+    monkeypatch.setattr(getattr(tasks, task), "delay", lambda *args: sent.append(args))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(path, {"email": "Known@Example.org"})
+
+    assert len(sent) == 1
+    message = json.dumps(sent[0]).lower()
+    assert "known" not in message
+    assert "example.org" not in message
+
+
+def test_a_wrong_code_costs_the_same_work_for_a_known_and_an_unknown_address(client):
+    PresenceFactory(citizen__email="known@example.org")
+
+    def ask(email):
+        with CaptureQueriesContext(connection) as queries:
+            response = client.post("/api/v1/me/token/", {"email": email, "code": "000000"})
+        return response, [_shape(query["sql"]) for query in queries]
+
+    known, known_queries = ask("known@example.org")
+    unknown, unknown_queries = ask("unknown@example.org")
+
+    assert (known.status_code, known.json()) == (unknown.status_code, unknown.json())
+    assert known_queries == unknown_queries

@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 import time_machine
-from django.core import mail
+from django.core import mail, signing
 from django.db import IntegrityError, transaction
 
 from core.exceptions import NotFound, ValidationFailed
@@ -175,6 +175,22 @@ def test_email_verification_link_verifies_only_the_current_address(
     assert verified.email_verified_at is not None
 
 
+def test_a_link_sent_before_links_carried_a_digest_still_verifies_its_own_address():
+    citizen = register().citizen
+    other = register_with(person(email="other@example.org")).citizen
+    # What links held until now: the address itself, signed.
+    legacy = signing.TimestampSigner(salt=tokens.VERIFY_EMAIL_SALT).sign(
+        f"{citizen.id}:{citizen.email}"
+    )
+    forged = signing.TimestampSigner(salt=tokens.VERIFY_EMAIL_SALT).sign(
+        f"{other.id}:{citizen.email}"
+    )
+
+    assert services.email_verify(token=legacy).email_verified_at is not None
+    with pytest.raises(ValidationFailed):
+        services.email_verify(token=forged)
+
+
 def test_email_verification_link_expires():
     citizen = register().citizen
     with time_machine.travel(datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.UTC)):
@@ -204,6 +220,23 @@ def test_phone_code_verifies_the_number_and_only_its_hash_is_stored(sms_outbox):
     citizen.refresh_from_db()
     assert citizen.phone_verified_at is not None
     assert citizen.phone_code_hash == ""
+
+
+def test_each_phone_code_has_its_own_idempotency_key_that_names_no_one(sms_outbox):
+    citizen = CitizenFactory(phone_verified_at=None)
+    start = datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False):
+        services.phone_code_send(citizen_id=citizen.id)
+    with time_machine.travel(start + services.RESEND_INTERVAL * 2, tick=False):
+        services.phone_code_send(citizen_id=citizen.id)
+
+    first, second = (message.reference for message in sms_outbox)
+    assert "" not in (first, second)
+    assert first != second
+    for reference in (first, second):
+        assert str(citizen.id) not in reference
+        assert citizen.id.hex not in reference
+        assert citizen.phone.lstrip("+") not in reference
 
 
 def test_phone_code_is_refused_after_too_many_wrong_attempts(sms_outbox):

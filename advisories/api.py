@@ -8,6 +8,7 @@ from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
@@ -159,7 +160,9 @@ class ReasonSerializer(serializers.Serializer[Any]):
 LIST_PARAMETERS = [
     OpenApiParameter("country", str, description="ISO 3166-1 alpha-2 code"),
     OpenApiParameter("level", int, enum=[1, 2, 3, 4], description="Country level"),
-    OpenApiParameter("published_since", str, description="ISO 8601 date-time"),
+    OpenApiParameter(
+        "published_since", OpenApiTypes.DATETIME, description="ISO 8601 date-time with its offset"
+    ),
     OpenApiParameter("status", str, enum=Advisory.Status.values),
 ]
 
@@ -236,7 +239,9 @@ class AdvisoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def partial_update(self, request: Request, pk: str | None = None) -> Response:
         """Edit a draft; submitted and published versions answer 409."""
         advisory = self.get_object()
-        serializer = DraftInputSerializer(data=request.data, partial=True)
+        # Every field is optional already, so any subset is a valid PATCH; `partial=True` would
+        # also strip each override's defaults (its notes), which the service needs.
+        serializer = DraftInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         advisory = services.advisory_draft_update(
             advisory=advisory, editor=self._user(), **serializer.to_service()

@@ -100,6 +100,12 @@ class SafetyCheckDetailSerializer(SafetyCheckSerializer):
 class ResponseSerializer(serializers.ModelSerializer[SafetyResponse]):
     citizen = serializers.UUIDField(source="citizen_id", read_only=True)
     name = serializers.SerializerMethodField()
+    # Blank until answered, and when no help is needed: declared here so the schema's enums
+    # allow "" (the model's read-only choices would not).
+    via = serializers.ChoiceField(choices=[("", "-"), *SafetyResponse.Via.choices], read_only=True)
+    help_kind = serializers.ChoiceField(
+        choices=[("", "-"), *SafetyResponse.HelpKind.choices], read_only=True
+    )
 
     class Meta:
         model = SafetyResponse
@@ -121,6 +127,14 @@ class ResponseSerializer(serializers.ModelSerializer[SafetyResponse]):
 
     def get_name(self, response: SafetyResponse) -> str:
         return str(response.citizen)
+
+
+class ResponseFilterSerializer(serializers.Serializer[Any]):
+    """An unknown status is a 400 naming it, not an empty page."""
+
+    status = serializers.ChoiceField(
+        choices=SafetyResponse.Status.choices, required=False, allow_blank=True
+    )
 
 
 class ResponsePagination(CursorPagination):
@@ -171,12 +185,15 @@ class SafetyCheckViewSet(
         )
         return Response(SafetyCheckSerializer(check).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=ResponseSerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=ResponsePagination)
+    @extend_schema(responses=ResponseSerializer(many=True), parameters=[ResponseFilterSerializer])
+    # The check list's filters do not apply to its responses: `status` does.
+    @action(detail=True, methods=["get"], pagination_class=ResponsePagination, filter_backends=[])
     def responses(self, request: Request, pk: str | None = None) -> Response:
         """Who answered what; `?status=needs_help` narrows the list."""
         check = self.get_object()
-        wanted = request.query_params.get("status") or None
+        params = ResponseFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        wanted = params.validated_data.get("status") or None
         rows = selectors.responses_of_check(check_id=check.id, status=wanted).order_by("id")
         page = self.paginate_queryset(rows)
         return self.get_paginated_response(ResponseSerializer(page, many=True).data)
@@ -192,8 +209,8 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
     household_members = serializers.ListField(
         child=serializers.UUIDField(), write_only=True, required=False
     )
-    safety_check = serializers.UUIDField(source="safety_check_id", read_only=True)
-    assignee = serializers.IntegerField(source="assignee_id", read_only=True)
+    safety_check = serializers.UUIDField(source="safety_check_id", read_only=True, allow_null=True)
+    assignee = serializers.IntegerField(source="assignee_id", read_only=True, allow_null=True)
     note = serializers.CharField(write_only=True, required=False, allow_blank=True)
 
     class Meta:
@@ -233,7 +250,7 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
 
 
 class CaseUpdateSerializer(serializers.Serializer[Any]):
-    status = serializers.ChoiceField(choices=Case.Status.choices)
+    status = serializers.ChoiceField(choices=Case.Status.choices, required=False)
     note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -244,7 +261,13 @@ class AssignSerializer(serializers.Serializer[Any]):
 
 
 class EventSerializer(serializers.ModelSerializer[CaseEvent]):
-    actor = serializers.CharField(source="actor.get_username", read_only=True, default=None)
+    actor = serializers.CharField(
+        source="actor.get_username",
+        read_only=True,
+        default=None,
+        allow_null=True,
+        help_text="Null for what the system did itself.",
+    )
 
     class Meta:
         model = CaseEvent
@@ -311,16 +334,18 @@ class CaseViewSet(
 
     @extend_schema(request=CaseUpdateSerializer, responses=CaseSerializer)
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        """Change the status (with an optional note on the timeline)."""
+        """Change the status (with an optional note on the timeline); a note alone is added to
+        the timeline, and the status stays."""
         case = self.get_object()
         serializer = CaseUpdateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        case = services.case_status_change(
-            case=case,
-            status=serializer.validated_data["status"],
-            actor=_user(request),
-            text=serializer.validated_data["note"],
-        )
+        data = serializer.validated_data
+        if "status" in data:
+            case = services.case_status_change(
+                case=case, status=data["status"], actor=_user(request), text=data["note"]
+            )
+        elif data["note"].strip():
+            services.case_note_add(case=case, actor=_user(request), text=data["note"])
         return Response(CaseSerializer(case).data)
 
     @extend_schema(request=AssignSerializer, responses=CaseSerializer)
@@ -340,7 +365,7 @@ class CaseViewSet(
     @extend_schema(
         methods=["GET"], responses=EventSerializer(many=True), summary="The case's timeline"
     )
-    @extend_schema(methods=["POST"], request=NoteSerializer, responses=EventSerializer)
+    @extend_schema(methods=["POST"], request=NoteSerializer, responses={201: EventSerializer})
     @action(detail=True, methods=["get", "post"], pagination_class=EventPagination)
     def notes(self, request: Request, pk: str | None = None) -> Response:
         """GET: the whole timeline; POST: add a note or a logged call."""

@@ -1,12 +1,17 @@
 """DRF plumbing shared by every app: the exception handler that turns every refusal into one
-JSON shape, `{"detail", "code", "errors": {field: [reasons]}}`, in the request's language."""
+JSON shape, `{"detail", "code", "errors": {field: [reasons]}}`, in the request's language, an
+unexpected error included."""
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.signals import got_request_exception
 from django.db import IntegrityError
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.http.response import HttpResponseBase
+from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -62,7 +67,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return _server_error(exc, context)
     if isinstance(exc, exceptions.ValidationError):
         errors = _flatten(exc.detail)
         first_field, reasons = next(iter(errors.items()), (NON_FIELD, [_("Invalid input.")]))
@@ -73,3 +78,63 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = exc.get_codes() if hasattr(exc, "get_codes") else "error"
         response.data = _body(str(detail), code if isinstance(code, str) else "error")
     return response
+
+
+def _server_error(exc: Exception, context: dict[str, Any]) -> Response:
+    """A bug: the client gets the error shape it knows, in JSON, never Django's HTML page.
+
+    The log names the view and the exception's type only (the path and the message may carry
+    personal data); the traceback goes with it, as with Django's own 500."""
+    view = context.get("view")
+    request = context.get("request")
+    logger.error(
+        "unexpected %s in %s",
+        type(exc).__name__,
+        type(view).__name__ if view is not None else "an API view",
+        exc_info=exc,
+    )
+    if request is not None:
+        # What Django sends for the 500s it renders itself: error reporters listen to it, and
+        # the test client re-raises the exception unless told not to.
+        got_request_exception.send(sender=None, request=getattr(request, "_request", request))
+    return Response(
+        _body(_("Something went wrong on our side; try again later."), "server_error"),
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+API_PREFIX = "/api/"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _caller_is_known(request: HttpRequest) -> bool:
+    """A signed-in staff member (token or verified session) or a citizen (`request.auth` is
+    their registration); DRF writes both back onto Django's request."""
+    if getattr(request, "auth", None) is not None:
+        return True
+    user = getattr(request, "user", None)
+    return bool(user is not None and user.is_authenticated)
+
+
+class ApiCacheControlMiddleware:
+    """`Cache-Control: no-store` on every API answer except an anonymous read.
+
+    A response to a known caller may name people (a registration, a case, a delivery), and one
+    to a write may carry a secret (a self-service token): no browser, proxy or back button may
+    keep either. Deciding it here, rather than per view, means a new route cannot forget it.
+    What an anonymous caller reads (published advisories, countries) is public and may stay
+    cacheable; it varies on the credentials, so a cache never serves it to a signed-in caller
+    (staff also see drafts there)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if not request.path.startswith(API_PREFIX):
+            return response
+        if request.method in SAFE_METHODS and not _caller_is_known(request):
+            patch_vary_headers(response, ["Authorization", "Cookie"])
+        else:
+            add_never_cache_headers(response)
+        return response

@@ -4,7 +4,12 @@ from typing import Any
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
@@ -14,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from core.exceptions import NotFound, PermissionDenied
+from core.schema import ErrorSerializer
 from core.throttling import ScopedRateThrottle
 from notifications import selectors, services, signatures, staff_messages
 from notifications.messaging import LANGUAGES, MessageTexts
@@ -226,6 +232,15 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
         read_only_fields = fields
 
 
+class DeliveryFilterSerializer(serializers.Serializer[Any]):
+    """A delivery list's filters: an unknown value is a 400 naming it, not an empty page."""
+
+    status = serializers.ChoiceField(
+        choices=Delivery.Status.choices, required=False, allow_blank=True
+    )
+    channel = serializers.ChoiceField(choices=Channel.choices, required=False, allow_blank=True)
+
+
 class DeliveryPagination(CursorPagination):
     ordering = "id"
     page_size = 100
@@ -353,13 +368,15 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             raise NotFound(_("Not a staff message."))
         return alert
 
-    @extend_schema(responses=DeliverySerializer(many=True))
-    @action(detail=True, methods=["get"], pagination_class=DeliveryPagination)
+    @extend_schema(responses=DeliverySerializer(many=True), parameters=[DeliveryFilterSerializer])
+    # The alert list's filters do not apply to its deliveries: these two do.
+    @action(detail=True, methods=["get"], pagination_class=DeliveryPagination, filter_backends=[])
     def deliveries(self, request: Request, pk: str | None = None) -> Response:
         alert = self.get_object()
+        params = DeliveryFilterSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
         rows = selectors.deliveries_of_alert(alert_id=str(alert.id))
-        for field in ("status", "channel"):
-            value = request.query_params.get(field)
+        for field, value in params.validated_data.items():
             if value:
                 rows = rows.filter(**{field: value})
         page = self.paginate_queryset(rows)
@@ -383,6 +400,13 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
 TWILIO_STATUSES = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
 HTTP_STATUSES = {"delivered": "delivered", "failed": "failed", "undelivered": "failed"}
+
+
+WEBHOOK_RESPONSES = {
+    204: None,
+    400: OpenApiResponse(ErrorSerializer, description="A body the provider should not send."),
+    403: OpenApiResponse(ErrorSerializer, description="No valid signature of the provider."),
+}
 
 
 class _SmsWebhook(APIView):
@@ -420,7 +444,7 @@ class _SmsWebhook(APIView):
         raise NotFound("Unknown provider.")
 
 
-@extend_schema(tags=["webhooks"], request=None, responses={204: None})
+@extend_schema(tags=["webhooks"], request=None, responses=WEBHOOK_RESPONSES)
 class SmsStatusWebhook(_SmsWebhook):
     def post(self, request: Request, provider: str) -> Response:
         payload = self._verified_payload(request, provider)
@@ -447,7 +471,7 @@ class SmsStatusWebhook(_SmsWebhook):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-@extend_schema(tags=["webhooks"], request=None, responses={204: None})
+@extend_schema(tags=["webhooks"], request=None, responses=WEBHOOK_RESPONSES)
 class SmsInboundWebhook(_SmsWebhook):
     def post(self, request: Request, provider: str) -> Response:
         payload = self._verified_payload(request, provider)

@@ -16,7 +16,7 @@ being read as that row's value. Rotation is unchanged (MultiFernet: first key en
 key decrypts; the command re-encrypts, binding again). The row key is the primary key when it
 is a uuid drawn before the INSERT (`BaseModel`); a model with an auto-increment key has a
 `RowKeyField` (a random uuid) instead, since its id is unknown until the row is inserted.
-A model with encrypted fields and neither fails the system checks (core.E002).
+A model with encrypted fields and neither fails the system checks (core.E003).
 
 Where the row is known. Writing: `pre_save` sees the instance, so `save()` and `bulk_create()`
 bind. `QuerySet.update()` and `bulk_update()` see only the value: they may empty a field (""
@@ -274,7 +274,7 @@ class EncryptedMixin(models.Field):
         try:
             row_key_field(self.model)
         except ImproperlyConfigured as error:
-            errors.append(checks.Error(str(error), obj=self, id="core.E002"))
+            errors.append(checks.Error(str(error), obj=self, id="core.E003"))
         return errors
 
     def to_text(self, value: Any) -> str:

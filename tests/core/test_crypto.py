@@ -322,7 +322,7 @@ def test_the_binding_migration_binds_values_written_before_it(settings):
         Citizen.objects.get(id=citizen.id)
 
     importlib.import_module("registrations.migrations.0004_bind_encrypted_values").bind(apps, None)
-    importlib.import_module("notifications.migrations.0010_bind_encrypted_values").bind(apps, None)
+    importlib.import_module("notifications.migrations.0011_bind_encrypted_values").bind(apps, None)
 
     fresh = Citizen.objects.get(id=citizen.id)
     assert (fresh.email, fresh.date_of_birth, fresh.emergency_contact_name) == (

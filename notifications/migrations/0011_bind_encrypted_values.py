@@ -18,7 +18,7 @@ def unbind(apps: Any, schema_editor: Any) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("notifications", "0009_ledger_alert_without_foreign_key"),
+        ("notifications", "0010_inboundmessage_handled_at"),
     ]
 
     operations = [

@@ -741,7 +741,7 @@ def inbound_record(*, provider: str, provider_id: str, sender: str, body: str) -
 def inbound_message_claim(*, message_id: str) -> InboundMessage | None:
     """The message, marked handled in the caller's transaction; None when it does not exist or
     is handled already. Two concurrent claims queue on the row: the second finds it handled
-    once the first commits, and nothing if the first rolled back."""
+    once the first commits, or claims it if the first rolled back."""
     claimed = InboundMessage.objects.filter(id=message_id, handled_at__isnull=True).update(
         handled_at=timezone.now()
     )

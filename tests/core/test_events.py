@@ -1,10 +1,12 @@
 import datetime
 import logging
+import threading
+import time
 from dataclasses import dataclass
 
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from advisories.events import RegionLevelChange, RiskLevelChanged
@@ -292,3 +294,77 @@ def test_dispatched_events_are_deleted_after_the_retention(
 
     assert (kept.pruned, pruned.pruned) == (0, 1)
     assert OutboxEvent.objects.get().payload == {"thing_id": 9}
+
+
+# --- races on PostgreSQL ---------------------------------------------------------------------
+
+
+def _committed_undispatched(*thing_ids: int) -> list[int]:
+    """Events committed by a process that died before dispatching them."""
+    rows = []
+    for thing_id in thing_ids:
+        name, payload = events.encode(SomethingHappened(thing_id=thing_id))
+        rows.append(
+            OutboxEvent.objects.create(name=name, payload=payload, next_attempt_at=after(-1)).id
+        )
+    return rows
+
+
+def _in_a_thread(work) -> None:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as error:  # noqa: BLE001 - reported to the test thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+    assert errors == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_relay_skips_the_events_another_relay_is_claiming(received):
+    first, *_others = _committed_undispatched(1, 2, 3)
+    results = []
+
+    # Another relay holds the first event's row in its claiming transaction.
+    with transaction.atomic():
+        OutboxEvent.objects.select_for_update().filter(id=first).get()
+        _in_a_thread(lambda: results.append(events.events_relay()))
+
+    assert results == [events.RelayResult(dispatched=2)]
+    assert sorted(event.thing_id for event in received) == [2, 3]
+    assert events.events_relay().dispatched == 1
+    assert sorted(event.thing_id for event in received) == [1, 2, 3]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_fast_path_waits_for_a_relay_claiming_its_event_then_leaves_it(received):
+    (row_id,) = _committed_undispatched(4)
+    claimed = threading.Event()
+
+    def relay_claims_then_dispatches() -> None:
+        with transaction.atomic():
+            OutboxEvent.objects.select_for_update().filter(id=row_id).update(
+                attempts=1, next_attempt_at=after(60)
+            )
+            claimed.set()
+            time.sleep(0.5)
+
+    thread = threading.Thread(target=lambda: _in_a_thread(relay_claims_then_dispatches))
+    thread.start()
+    claimed.wait(timeout=10)
+    events._dispatch_fresh(row_id)
+    thread.join(timeout=30)
+
+    assert received == []
+    row = OutboxEvent.objects.get(id=row_id)
+    assert (row.attempts, row.dispatched_at) == (1, None)

@@ -1,5 +1,5 @@
 """Read-only admin views of checks and cases, scoped to the posts where the staff member is
-consular staff (advisory editors and approvers see no citizen): the work
+an officer or post administrator (advisory editors and approvers see no citizen): the work
 itself happens on the staff pages (/staff/checks/, /staff/cases/), which go through the
 services."""
 

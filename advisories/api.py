@@ -24,6 +24,7 @@ from advisories.selectors import (
     advisories_public,
     current_level_subquery,
 )
+from core.api import StrictCharField
 from core.exceptions import ValidationFailed
 from regions.api import CountrySerializer, CountryViewSet, RegionSerializer
 from regions.models import Country, Region
@@ -103,10 +104,10 @@ class AdvisorySerializer(serializers.ModelSerializer[Advisory]):
 
 
 class OverrideInputSerializer(serializers.Serializer[Any]):
-    region = serializers.CharField(max_length=6)
+    region = StrictCharField(max_length=6)
     level = serializers.ChoiceField(choices=Level.choices)
-    note_en = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
-    note_fr = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    note_en = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
+    note_fr = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
 
 
 class DraftInputSerializer(serializers.Serializer[Any]):
@@ -123,7 +124,7 @@ class DraftInputSerializer(serializers.Serializer[Any]):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         for name in TEXT_FIELDS:
-            fields[name] = serializers.CharField(required=False, allow_blank=True)
+            fields[name] = StrictCharField(required=False, allow_blank=True)
         return fields
 
     def to_service(self) -> dict[str, Any]:
@@ -146,15 +147,15 @@ class DraftInputSerializer(serializers.Serializer[Any]):
 
 
 class DraftCreateSerializer(DraftInputSerializer):
-    country = serializers.CharField(max_length=2)
+    country = StrictCharField(max_length=2)
 
 
 class CommentSerializer(serializers.Serializer[Any]):
-    comment = serializers.CharField(required=False, default="", allow_blank=True)
+    comment = StrictCharField(required=False, default="", allow_blank=True)
 
 
 class ReasonSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(required=False, default="", allow_blank=True)
+    reason = StrictCharField(required=False, default="", allow_blank=True)
 
 
 LIST_PARAMETERS = [

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from cases import selectors, services
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from core.api import STRICT_FIELD_MAPPING, StrictCharField
 from core.audit import AuditedViewSetMixin
 from core.pagination import CursorPagination
 
@@ -36,7 +37,8 @@ class TallySerializer(serializers.Serializer[Any]):
 
 
 class SafetyCheckSerializer(serializers.ModelSerializer[SafetyCheck]):
-    country = serializers.CharField(source="country_id")
+    serializer_field_mapping = STRICT_FIELD_MAPPING
+    country = StrictCharField(source="country_id")
     alert = serializers.UUIDField(source="alert_id", required=False, allow_null=True)
 
     class Meta:
@@ -200,18 +202,17 @@ class SafetyCheckViewSet(
 
 
 class CaseSerializer(serializers.ModelSerializer[Case]):
+    serializer_field_mapping = STRICT_FIELD_MAPPING
     post = serializers.CharField(source="post.code", read_only=True)
-    country = serializers.CharField(source="country_id")
-    region = serializers.CharField(
-        source="region_id", required=False, allow_null=True, allow_blank=True
-    )
+    country = StrictCharField(source="country_id")
+    region = StrictCharField(source="region_id", required=False, allow_null=True, allow_blank=True)
     citizen = serializers.UUIDField(source="citizen_id", required=False, allow_null=True)
     household_members = serializers.ListField(
         child=serializers.UUIDField(), write_only=True, required=False
     )
     safety_check = serializers.UUIDField(source="safety_check_id", read_only=True, allow_null=True)
     assignee = serializers.IntegerField(source="assignee_id", read_only=True, allow_null=True)
-    note = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    note = StrictCharField(write_only=True, required=False, allow_blank=True)
 
     class Meta:
         model = Case
@@ -251,7 +252,7 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
 
 class CaseUpdateSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=Case.Status.choices, required=False)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class AssignSerializer(serializers.Serializer[Any]):
@@ -279,7 +280,7 @@ class NoteSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(
         choices=[CaseEvent.Kind.NOTE, CaseEvent.Kind.CALL], default=CaseEvent.Kind.NOTE
     )
-    text = serializers.CharField(max_length=5000)
+    text = StrictCharField(max_length=5000)
 
 
 class EventPagination(CursorPagination):

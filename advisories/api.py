@@ -2,6 +2,7 @@
 for the countries of their posts. Countries gain their current levels here, since regions
 knows nothing of advisories."""
 
+import datetime
 from typing import Any, cast
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -168,6 +169,18 @@ LIST_PARAMETERS = [
 ]
 
 
+def _moment(value: str, *, field: str) -> datetime.datetime:
+    """An ISO 8601 date-time with its offset, in UTC: PostgreSQL refuses offsets past 15:59
+    that ISO 8601 allows, and a date that does not exist (30 February) parses as an error."""
+    try:
+        moment = parse_datetime(value)
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise ValidationFailed(_("Give an ISO 8601 date-time with its time zone."), field=field)
+
+
 def _filtered(queryset: QuerySet[Advisory], params: Any) -> QuerySet[Advisory]:
     """The list filters; a malformed value is a 400 naming the parameter."""
     if country := params.get("country"):
@@ -177,12 +190,7 @@ def _filtered(queryset: QuerySet[Advisory], params: Any) -> QuerySet[Advisory]:
             raise ValidationFailed(_("A level is 1, 2, 3 or 4."), field="level")
         queryset = queryset.filter(country_level=int(level))
     if since := params.get("published_since"):
-        moment = parse_datetime(since)
-        if moment is None or moment.tzinfo is None:
-            raise ValidationFailed(
-                _("Give an ISO 8601 date-time with its time zone."), field="published_since"
-            )
-        queryset = queryset.filter(published_at__gte=moment)
+        queryset = queryset.filter(published_at__gte=_moment(since, field="published_since"))
     if state := params.get("status"):
         if state not in Advisory.Status.values:
             raise ValidationFailed(_("Unknown status."), field="status")

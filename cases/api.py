@@ -1,11 +1,10 @@
 """REST for safety checks and cases, scoped to the caller's posts: a foreign id answers 404."""
 
 import dataclasses
-import uuid
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -17,13 +16,6 @@ from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from core.api import STRICT_FIELD_MAPPING, StrictCharField
 from core.audit import AuditedViewSetMixin
 from core.pagination import CursorPagination
-
-
-def _uuid_or_none(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
 
 
 def _user(request: Request) -> User:
@@ -283,11 +275,28 @@ class NoteSerializer(serializers.Serializer[Any]):
     text = StrictCharField(max_length=5000)
 
 
+class CaseFilterSerializer(serializers.Serializer[Any]):
+    """The queue's filters: a value that is none of the allowed ones is a 400 naming it, not
+    a filter quietly dropped."""
+
+    status = serializers.ChoiceField(choices=Case.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=Case.Kind.choices, required=False)
+    priority = serializers.ChoiceField(choices=Case.Priority.choices, required=False)
+    assignee = serializers.RegexField(
+        r"^(me|none|[0-9]{1,9})$",
+        required=False,
+        help_text="A staff member's id, `me` or `none` (unassigned).",
+    )
+    post = StrictCharField(max_length=50, required=False, help_text="A post's code.")
+    safety_check = serializers.UUIDField(required=False)
+
+
 class EventPagination(CursorPagination):
     ordering = "created_at"
 
 
 @extend_schema(tags=["cases"])
+@extend_schema_view(list=extend_schema(parameters=[CaseFilterSerializer]))
 class CaseViewSet(
     AuditedViewSetMixin,
     mixins.ListModelMixin,
@@ -304,16 +313,18 @@ class CaseViewSet(
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Case]:
-        params = self.request.query_params
-        priority = params.get("priority", "")
+        given = {name: value for name, value in self.request.query_params.items() if value}
+        params = CaseFilterSerializer(data=given)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
         return selectors.cases_for_staff(
             user=_user(self.request),
-            status=params.get("status") or None,
-            kind=params.get("kind") or None,
-            priority=int(priority) if priority.isdigit() else None,
-            assignee=params.get("assignee") or None,
-            post_code=params.get("post") or None,
-            safety_check_id=_uuid_or_none(params.get("safety_check", "")),
+            status=data.get("status"),
+            kind=data.get("kind"),
+            priority=data.get("priority"),
+            assignee=data.get("assignee"),
+            post_code=data.get("post"),
+            safety_check_id=data.get("safety_check"),
         )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

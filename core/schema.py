@@ -35,6 +35,8 @@ ERROR_DESCRIPTIONS = {
     "403": "The caller may not do this.",
     "404": "No such resource among those the caller may see (or an invalid page cursor).",
     "409": "The resource's state forbids this now, or it conflicts with data written meanwhile.",
+    "415": "A body in a media type the operation does not read (it reads JSON, forms and "
+    "multipart), or a part that declares none.",
     "429": "Too many requests: try again after the number of seconds in `Retry-After`.",
 }
 
@@ -83,6 +85,8 @@ class AutoSchema(SpectacularAutoSchema):
             codes.append("404")
         if self.method in WRITE_METHODS:
             codes.append("409")
+        if "requestBody" in operation:
+            codes.append("415")
         if self.view.get_throttles():
             codes.append("429")
         return codes

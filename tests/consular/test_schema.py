@@ -89,10 +89,12 @@ def test_every_operation_documents_its_refusals_with_the_error_body(schema):
                 expected.add("404")
             if method != "get":
                 expected.add("409")
+            if "requestBody" in operation:
+                expected.add("415")
 
             responses = operation["responses"]
             assert expected <= set(responses), (method, route)
-            for code in set(responses) & {"400", "401", "403", "404", "409", "429"}:
+            for code in set(responses) & {"400", "401", "403", "404", "409", "415", "429"}:
                 assert responses[code]["content"]["application/json"]["schema"] == error, (
                     method,
                     route,

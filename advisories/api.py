@@ -2,6 +2,7 @@
 for the countries of their posts. Countries gain their current levels here, since regions
 knows nothing of advisories."""
 
+import datetime
 from typing import Any, cast
 
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -24,6 +25,7 @@ from advisories.selectors import (
     advisories_public,
     current_level_subquery,
 )
+from core.api import StrictCharField
 from core.exceptions import ValidationFailed
 from regions.api import CountrySerializer, CountryViewSet, RegionSerializer
 from regions.models import Country, Region
@@ -103,10 +105,10 @@ class AdvisorySerializer(serializers.ModelSerializer[Advisory]):
 
 
 class OverrideInputSerializer(serializers.Serializer[Any]):
-    region = serializers.CharField(max_length=6)
+    region = StrictCharField(max_length=6)
     level = serializers.ChoiceField(choices=Level.choices)
-    note_en = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
-    note_fr = serializers.CharField(max_length=500, required=False, default="", allow_blank=True)
+    note_en = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
+    note_fr = StrictCharField(max_length=500, required=False, default="", allow_blank=True)
 
 
 class DraftInputSerializer(serializers.Serializer[Any]):
@@ -123,7 +125,7 @@ class DraftInputSerializer(serializers.Serializer[Any]):
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         for name in TEXT_FIELDS:
-            fields[name] = serializers.CharField(required=False, allow_blank=True)
+            fields[name] = StrictCharField(required=False, allow_blank=True)
         return fields
 
     def to_service(self) -> dict[str, Any]:
@@ -146,15 +148,15 @@ class DraftInputSerializer(serializers.Serializer[Any]):
 
 
 class DraftCreateSerializer(DraftInputSerializer):
-    country = serializers.CharField(max_length=2)
+    country = StrictCharField(max_length=2)
 
 
 class CommentSerializer(serializers.Serializer[Any]):
-    comment = serializers.CharField(required=False, default="", allow_blank=True)
+    comment = StrictCharField(required=False, default="", allow_blank=True)
 
 
 class ReasonSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(required=False, default="", allow_blank=True)
+    reason = StrictCharField(required=False, default="", allow_blank=True)
 
 
 LIST_PARAMETERS = [
@@ -167,6 +169,18 @@ LIST_PARAMETERS = [
 ]
 
 
+def _moment(value: str, *, field: str) -> datetime.datetime:
+    """An ISO 8601 date-time with its offset, in UTC: PostgreSQL refuses offsets past 15:59
+    that ISO 8601 allows, and a date that does not exist (30 February) parses as an error."""
+    try:
+        moment = parse_datetime(value)
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        pass
+    raise ValidationFailed(_("Give an ISO 8601 date-time with its time zone."), field=field)
+
+
 def _filtered(queryset: QuerySet[Advisory], params: Any) -> QuerySet[Advisory]:
     """The list filters; a malformed value is a 400 naming the parameter."""
     if country := params.get("country"):
@@ -176,12 +190,7 @@ def _filtered(queryset: QuerySet[Advisory], params: Any) -> QuerySet[Advisory]:
             raise ValidationFailed(_("A level is 1, 2, 3 or 4."), field="level")
         queryset = queryset.filter(country_level=int(level))
     if since := params.get("published_since"):
-        moment = parse_datetime(since)
-        if moment is None or moment.tzinfo is None:
-            raise ValidationFailed(
-                _("Give an ISO 8601 date-time with its time zone."), field="published_since"
-            )
-        queryset = queryset.filter(published_at__gte=moment)
+        queryset = queryset.filter(published_at__gte=_moment(since, field="published_since"))
     if state := params.get("status"):
         if state not in Advisory.Status.values:
             raise ValidationFailed(_("Unknown status."), field="status")

@@ -1,11 +1,10 @@
 """REST for safety checks and cases, scoped to the caller's posts: a foreign id answers 404."""
 
 import dataclasses
-import uuid
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -14,15 +13,9 @@ from rest_framework.response import Response
 from accounts.models import User
 from cases import selectors, services
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from core.api import STRICT_FIELD_MAPPING, StrictCharField
 from core.audit import AuditedViewSetMixin
 from core.pagination import CursorPagination
-
-
-def _uuid_or_none(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
 
 
 def _user(request: Request) -> User:
@@ -36,7 +29,8 @@ class TallySerializer(serializers.Serializer[Any]):
 
 
 class SafetyCheckSerializer(serializers.ModelSerializer[SafetyCheck]):
-    country = serializers.CharField(source="country_id")
+    serializer_field_mapping = STRICT_FIELD_MAPPING
+    country = StrictCharField(source="country_id")
     alert = serializers.UUIDField(source="alert_id", required=False, allow_null=True)
 
     class Meta:
@@ -200,18 +194,17 @@ class SafetyCheckViewSet(
 
 
 class CaseSerializer(serializers.ModelSerializer[Case]):
+    serializer_field_mapping = STRICT_FIELD_MAPPING
     post = serializers.CharField(source="post.code", read_only=True)
-    country = serializers.CharField(source="country_id")
-    region = serializers.CharField(
-        source="region_id", required=False, allow_null=True, allow_blank=True
-    )
+    country = StrictCharField(source="country_id")
+    region = StrictCharField(source="region_id", required=False, allow_null=True, allow_blank=True)
     citizen = serializers.UUIDField(source="citizen_id", required=False, allow_null=True)
     household_members = serializers.ListField(
         child=serializers.UUIDField(), write_only=True, required=False
     )
     safety_check = serializers.UUIDField(source="safety_check_id", read_only=True, allow_null=True)
     assignee = serializers.IntegerField(source="assignee_id", read_only=True, allow_null=True)
-    note = serializers.CharField(write_only=True, required=False, allow_blank=True)
+    note = StrictCharField(write_only=True, required=False, allow_blank=True)
 
     class Meta:
         model = Case
@@ -251,7 +244,7 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
 
 class CaseUpdateSerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=Case.Status.choices, required=False)
-    note = serializers.CharField(required=False, allow_blank=True, default="")
+    note = StrictCharField(required=False, allow_blank=True, default="")
 
 
 class AssignSerializer(serializers.Serializer[Any]):
@@ -279,7 +272,23 @@ class NoteSerializer(serializers.Serializer[Any]):
     kind = serializers.ChoiceField(
         choices=[CaseEvent.Kind.NOTE, CaseEvent.Kind.CALL], default=CaseEvent.Kind.NOTE
     )
-    text = serializers.CharField(max_length=5000)
+    text = StrictCharField(max_length=5000)
+
+
+class CaseFilterSerializer(serializers.Serializer[Any]):
+    """The queue's filters: a value that is none of the allowed ones is a 400 naming it, not
+    a filter quietly dropped."""
+
+    status = serializers.ChoiceField(choices=Case.Status.choices, required=False)
+    kind = serializers.ChoiceField(choices=Case.Kind.choices, required=False)
+    priority = serializers.ChoiceField(choices=Case.Priority.choices, required=False)
+    assignee = serializers.RegexField(
+        r"^(me|none|[0-9]{1,9})$",
+        required=False,
+        help_text="A staff member's id, `me` or `none` (unassigned).",
+    )
+    post = StrictCharField(max_length=50, required=False, help_text="A post's code.")
+    safety_check = serializers.UUIDField(required=False)
 
 
 class EventPagination(CursorPagination):
@@ -287,6 +296,7 @@ class EventPagination(CursorPagination):
 
 
 @extend_schema(tags=["cases"])
+@extend_schema_view(list=extend_schema(parameters=[CaseFilterSerializer]))
 class CaseViewSet(
     AuditedViewSetMixin,
     mixins.ListModelMixin,
@@ -303,16 +313,18 @@ class CaseViewSet(
     filter_backends: list[Any] = []
 
     def get_queryset(self) -> QuerySet[Case]:
-        params = self.request.query_params
-        priority = params.get("priority", "")
+        given = {name: value for name, value in self.request.query_params.items() if value}
+        params = CaseFilterSerializer(data=given)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
         return selectors.cases_for_staff(
             user=_user(self.request),
-            status=params.get("status") or None,
-            kind=params.get("kind") or None,
-            priority=int(priority) if priority.isdigit() else None,
-            assignee=params.get("assignee") or None,
-            post_code=params.get("post") or None,
-            safety_check_id=_uuid_or_none(params.get("safety_check", "")),
+            status=data.get("status"),
+            kind=data.get("kind"),
+            priority=data.get("priority"),
+            assignee=data.get("assignee"),
+            post_code=data.get("post"),
+            safety_check_id=data.get("safety_check"),
         )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

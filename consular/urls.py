@@ -19,3 +19,8 @@ urlpatterns = [
     path("", include("cases.urls")),
     path("", core_views.home, name="home"),
 ]
+
+# JSON under /api/, the site's error pages elsewhere.
+handler400 = "core.api.bad_request"
+handler404 = "core.api.page_not_found"
+handler500 = "core.api.server_error"

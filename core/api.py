@@ -8,18 +8,38 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.signals import got_request_exception
-from django.db import IntegrityError
-from django.http import Http404, HttpRequest
+from django.db import IntegrityError, models
+from django.http import Http404, HttpRequest, JsonResponse
 from django.http.response import HttpResponseBase
 from django.utils.cache import add_never_cache_headers, patch_vary_headers
 from django.utils.translation import gettext as _
-from rest_framework import exceptions, status
+from django.views import defaults
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
+
+
+class StrictCharField(serializers.CharField):
+    """Text that must come as text: DRF's CharField turns a JSON number into its digits, where
+    the schema promises a string and a client sending 0 for an email has a bug to hear about.
+    Form and query values are always text, so only JSON bodies see the difference."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+# For ModelSerializers whose model text fields are writable.
+STRICT_FIELD_MAPPING = {
+    **serializers.ModelSerializer.serializer_field_mapping,
+    models.CharField: StrictCharField,
+    models.TextField: StrictCharField,
+}
 
 NON_FIELD = "non_field_errors"
 
@@ -138,3 +158,27 @@ class ApiCacheControlMiddleware:
         else:
             add_never_cache_headers(response)
         return response
+
+
+# Django's own error pages, for what fails before or outside a DRF view (a path no route
+# matches, a request the middleware refuses, a crash in a middleware): JSON under the API,
+# the site's pages elsewhere. Installed as handler400/404/500 in the root URLconf.
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponseBase:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(_body(_("Invalid input."), "invalid"), status=400)
+    return defaults.bad_request(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponseBase:
+    if request.path.startswith(API_PREFIX):
+        return JsonResponse(_body(str(exceptions.NotFound.default_detail), "not_found"), status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponseBase:
+    if request.path.startswith(API_PREFIX):
+        body = _body(_("Something went wrong on our side; try again later."), "server_error")
+        return JsonResponse(body, status=500)
+    return defaults.server_error(request)

@@ -8,7 +8,8 @@ from inspect import iscoroutinefunction
 from typing import Any, cast
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponseBadRequest, HttpResponseBase
+from django.core.exceptions import BadRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 
 
@@ -86,5 +87,6 @@ class RejectNullCharactersMiddleware:
             "\x00" in key or any("\x00" in value for value in values)
             for key, values in request.GET.lists()
         ):
-            return HttpResponseBadRequest("Null characters are not allowed.")
+            # Answered by the root URLconf's handler400: JSON under the API.
+            raise BadRequest("Null characters are not allowed.")
         return self.get_response(request)

@@ -10,8 +10,8 @@ from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework import serializers
 
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# A malformed page or size is ignored (size) or a 404 (cursor), never a 400.
-PAGINATION_PARAMETERS = frozenset({"cursor", "page_size"})
+# A malformed cursor is DRF's 404 (a page that does not exist), not a 400.
+CURSOR = "cursor"
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
@@ -35,6 +35,8 @@ ERROR_DESCRIPTIONS = {
     "403": "The caller may not do this.",
     "404": "No such resource among those the caller may see (or an invalid page cursor).",
     "409": "The resource's state forbids this now, or it conflicts with data written meanwhile.",
+    "415": "A body in a media type the operation does not read (it reads JSON, forms and "
+    "multipart), or a part that declares none.",
     "429": "Too many requests: try again after the number of seconds in `Retry-After`.",
 }
 
@@ -69,7 +71,7 @@ class AutoSchema(SpectacularAutoSchema):
         query = {p["name"] for p in parameters if p["in"] == "query"}
         security = operation.get("security", [])
         codes = []
-        if "requestBody" in operation or query - PAGINATION_PARAMETERS:
+        if "requestBody" in operation or query - {CURSOR}:
             codes.append("400")
         if any(requirement for requirement in security):
             # Credentials that are sent are checked, even where none are needed.
@@ -79,10 +81,12 @@ class AutoSchema(SpectacularAutoSchema):
         ):
             # A caller without the right role, or a session's write without its CSRF token.
             codes.append("403")
-        if any(p["in"] == "path" for p in parameters) or "cursor" in query:
+        if any(p["in"] == "path" for p in parameters) or CURSOR in query:
             codes.append("404")
         if self.method in WRITE_METHODS:
             codes.append("409")
+        if "requestBody" in operation:
+            codes.append("415")
         if self.view.get_throttles():
             codes.append("429")
         return codes

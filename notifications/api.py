@@ -12,13 +12,14 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
+from core.api import StrictCharField
 from core.exceptions import NotFound, PermissionDenied
+from core.pagination import CursorPagination
 from core.schema import ErrorSerializer
 from core.throttling import ScopedRateThrottle
 from notifications import selectors, services, signatures, staff_messages
@@ -150,17 +151,17 @@ class AlertDetailSerializer(AlertSerializer):
 
 class StaffMessageUpdateSerializer(serializers.Serializer[Any]):
     region_codes = serializers.ListField(
-        child=serializers.CharField(max_length=10),
+        child=StrictCharField(max_length=10),
         max_length=500,
         required=False,
         help_text="ISO 3166-2 codes of the country's regions; none: the whole country.",
     )
-    subject_en = serializers.CharField(max_length=200, allow_blank=True, required=False)
-    text_en = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
-    sms_en = serializers.CharField(max_length=1_000, allow_blank=True, required=False)
-    subject_fr = serializers.CharField(max_length=200, allow_blank=True, required=False)
-    text_fr = serializers.CharField(max_length=10_000, allow_blank=True, required=False)
-    sms_fr = serializers.CharField(max_length=1_000, allow_blank=True, required=False)
+    subject_en = StrictCharField(max_length=200, allow_blank=True, required=False)
+    text_en = StrictCharField(max_length=10_000, allow_blank=True, required=False)
+    sms_en = StrictCharField(max_length=1_000, allow_blank=True, required=False)
+    subject_fr = StrictCharField(max_length=200, allow_blank=True, required=False)
+    text_fr = StrictCharField(max_length=10_000, allow_blank=True, required=False)
+    sms_fr = StrictCharField(max_length=1_000, allow_blank=True, required=False)
     send_email = serializers.BooleanField(required=False)
     send_sms = serializers.BooleanField(required=False)
 
@@ -182,7 +183,7 @@ class StaffMessageUpdateSerializer(serializers.Serializer[Any]):
 
 
 class StaffMessageCreateSerializer(StaffMessageUpdateSerializer):
-    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 code.")
+    country = StrictCharField(max_length=2, help_text="ISO 3166-1 code.")
 
 
 class RecipientCountsSerializer(serializers.Serializer[selectors.RecipientCounts]):
@@ -200,7 +201,7 @@ class RecipientCountsSerializer(serializers.Serializer[selectors.RecipientCounts
 
 
 class StaffMessageRejectionSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=2000, allow_blank=True)
+    reason = StrictCharField(max_length=2000, allow_blank=True)
 
 
 class TestSendSerializer(serializers.Serializer[staff_messages.TestSendResult]):

@@ -10,7 +10,12 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import (
     authentication,
     exceptions,
@@ -27,6 +32,8 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user
+from core.api import StrictCharField
+from core.schema import ErrorSerializer
 from core.throttling import ScopedRateThrottle
 from registrations import selectors, services, tokens
 from registrations.models import NAME_MAX, Citizen, HouseholdMember, Language, Presence
@@ -37,22 +44,22 @@ TEXT_MAX = 254
 
 
 class HouseholdMemberInputSerializer(serializers.Serializer[Any]):
-    name = serializers.CharField(max_length=2 * NAME_MAX)
-    relation = serializers.CharField(max_length=50)
+    name = StrictCharField(max_length=2 * NAME_MAX)
+    relation = StrictCharField(max_length=50)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
 
 
 class PresenceInputSerializer(serializers.Serializer[Any]):
-    country = serializers.CharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. ML")
-    region = serializers.CharField(
+    country = StrictCharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. ML")
+    region = StrictCharField(
         max_length=6,
         required=False,
         allow_blank=True,
         default="",
         help_text="ISO 3166-2 code, e.g. ML-7; empty for somewhere in the country",
     )
-    city = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    city = StrictCharField(max_length=100, required=False, allow_blank=True, default="")
     start_date = serializers.DateField()
     end_date = serializers.DateField(required=False, allow_null=True, default=None)
 
@@ -62,30 +69,30 @@ class FirstPresenceInputSerializer(PresenceInputSerializer):
 
 
 class PersonInputSerializer(serializers.Serializer[Any]):
-    given_name = serializers.CharField(max_length=NAME_MAX)
-    family_name = serializers.CharField(max_length=NAME_MAX)
+    given_name = StrictCharField(max_length=NAME_MAX)
+    family_name = StrictCharField(max_length=NAME_MAX)
     date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)
     id_document_type = serializers.ChoiceField(
         choices=[("", "-"), *Citizen.IdDocumentType.choices], required=False, default=""
     )
-    id_document_number = serializers.CharField(
+    id_document_number = StrictCharField(
         max_length=40, required=False, allow_blank=True, default=""
     )
     language = serializers.ChoiceField(choices=Language.choices, default=Language.ENGLISH)
-    email = serializers.CharField(max_length=TEXT_MAX)
-    phone = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
+    email = StrictCharField(max_length=TEXT_MAX)
+    phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
     notify_by_email = serializers.BooleanField(default=True)
     notify_by_sms = serializers.BooleanField(default=False)
-    emergency_contact_name = serializers.CharField(
+    emergency_contact_name = StrictCharField(
         max_length=2 * NAME_MAX, required=False, allow_blank=True, default=""
     )
-    emergency_contact_relation = serializers.CharField(
+    emergency_contact_relation = StrictCharField(
         max_length=50, required=False, allow_blank=True, default=""
     )
-    emergency_contact_phone = serializers.CharField(
+    emergency_contact_phone = StrictCharField(
         max_length=40, required=False, allow_blank=True, default=""
     )
-    emergency_contact_email = serializers.CharField(
+    emergency_contact_email = StrictCharField(
         max_length=TEXT_MAX, required=False, allow_blank=True, default=""
     )
 
@@ -300,23 +307,28 @@ class RegistrationViewSet(
 
     @extend_schema(
         parameters=[OpenApiParameter("country", str, required=True, description="e.g. ML")],
-        responses=inline_serializer(
-            "RegistrationStats",
-            {
-                "country": serializers.CharField(),
-                "date": serializers.DateField(),
-                "regions": inline_serializer(
-                    "RegionStats",
-                    {
-                        "region": serializers.CharField(allow_null=True),
-                        "name": serializers.CharField(),
-                        "citizens": serializers.IntegerField(),
-                        "people": serializers.IntegerField(),
-                    },
-                    many=True,
-                ),
-            },
-        ),
+        responses={
+            404: OpenApiResponse(
+                ErrorSerializer, description="A country outside the caller's posts."
+            ),
+            200: inline_serializer(
+                "RegistrationStats",
+                {
+                    "country": serializers.CharField(),
+                    "date": serializers.DateField(),
+                    "regions": inline_serializer(
+                        "RegionStats",
+                        {
+                            "region": serializers.CharField(allow_null=True),
+                            "name": serializers.CharField(),
+                            "citizens": serializers.IntegerField(),
+                            "people": serializers.IntegerField(),
+                        },
+                        many=True,
+                    ),
+                },
+            ),
+        },
     )
     @action(detail=False, methods=["get"], pagination_class=None)
     def stats(self, request: Request) -> Response:
@@ -402,11 +414,11 @@ class CitizenView(APIView):
 
 
 class AccessCodeRequestSerializer(serializers.Serializer[Any]):
-    email = serializers.CharField(max_length=TEXT_MAX)
+    email = StrictCharField(max_length=TEXT_MAX)
 
 
 class AccessTokenRequestSerializer(AccessCodeRequestSerializer):
-    code = serializers.CharField(max_length=6, min_length=6)
+    code = StrictCharField(max_length=6, min_length=6)
 
 
 class AccessTokenSerializer(serializers.Serializer[Any]):
@@ -493,7 +505,7 @@ class MeView(CitizenView):
 
 
 class PhoneCodeSerializer(serializers.Serializer[Any]):
-    code = serializers.CharField(max_length=6, min_length=6)
+    code = StrictCharField(max_length=6, min_length=6)
 
 
 @extend_schema(tags=["me"])

@@ -291,3 +291,20 @@ def test_acceptance_mali_north_then_whole_country_through_the_api(
         "ML-BKO",
     }
     assert {(change.old_level, change.new_level) for change in risk_events[0].changes} == {(3, 4)}
+
+
+def test_a_published_since_with_an_offset_postgresql_refuses_is_read_in_utc(api_client, geography):
+    """ISO 8601 allows -18:32, PostgreSQL stops at 15:59: the filter answered 500."""
+    response = api_client.get("/api/v1/advisories/", {"published_since": "2026-11-13T18:06-18:32"})
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "since", ["2026-02-30T00:00:00Z", "0001-01-01T00:00:00+01:00", "9999-12-31T23:00-23:00"]
+)
+def test_a_published_since_that_is_no_moment_is_a_400(api_client, geography, since):
+    response = api_client.get("/api/v1/advisories/", {"published_since": since})
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["published_since"]

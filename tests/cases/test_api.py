@@ -105,3 +105,33 @@ def test_staff_cannot_open_a_case_outside_their_countries(api_client, beirut_off
     )
 
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("priority=urgent", "priority"),
+        ("assignee=someone", "assignee"),
+        ("safety_check=42", "safety_check"),
+        ("status=lost", "status"),
+    ],
+)
+def test_a_queue_filter_that_means_nothing_is_a_400_naming_it(
+    api_client, bamako_officer, query, field
+):
+    """The filters were undocumented and dropped a value they could not read: the whole queue
+    answered instead."""
+    api_client.force_authenticate(bamako_officer)
+
+    response = api_client.get(f"/api/v1/cases/?{query}")
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+
+
+def test_the_queue_filters_are_in_the_schema(api_client):
+    operation = api_client.get("/api/schema/?format=json").json()["paths"]["/api/v1/cases/"]
+
+    names = {parameter["name"] for parameter in operation["get"]["parameters"]}
+
+    assert {"status", "kind", "priority", "assignee", "post", "safety_check"} <= names

@@ -220,3 +220,39 @@ def test_an_unexpected_error_answers_json_and_logs_no_personal_data(caplog):
     assert response.json()["errors"] == {}
     logged = [record for record in caplog.records if record.name == "core.api"]
     assert [record.getMessage() for record in logged] == ["unexpected KeyError in _Broken"]
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [("/api/v1/alerts/0.5/cancel/", 404), ("/api/v1/advisories/?country=M%00L", 400)],
+)
+def test_what_fails_before_a_view_answers_json_under_the_api(api_client, url, status):
+    """A path no route matches, a NUL the middleware refuses: Django's HTML pages before."""
+    response = api_client.get(url)
+
+    assert response.status_code == status
+    assert response["Content-Type"] == "application/json"
+    assert set(response.json()) == {"detail", "code", "errors"}
+
+
+def test_the_site_keeps_its_html_error_pages(client):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("size", ["ten", "0", "501"])
+def test_a_page_size_out_of_bounds_is_a_400_naming_it(api_client, size):
+    response = api_client.get(f"/api/v1/advisories/?page_size={size}")
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["page_size"]
+
+
+def test_a_number_where_text_is_expected_is_refused(api_client):
+    """DRF turned 0 into "0": the email code request answered 202 to a body the schema forbids."""
+    response = api_client.post("/api/v1/me/code/", {"email": 0}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["email"]

@@ -80,7 +80,7 @@ def test_every_operation_documents_its_refusals_with_the_error_body(schema):
             security = operation["security"]
             expected = set()
             if "requestBody" in operation or any(
-                p["in"] == "query" and p["name"] not in {"cursor", "page_size"} for p in parameters
+                p["in"] == "query" and p["name"] != "cursor" for p in parameters
             ):
                 expected.add("400")
             if {} not in security:
@@ -89,10 +89,12 @@ def test_every_operation_documents_its_refusals_with_the_error_body(schema):
                 expected.add("404")
             if method != "get":
                 expected.add("409")
+            if "requestBody" in operation:
+                expected.add("415")
 
             responses = operation["responses"]
             assert expected <= set(responses), (method, route)
-            for code in set(responses) & {"400", "401", "403", "404", "409", "429"}:
+            for code in set(responses) & {"400", "401", "403", "404", "409", "415", "429"}:
                 assert responses[code]["content"]["application/json"]["schema"] == error, (
                     method,
                     route,

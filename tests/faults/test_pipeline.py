@@ -14,6 +14,7 @@ import pytest
 
 from advisories.models import Advisory
 from consular.celery import app as celery_app
+from core.crypto import rows_update
 from core.models import OutboxEvent
 from notifications.models import Alert, Delivery
 from notifications.services import HANDOFF_BATCH
@@ -129,7 +130,7 @@ def test_a_poisoned_delivery_ends_without_blocking_the_others():
             email_verified_at__isnull=False, presences__country_id="ML"
         )
         victim = citizen.order_by("id")[citizen.count() // 2]
-        Citizen.objects.filter(id=victim.id).update(email=POISON_ADDRESS)
+        rows_update(Citizen.objects.filter(id=victim.id), email=POISON_ADDRESS)
         alert = run.publish()
         harness.wait_until(
             lambda: Delivery.objects.filter(alert=alert, citizen=victim, channel="email").exists(),

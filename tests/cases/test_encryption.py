@@ -9,12 +9,12 @@ from cryptography.fernet import Fernet
 from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import TextField, Value
 
 from cases import services
 from cases.models import Case, CaseEvent, SafetyResponse
 from core import crypto
 from tests.cases.conftest import citizen_in, start_check
+from tests.core.raw_columns import store, stored
 
 pytestmark = pytest.mark.django_db
 
@@ -25,23 +25,6 @@ HELP = services.Answer(
     location="Hotel Atlantide, room 12",
     details="My leg is broken",
 )
-
-
-def _stored(model, pk, column):
-    """The column's value as the database holds it."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {connection.ops.quote_name(column)} FROM {table} WHERE id = %s",  # noqa: S608
-            [model._meta.pk.get_db_prep_value(pk, connection)],
-        )
-        return cursor.fetchone()[0]
-
-
-def _store(model, pk, **texts):
-    model.objects.filter(pk=pk).update(
-        **{column: Value(text, output_field=TextField()) for column, text in texts.items()}
-    )
 
 
 @pytest.fixture
@@ -60,14 +43,14 @@ def helped(bamako_officer):
 
 def test_answers_cases_and_timelines_are_stored_as_tokens_and_read_in_clear(helped):
     response, case = helped
-    stored = [
-        _stored(SafetyResponse, response.id, "location"),
-        _stored(SafetyResponse, response.id, "details"),
-        _stored(Case, case.id, "summary"),
-        *(_stored(CaseEvent, event.id, "text") for event in case.events.all()),
+    tokens = [
+        stored(SafetyResponse, response.id, "location"),
+        stored(SafetyResponse, response.id, "details"),
+        stored(Case, case.id, "summary"),
+        *(stored(CaseEvent, event.id, "text") for event in case.events.all()),
     ]
 
-    assert all(value.startswith("gAAAA") for value in stored)
+    assert all(value.startswith("gAAAA") for value in tokens)
     fresh = SafetyResponse.objects.get(id=response.id)
     assert (fresh.location, fresh.details) == (HELP.location, HELP.details)
     assert Case.objects.get(id=case.id).summary.startswith("Asked for help in safety check")
@@ -102,7 +85,7 @@ def test_a_timeline_text_copied_into_another_case_is_refused(helped, bamako_offi
     )
     call = case.events.get(kind=CaseEvent.Kind.CALL)
     opened = other.events.get()
-    _store(CaseEvent, opened.id, text=_stored(CaseEvent, call.id, "text"))
+    store(CaseEvent, opened.id, text=stored(CaseEvent, call.id, "text"))
 
     with pytest.raises(crypto.MisplacedValue, match=r"cases_caseevent\.text"):
         list(other.events.all())
@@ -126,10 +109,10 @@ def test_the_answers_inserted_in_sql_get_a_key_each(bamako_officer):
 def test_the_migration_encrypts_the_clear_text_already_there(helped):
     response, case = helped
     # As the rows were before it: clear text, and row keys yet to draw.
-    _store(SafetyResponse, response.id, location="Gao market", details="")
-    _store(Case, case.id, summary="Walk-in: lost passport")
+    store(SafetyResponse, response.id, location="Gao market", details="")
+    store(Case, case.id, summary="Walk-in: lost passport")
     for event in case.events.all():
-        _store(CaseEvent, event.id, text=f"Clear {event.kind}")
+        store(CaseEvent, event.id, text=f"Clear {event.kind}")
     migration = importlib.import_module("cases.migrations.0003_encrypt_free_text")
 
     with connection.schema_editor() as editor:
@@ -138,7 +121,7 @@ def test_the_migration_encrypts_the_clear_text_already_there(helped):
 
     fresh = SafetyResponse.objects.get(id=response.id)
     assert (fresh.location, fresh.details) == ("Gao market", "")
-    assert _stored(SafetyResponse, response.id, "location").startswith("gAAAA")
+    assert stored(SafetyResponse, response.id, "location").startswith("gAAAA")
     assert Case.objects.get(id=case.id).summary == "Walk-in: lost passport"
     assert list(case.events.values_list("text", flat=True)) == [
         "Clear opened",

@@ -7,7 +7,7 @@ from cryptography.fernet import Fernet
 from django.apps import apps
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.management import call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import TextField, Value
 
 from core import crypto
@@ -15,6 +15,7 @@ from core.models import AuditEvent
 from notifications.models import InboundMessage
 from registrations.models import Citizen, HouseholdMember
 from registrations.selectors import citizen_get_by_email, citizen_ids_by_phone
+from tests.core.raw_columns import store, stored
 from tests.registrations.factories import CitizenFactory, HouseholdMemberFactory
 
 pytestmark = pytest.mark.django_db
@@ -26,24 +27,6 @@ HASH_A, HASH_B = (
 )
 
 
-def _store(model, pk, **tokens):
-    """Write tokens into a row as they are, as someone with access to the database could."""
-    model.objects.filter(pk=pk).update(
-        **{column: Value(token, output_field=TextField()) for column, token in tokens.items()}
-    )
-
-
-def _stored(model, pk, column):
-    """The column's value as the database holds it."""
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {connection.ops.quote_name(column)} FROM {table} WHERE id = %s",  # noqa: S608
-            [model._meta.pk.get_db_prep_value(pk, connection)],
-        )
-        return cursor.fetchone()[0]
-
-
 def test_values_are_stored_as_tokens_and_read_back_in_clear():
     citizen = CitizenFactory(
         email="awa@example.org",
@@ -53,14 +36,14 @@ def test_values_are_stored_as_tokens_and_read_back_in_clear():
         emergency_contact_name="Moussa Keita",
     )
 
-    stored = {
-        column: _stored(Citizen, citizen.id, column)
+    tokens = {
+        column: stored(Citizen, citizen.id, column)
         for column in ("email", "phone", "id_document_number", "date_of_birth")
     }
     fresh = Citizen.objects.get(id=citizen.id)
 
-    assert all(value.startswith("gAAAA") for value in stored.values())
-    assert "awa@example.org" not in stored.values()
+    assert all(value.startswith("gAAAA") for value in tokens.values())
+    assert "awa@example.org" not in tokens.values()
     assert (fresh.email, fresh.phone, fresh.id_document_number, fresh.date_of_birth) == (
         "awa@example.org",
         "+22370001234",
@@ -74,7 +57,7 @@ def test_equal_values_give_different_tokens():
     first = CitizenFactory(id_document_number="P1234567")
     second = CitizenFactory(id_document_number="P1234567")
 
-    assert _stored(Citizen, first.id, "id_document_number") != _stored(
+    assert stored(Citizen, first.id, "id_document_number") != stored(
         Citizen, second.id, "id_document_number"
     )
 
@@ -82,9 +65,9 @@ def test_equal_values_give_different_tokens():
 def test_empty_stays_empty_and_null_stays_null():
     citizen = CitizenFactory(phone="", notify_by_sms=False, date_of_birth=None)
 
-    assert _stored(Citizen, citizen.id, "phone") == ""
-    assert _stored(Citizen, citizen.id, "phone_hash") == ""
-    assert _stored(Citizen, citizen.id, "date_of_birth") is None
+    assert stored(Citizen, citizen.id, "phone") == ""
+    assert stored(Citizen, citizen.id, "phone_hash") == ""
+    assert stored(Citizen, citizen.id, "date_of_birth") is None
     assert Citizen.objects.filter(phone="").count() == 1
 
 
@@ -97,7 +80,7 @@ def test_a_lookup_on_an_encrypted_value_is_refused():
 
 def test_a_changed_token_is_refused_not_misread():
     citizen = CitizenFactory(id_document_number="P1234567")
-    token = _stored(Citizen, citizen.id, "id_document_number")
+    token = stored(Citizen, citizen.id, "id_document_number")
     tampered = token[:-8] + ("A" if token[-8] != "A" else "B") + token[-7:]
     Citizen.objects.filter(id=citizen.id).update(
         id_document_number=Value(tampered, output_field=TextField())
@@ -202,18 +185,18 @@ def test_clear_values_left_by_a_migration_are_encrypted_and_hashed():
 
     fresh = Citizen.objects.get(id=citizen.id)
     assert (fresh.email, fresh.date_of_birth) == ("awa@example.org", datetime.date(1980, 2, 29))
-    assert _stored(Citizen, citizen.id, "email").startswith("gAAAA")
+    assert stored(Citizen, citizen.id, "email").startswith("gAAAA")
     assert citizen_ids_by_phone(phone="+22370001234") == [citizen.id]
 
     crypto.rows_decrypt_to_clear_values(Citizen)
 
-    assert _stored(Citizen, citizen.id, "email") == "awa@example.org"
-    assert _stored(Citizen, citizen.id, "date_of_birth") == "1980-02-29"
+    assert stored(Citizen, citizen.id, "email") == "awa@example.org"
+    assert stored(Citizen, citizen.id, "date_of_birth") == "1980-02-29"
 
 
 def test_a_value_copied_into_another_row_is_refused():
     awa, moussa = CitizenFactory(phone="+22370001234"), CitizenFactory(phone="+22370009999")
-    _store(Citizen, moussa.id, phone=_stored(Citizen, awa.id, "phone"))
+    store(Citizen, moussa.id, phone=stored(Citizen, awa.id, "phone"))
 
     with pytest.raises(crypto.MisplacedValue, match=r"registrations_citizen\.phone"):
         Citizen.objects.get(id=moussa.id)
@@ -228,7 +211,7 @@ def test_a_value_copied_into_another_row_is_refused():
 
 def test_a_value_copied_into_another_column_of_its_row_is_refused():
     citizen = CitizenFactory(phone="+22370001234", emergency_contact_phone="+22370005555")
-    _store(Citizen, citizen.id, emergency_contact_phone=_stored(Citizen, citizen.id, "phone"))
+    store(Citizen, citizen.id, emergency_contact_phone=stored(Citizen, citizen.id, "phone"))
 
     with pytest.raises(crypto.MisplacedValue, match="emergency_contact_phone"):
         Citizen.objects.get(id=citizen.id)
@@ -238,7 +221,7 @@ def test_a_value_copied_into_another_table_is_refused():
     member = HouseholdMemberFactory(phone="+22370001111", citizen__phone="+22370001234")
     # Same column name, and the member's row given the citizen's key: only the table differs.
     HouseholdMember.objects.filter(id=member.id).update(id=member.citizen_id)
-    _store(HouseholdMember, member.citizen_id, phone=_stored(Citizen, member.citizen_id, "phone"))
+    store(HouseholdMember, member.citizen_id, phone=stored(Citizen, member.citizen_id, "phone"))
 
     with pytest.raises(crypto.MisplacedValue, match=r"registrations_householdmember\.phone"):
         # The member's own values are now misplaced too: read the copied one alone.
@@ -273,7 +256,7 @@ def test_a_bulk_write_of_a_value_is_refused_and_rows_update_binds_each_row():
     assert crypto.rows_update(rows, emergency_contact_name="Moussa Keita") == 2
 
     assert [citizen.emergency_contact_name for citizen in rows] == ["Moussa Keita"] * 2
-    assert _stored(Citizen, first.id, "emergency_contact_name") != _stored(
+    assert stored(Citizen, first.id, "emergency_contact_name") != stored(
         Citizen, second.id, "emergency_contact_name"
     )
 
@@ -293,7 +276,7 @@ def test_rotation_binds_again_and_old_keys_read_until_then(settings):
     settings.FIELD_ENCRYPTION_KEYS = [KEY_B]
 
     assert Citizen.objects.get(id=awa.id).phone == "+22370001234"
-    _store(Citizen, moussa.id, phone=_stored(Citizen, awa.id, "phone"))
+    store(Citizen, moussa.id, phone=stored(Citizen, awa.id, "phone"))
     with pytest.raises(crypto.MisplacedValue):
         Citizen.objects.get(id=moussa.id)
 
@@ -308,15 +291,15 @@ def test_the_binding_migration_binds_values_written_before_it(settings):
     member = HouseholdMemberFactory()
     citizen = member.citizen
     message = InboundMessage.objects.create(provider="http", provider_id="1", sender="x", body="x")
-    _store(
+    store(
         Citizen,
         citizen.id,
         email=_unbound("awa@example.org"),
         date_of_birth=_unbound("1980-02-29"),
         emergency_contact_name=_unbound("Moussa Keita"),
     )
-    _store(HouseholdMember, member.id, name=_unbound("Léo Keita"))
-    _store(InboundMessage, message.id, sender=_unbound("+22370001234"), body=_unbound("SAFE"))
+    store(HouseholdMember, member.id, name=_unbound("Léo Keita"))
+    store(InboundMessage, message.id, sender=_unbound("+22370001234"), body=_unbound("SAFE"))
     # Unbound, they no longer read: only the migration does.
     with pytest.raises(crypto.MisplacedValue, match="not bound"):
         Citizen.objects.get(id=citizen.id)
@@ -345,7 +328,7 @@ def test_the_binding_migration_binds_values_written_before_it(settings):
 
 def test_the_binding_migration_refuses_a_misplaced_value_rather_than_binding_it():
     awa, moussa = CitizenFactory(phone="+22370001234"), CitizenFactory(phone="+22370009999")
-    _store(Citizen, moussa.id, phone=_stored(Citizen, awa.id, "phone"))
+    store(Citizen, moussa.id, phone=stored(Citizen, awa.id, "phone"))
 
     with pytest.raises(crypto.MisplacedValue):
         crypto.rows_bind(Citizen)

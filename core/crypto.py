@@ -28,7 +28,7 @@ batch; a value costs one SHA-256 of a few dozen bytes more). A token read withou
 query) is refused.
 
 Values written before binding existed: the migrations that introduced binding
-(registrations 0004, notifications 0010) re-encrypt every one; after them an unbound token is
+(registrations 0004, notifications 0011) re-encrypt every one; after them an unbound token is
 refused like a misplaced one, so an old token put back into a row does not read. Only those
 migrations (and unapplying them) read unbound tokens. Renaming a table or an encrypted column
 needs the same re-encryption, as the name is part of the binding.

@@ -59,24 +59,6 @@ def _in_regions(
     )
 
 
-def presences_in_regions(
-    *,
-    country_code: str,
-    region_codes: Collection[str],
-    on_date: datetime.date,
-    lookahead_days: int = 0,
-) -> QuerySet[Presence]:
-    """Presences in one of the regions, or anywhere in the country when they name no region."""
-    return Presence.objects.filter(
-        _in_regions(
-            country_code=country_code,
-            region_codes=region_codes,
-            on_date=on_date,
-            lookahead_days=lookahead_days,
-        )
-    )
-
-
 def citizens_present_in_regions(
     *,
     country_code: str,

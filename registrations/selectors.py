@@ -72,7 +72,7 @@ def citizens_present_in_regions(
     citizen kept by a window. Each citizen carries `matched_region_code`: the region of one
     matching presence, preferring one with a region and then one covering `on_date`; NULL when
     only presences with no region matched. (A correlated subquery per citizen picking that
-    region cost five of the seven seconds a million recipients took.) The queryset stays plain
+    region took most of a large fan-out's time: docs/performance.md.) The queryset stays plain
     so callers can `.values(...)` it inside an INSERT ... SELECT.
     """
     matching = _in_regions(

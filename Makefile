@@ -77,7 +77,8 @@ test: $(VENV)/.dev-installed messages lint
 test-faults: $(VENV)/.dev-installed
 	$(BIN)/python -m tests.faults.services $(BIN)/pytest -m faults -s -p no:cacheprovider tests/faults
 
-# The benchmark runs on its own PostgreSQL database (created if missing) and the real broker.
+# The benchmark (bench/, outside the product apps) runs on its own PostgreSQL database (created
+# if missing) and the real broker.
 BENCH_DB ?= consular_bench
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/$(BENCH_DB)
 # Its own RabbitMQ virtual host too, so no other worker on the machine takes its messages.
@@ -93,7 +94,7 @@ bench: $(VENV)/.dev-installed
 	rabbitmqctl -q add_vhost $(BENCH_VHOST) 2>/dev/null || true
 	rabbitmqctl -q set_permissions -p $(BENCH_VHOST) guest ".*" ".*" ".*"
 	$(BENCH_ENV) $(MANAGE) migrate --noinput --verbosity 0
-	$(BENCH_ENV) $(MANAGE) bench_fanout $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -1,9 +1,9 @@
 """`field__any=values`: `field__in=values` with the list sent as one array.
 
 On PostgreSQL it is written `column = ANY(%s)`, one parameter for the whole list, where `__in`
-writes a placeholder per value: the database driver splits and quotes a query of 500
-placeholders in about 5 ms of CPU, and sending alerts asks such queries for every few hundred
-messages. Elsewhere, and for a subquery, it is `__in`."""
+writes a placeholder per value, which the database driver splits and quotes at a CPU cost that
+adds up, as sending alerts asks such queries for every few hundred messages (docs/performance.md).
+Elsewhere, and for a subquery, it is `__in`."""
 
 from typing import Any
 

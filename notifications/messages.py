@@ -36,8 +36,8 @@ SMS_TEMPLATE = "notifications/alert/sms.txt"
 def preload() -> None:
     """Load what rendering the first alert needs: the URL table links are reversed from, the
     alert templates and each language's catalogue. A worker's parent process calls it before
-    forking its pool, so each child starts with them instead of spending about 130 ms of CPU
-    on its first alert, while the first messages of a crisis wait."""
+    forking its pool, so each child starts with them instead of loading them on its first
+    alert, while the first messages of a crisis wait (docs/performance.md)."""
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             get_resolver().reverse_dict  # noqa: B018 - built for the active language on first use

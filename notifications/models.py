@@ -164,8 +164,8 @@ class Delivery(models.Model):
     id = models.BigAutoField(primary_key=True)
     # No index of its own: the ledger's (alert, channel, status) index starts with the alert,
     # and every index is paid on each of a fan-out's million inserts.
-    # No foreign key in the database either: PostgreSQL checked it once per row at commit,
-    # a quarter of a million-recipient fan-out (3.6 s of 12). Rows are written only by the
+    # No foreign key in the database either: PostgreSQL checked it once per row at commit, a
+    # large share of a fan-out's time (docs/performance.md). Rows are written only by the
     # fan-out, for the alert whose row it holds locked in the same transaction; alerts are
     # never deleted but through the ORM, which deletes their rows first.
     alert = models.ForeignKey(
@@ -178,7 +178,7 @@ class Delivery(models.Model):
     )
     # Erasing a citizen keeps the ledger's counts but drops the link to the person.
     # No foreign key in the database: checking one locks each citizen row a fan-out writes to,
-    # and took longer (13 s) than writing a million recipients' rows. Rows are written only by
+    # and took longer than writing the rows (docs/performance.md). Rows are written only by
     # the fan-out, from the register in the same statement; erasure unlinks them, and the two
     # exclude each other (`services.ledger_lock`). No index of its own either: the ledger's
     # unique key starts with the citizen.

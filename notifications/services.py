@@ -174,8 +174,8 @@ ANALYZE_AFTER_ROWS = 10_000
 
 def _ledger_grew(created: int) -> None:
     """After a large fan-out, refresh the planner's statistics before the first claim: with
-    the old ones, a million new rows all pending and due look rare, and each claim read the
-    whole due index (4 s) instead of looking its rows up by id."""
+    the old ones, many new rows all pending and due look rare, and each claim read the whole
+    due index instead of looking its rows up by id (docs/performance.md)."""
     if created >= ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {Delivery._meta.db_table}")

@@ -3,10 +3,6 @@ from django.db.models import QuerySet
 from regions.models import Country, Region
 
 
-def countries_all() -> QuerySet[Country]:
-    return Country.objects.all()
-
-
 def country_get(*, code: str) -> Country | None:
     return Country.objects.filter(code=code.upper()).first()
 

@@ -59,24 +59,6 @@ def _in_regions(
     )
 
 
-def presences_in_regions(
-    *,
-    country_code: str,
-    region_codes: Collection[str],
-    on_date: datetime.date,
-    lookahead_days: int = 0,
-) -> QuerySet[Presence]:
-    """Presences in one of the regions, or anywhere in the country when they name no region."""
-    return Presence.objects.filter(
-        _in_regions(
-            country_code=country_code,
-            region_codes=region_codes,
-            on_date=on_date,
-            lookahead_days=lookahead_days,
-        )
-    )
-
-
 def citizens_present_in_regions(
     *,
     country_code: str,
@@ -90,7 +72,7 @@ def citizens_present_in_regions(
     citizen kept by a window. Each citizen carries `matched_region_code`: the region of one
     matching presence, preferring one with a region and then one covering `on_date`; NULL when
     only presences with no region matched. (A correlated subquery per citizen picking that
-    region cost five of the seven seconds a million recipients took.) The queryset stays plain
+    region took most of a large fan-out's time: docs/performance.md.) The queryset stays plain
     so callers can `.values(...)` it inside an INSERT ... SELECT.
     """
     matching = _in_regions(

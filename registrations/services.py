@@ -392,13 +392,6 @@ def trip_add(*, citizen: Citizen, legs: Sequence[PresenceInput]) -> list[Presenc
 
 
 @transaction.atomic
-def residence_add(*, citizen: Citizen, presence: PresenceInput) -> Presence:
-    row = _presence_row(citizen, presence, kind=Presence.Kind.RESIDENCE, trip=None, prefix="")
-    row.save(force_insert=True)
-    return row
-
-
-@transaction.atomic
 def presence_check_out(
     *, citizen: Citizen, presence_id: uuid.UUID | str, on_date: datetime.date | None = None
 ) -> Presence | None:

@@ -1,8 +1,8 @@
 """Alert emails as raw MIME bytes, built in a few string operations.
 
 Django's EmailMessage builds each message through the standard library's `email.policy`
-machinery, which parses and refolds every header: about 4 ms of CPU a message, the largest
-cost of an alert's email hand-off on a 2-core machine. An alert email is always the same
+machinery, which parses and refolds every header: the largest cost of an alert's email
+hand-off (docs/performance.md). An alert email is always the same
 shape (text and HTML alternatives, ASCII headers we chose, a subject shared by thousands of
 recipients), so over SMTP it is built here instead: headers written as they are, each body
 base64-encoded (a C routine), the encoded subject cached. Anything outside that shape (a

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from bench.sinks import SmsFaults, sms_sink
 from core import sms
 from core.sms.backends.http import SmsBackend
-from notifications.sinks import SmsFaults, sms_sink
 
 
 @pytest.fixture

@@ -20,12 +20,11 @@ from django.db import OperationalError, connection, connections
 
 from accounts.demo import seed_posts_and_staff
 from advisories.models import Advisory
+from bench import seed as bench_seed
+from bench.sinks import SmsFaults, SmtpFaults
 from consular.celery import app as celery_app
-from notifications import benchmark
-from notifications.management.commands.bench_fanout import _publish
 from notifications.models import Alert, Delivery
 from notifications.services import HANDOFF_BATCH
-from notifications.sinks import SmsFaults, SmtpFaults
 from regions.services import geography_load
 from tests.faults.sink_process import SinkLog, serve
 
@@ -220,14 +219,14 @@ def seed() -> int:
     """The register and the staff who publish; returns how many deliveries an alert makes."""
     geography_load(country_codes={"ML", "LB"})
     seed_posts_and_staff()
-    _publish(3, alerting=False)
-    benchmark.seed_register(size=REGISTER_SIZE)
-    return benchmark.expected_deliveries(REGISTER_SIZE)
+    bench_seed.publish_mali(3, alerting=False)
+    bench_seed.seed_register(size=REGISTER_SIZE)
+    return bench_seed.expected_deliveries(REGISTER_SIZE)
 
 
 def publish_level_change() -> Advisory:
     """Mali to level 4 everywhere, through the advisory services: the alert follows."""
-    return _publish(4, alerting=True)
+    return bench_seed.publish_mali(4, alerting=True)
 
 
 def publish_level_change_and_die(pipeline: Pipeline) -> int:

@@ -4,7 +4,7 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from notifications.sinks import SmsFaults, SmtpFaults, sms_sink, smtp_sink
+from bench.sinks import SmsFaults, SmtpFaults, sms_sink, smtp_sink
 
 
 @dataclass

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 import pytest
 
 from advisories.models import Advisory
+from bench.sinks import SmsFaults, SmtpFaults
 from consular.celery import app as celery_app
 from core.crypto import rows_update
 from core.models import OutboxEvent
 from notifications.models import Alert, Delivery
 from notifications.services import HANDOFF_BATCH
-from notifications.sinks import SmsFaults, SmtpFaults
 from registrations.models import Citizen
 from tests.faults import harness, services
 

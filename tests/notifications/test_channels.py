@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from bench.sinks import SmtpFaults, SmtpSink, smtp_sink
 from notifications.channels import OutgoingMessage, Receipt, SendError, mime
 from notifications.channels.email import EmailChannel, sendmail_pipelined
-from notifications.sinks import SmtpFaults, SmtpSink, smtp_sink
 
 SUBJECT = (
     "Mali : le niveau de risque de Gao passe à 4 \N{EN DASH} quittez la région sans délai, "

@@ -15,9 +15,9 @@ import pytest
 from django.db import connection
 from kombu import Connection, Exchange, Queue
 
+from bench.sinks import sms_sink, smtp_sink
 from consular.celery import app as celery_app
 from notifications.models import Alert, Delivery
-from notifications.sinks import sms_sink, smtp_sink
 from registrations.models import Citizen, HouseholdMember
 from tests.advisories.conftest import publish
 from tests.notifications.conftest import make_citizen

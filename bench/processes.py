@@ -1,10 +1,5 @@
-"""The fan-out benchmark behind `make bench` (`manage.py bench_fanout`).
-
-It seeds a register in SQL, publishes a Mali level change, and times the real path (event,
-fan-out task, send tasks on real worker processes) against local sinks running in their own
-processes, whose ceilings it measures in the same run with a bare client. It also runs a naive
-baseline: one task per recipient that creates its row with the ORM and sends on a fresh
-connection. Benchmark-only code: workers load it with `--include notifications.benchmark`."""
+"""The benchmark's processes: the sinks and the Celery workers, each in processes of their own,
+the sinks' ceilings measured with bare clients, and the CPU and memory they use."""
 
 import contextlib
 import http.client
@@ -17,8 +12,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
@@ -26,24 +19,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from celery import shared_task
-from django.conf import settings
-from django.db import connection, models
-from django.utils import timezone
+from django.db import connection
 
-from advisories.events import RiskLevelChanged
-from core import crypto
-from notifications.channels import get_channel
+from bench.measure import wait_for
+from bench.sinks import sms_sink, smtp_sink
 from notifications.channels.email import sendmail_pipelined
-from notifications.messages import AlertRenderer
-from notifications.models import Alert, Delivery
-from notifications.sinks import sms_sink, smtp_sink
-from registrations.models import Citizen, Presence
-from registrations.selectors import citizen_contacts
 
 ROOT = Path(__file__).resolve().parent.parent
-MALI_REGIONS = [f"ML-{n}" for n in range(1, 11)] + ["ML-BKO"]
-LEBANON_REGIONS = ["LB-AK", "LB-AS", "LB-BA", "LB-BH", "LB-BI", "LB-JA", "LB-JL", "LB-NA"]
 
 
 # --- sinks in their own processes -------------------------------------------------------------
@@ -282,7 +264,7 @@ def running_workers(*, sinks: Sinks, processes: int, concurrency: int) -> Iterat
     }
     command = [
         sys.executable, "-m", "celery", "-A", "consular", "worker", "--include",
-        "notifications.benchmark", "--queues", "default,email,sms", "--concurrency",
+        "bench.naive", "--queues", "default,email,sms", "--concurrency",
         str(concurrency), "--without-gossip", "--without-mingle", "--loglevel", "WARNING",
     ]  # fmt: skip
     workers = Workers(
@@ -309,223 +291,3 @@ def running_workers(*, sinks: Sinks, processes: int, concurrency: int) -> Iterat
 
 
 # --- the register, seeded in SQL ---------------------------------------------------------------
-
-
-def _insert_generated(
-    model: type[models.Model],
-    rows_sql: str,
-    values: dict[str, str],
-    rows_params: Sequence[Any] = (),
-) -> None:
-    """INSERT ... SELECT over `rows_sql` (which yields `n`): each column takes its SQL
-    expression from `values`, else its default (empty for a blank text field), else NULL."""
-    columns, expressions = [], []
-    params: list[Any] = []
-    for field in model._meta.concrete_fields:
-        columns.append(connection.ops.quote_name(str(field.column)))
-        if field.name in values:
-            expressions.append(values[field.name])
-        elif field.has_default() or not field.null:
-            expressions.append("%s")
-            params.append(field.get_db_prep_save(field.get_default(), connection))
-        else:
-            expressions.append("NULL")
-    table = connection.ops.quote_name(model._meta.db_table)
-    # Built from model metadata and this module's constants; values go as parameters.
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(expressions)} FROM {rows_sql}"  # noqa: S608, E501
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, *rows_params])
-
-
-# Citizens encrypted and inserted per statement: bounds memory for the million-citizen run.
-SEED_CHUNK = 100_000
-
-
-def seed_register(*, size: int) -> None:
-    """`size` citizens in Mali (residents and travellers over its 11 regions) and a tenth as
-    many in Lebanon; 90 % with a verified email and 60 % with a verified phone."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "TRUNCATE notifications_delivery, notifications_alert, notifications_suppression, "
-            "registrations_presence, registrations_citizen CASCADE"
-        )
-    now = "now()"
-    people = size + size // 10
-    for first in range(1, people + 1, SEED_CHUNK):
-        numbers = range(first, min(first + SEED_CHUNK, people + 1))
-        # Addresses and numbers are stored encrypted with their keyed hashes, as the register
-        # stores them: the database cannot compute either, so they come in as arrays.
-        # The ids are drawn here too, as each value is encrypted bound to its row.
-        ids = [uuid.uuid4() for _ in numbers]
-        emails = [f"bench{n}@example.org" for n in numbers]
-        phones = [f"+2237{n:07d}" for n in numbers]
-        email_field, phone_field = (
-            Citizen._meta.get_field("email"),
-            Citizen._meta.get_field("phone"),
-        )
-        _insert_generated(
-            Citizen,
-            "(SELECT u.id, u.email, u.email_hash, u.phone, u.phone_hash, u.i + %s AS n FROM "
-            "unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[]) "
-            "WITH ORDINALITY AS u(id, email, email_hash, phone, phone_hash, i)) AS g",
-            {
-                "id": "g.id",
-                "created_at": now,
-                "updated_at": now,
-                "given_name": "'Bench'",
-                "family_name": "'Citizen ' || n",
-                "language": "CASE WHEN mod(n, 3) = 0 THEN 'fr' ELSE 'en' END",
-                "email": "g.email",
-                "email_hash": "g.email_hash",
-                "phone": "g.phone",
-                "phone_hash": "g.phone_hash",
-                "notify_by_email": "true",
-                "notify_by_sms": "true",
-                "email_verified_at": f"CASE WHEN mod(n, 10) <> 0 THEN {now} END",
-                "phone_verified_at": f"CASE WHEN mod(n, 10) < 6 THEN {now} END",
-                "consented_at": now,
-                "confirmed_at": now,
-                "consent_version": "'bench'",
-            },
-            [
-                first - 1,
-                ids,
-                [
-                    crypto.encrypt(email, bound_to=email_field.binding_of(key))
-                    for key, email in zip(ids, emails, strict=True)
-                ],
-                [crypto.keyed_hash(email, kind="email") for email in emails],
-                [
-                    crypto.encrypt(phone, bound_to=phone_field.binding_of(key))
-                    for key, phone in zip(ids, phones, strict=True)
-                ],
-                [crypto.keyed_hash(phone, kind="phone") for phone in phones],
-            ],
-        )
-    regions = "ARRAY[" + ", ".join(f"'{code}'" for code in MALI_REGIONS) + "]"
-    lebanon = "ARRAY[" + ", ".join(f"'{code}'" for code in LEBANON_REGIONS) + "]"
-    _insert_generated(
-        Presence,
-        "(SELECT id AS citizen_id, row_number() OVER (ORDER BY id) AS n "
-        "FROM registrations_citizen) AS c",
-        {
-            "id": "gen_random_uuid()",
-            "created_at": now,
-            "updated_at": now,
-            "citizen": "c.citizen_id",
-            "kind": "CASE WHEN mod(n, 10) < 7 THEN 'residence' ELSE 'trip' END",
-            "trip": "CASE WHEN mod(n, 10) < 7 THEN NULL ELSE gen_random_uuid() END",
-            "country": f"CASE WHEN n <= {int(size)} THEN 'ML' ELSE 'LB' END",
-            "region": (
-                f"CASE WHEN n <= {int(size)} THEN ({regions})[1 + mod(n, 11)::int] "
-                f"ELSE ({lebanon})[1 + mod(n, 8)::int] END"
-            ),
-            "city": "''",
-            "start_date": "current_date - 30",
-            "end_date": "CASE WHEN mod(n, 10) < 7 THEN NULL ELSE current_date + 10 END",
-        },
-    )
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE registrations_citizen; ANALYZE registrations_presence")
-
-
-def expected_deliveries(size: int) -> int:
-    """Verified channels of the Mali citizens (the first `size` rows in email order)."""
-    mali = Citizen.objects.filter(presences__country_id="ML")
-    return (
-        mali.filter(email_verified_at__isnull=False).count()
-        + mali.filter(phone_verified_at__isnull=False).count()
-    )
-
-
-# --- measuring --------------------------------------------------------------------------------
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float) -> float:
-    started = time.perf_counter()
-    while not condition():
-        if time.perf_counter() - started > timeout:
-            raise TimeoutError(f"not reached within {timeout:.0f} s")
-        time.sleep(0.05)
-    return time.perf_counter() - started
-
-
-def ledger_check(alert_id: str, email_ids: list[str], sms_ids: list[str]) -> dict[str, int]:
-    """Compare what the sinks received with the ledger: duplicates and missing messages."""
-    received = Counter(email_ids) + Counter(sms_ids)
-    duplicates = sum(count - 1 for count in received.values() if count > 1)
-    sent = {
-        str(delivery_id)
-        for delivery_id in Delivery.objects.filter(alert_id=alert_id).values_list("id", flat=True)
-    }
-    return {"duplicates": duplicates, "missing": len(sent - set(received))}
-
-
-def dump(result: dict[str, Any]) -> str:
-    return json.dumps(result, sort_keys=False)
-
-
-def republish_sends(*, event: RiskLevelChanged, sinks: Sinks) -> int:
-    """Deliver the same event again, as a redelivered message would: nothing more is sent."""
-    from core import events
-
-    before = sinks.count()
-    events.dispatch(event)
-    time.sleep(3)
-    return sinks.count() - before
-
-
-# --- the naive baseline -----------------------------------------------------------------------
-
-
-@shared_task(name="bench.naive_deliver")
-def naive_deliver(alert_id: str, citizen_id: str, channel_name: str) -> None:
-    """What a first version would do: one task per recipient, ORM row, fresh connection."""
-    alert = Alert.objects.get(id=alert_id)
-    citizen = Citizen.objects.get(id=citizen_id)
-    contact = citizen_contacts(citizen_ids=[citizen.id])[citizen.id]
-    presence = Presence.objects.filter(citizen=citizen).first()
-    delivery, _ = Delivery.objects.get_or_create(
-        alert=alert,
-        citizen=citizen,
-        channel=channel_name,
-        defaults={"next_attempt_at": timezone.now(), "created_at": timezone.now()},
-    )
-    channel = get_channel(channel_name)
-    channel.open()
-    try:
-        receipt = channel.send(
-            AlertRenderer(alert).message(
-                delivery_id=delivery.id,
-                channel=channel_name,
-                region_code=(presence.region_id or "") if presence else "",
-                contact=contact,
-            )
-        )
-    finally:
-        channel.close()
-    delivery.status, delivery.provider_id, delivery.sent_at = (
-        "sent",
-        receipt.provider_id,
-        timezone.now(),
-    )
-    delivery.save()
-
-
-def naive_enqueue(alert: Alert) -> int:
-    count = 0
-    for citizen in Citizen.objects.filter(presences__country_id="ML"):
-        for channel, ready in (
-            ("email", citizen.email_verified_at),
-            ("sms", citizen.phone_verified_at),
-        ):
-            if ready:
-                naive_deliver.apply_async(
-                    args=(str(alert.id), str(citizen.id), channel), queue=channel
-                )
-                count += 1
-    return count
-
-
-def settings_summary() -> dict[str, Any]:
-    return {"rate_limits": settings.ALERT_RATE_LIMITS, "chunk": settings.ALERT_CHUNK_SIZE}

@@ -31,8 +31,7 @@ from cases.services import safety_checks
 from core.audit import Action, audit_record
 from core.exceptions import ApplicationError
 from core.http import no_store
-from registrations.models import Citizen, Presence
-from registrations.selectors import citizen_get, presences_of_citizen
+from registrations.selectors import citizen_get, presence_current_of_citizen
 
 # --- Citizens -------------------------------------------------------------------------------
 
@@ -119,7 +118,7 @@ def ask_help(request: HttpRequest, token: str) -> HttpResponse:
                 ),
             )
         else:
-            presence = _current_presence(citizen)
+            presence = presence_current_of_citizen(citizen=citizen)
             if presence is None:
                 raise Http404
             case_services.case_open_by_citizen(
@@ -139,18 +138,6 @@ def ask_help(request: HttpRequest, token: str) -> HttpResponse:
             )
         return render(request, "cases/respond_done.html", {"safe": False})
     return render(request, "cases/ask_help.html", {"form": form, "token": token})
-
-
-def _current_presence(citizen: Citizen) -> Presence | None:
-    today = timezone.localdate()
-    presences = list(presences_of_citizen(citizen=citizen))
-    current = [
-        p
-        for p in presences
-        if p.start_date <= today and (p.end_date is None or p.end_date >= today)
-    ]
-    candidates = current or presences
-    return candidates[0] if candidates else None
 
 
 # --- Staff ----------------------------------------------------------------------------------

@@ -20,8 +20,7 @@ from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from core.exceptions import Conflict, NotFound, ValidationFailed
 from notifications.messaging import MessageTexts, message_alert_create
 from regions.selectors import regions_of_country
-from registrations.models import HouseholdMember
-from registrations.selectors import citizens_for_staff
+from registrations.selectors import citizens_for_staff, household_member_ids_of_citizen
 
 # Which kind of case a "needs help" answer opens, and how urgent it is.
 HELP_CASE_KIND = {
@@ -82,10 +81,12 @@ def _case_create(
         opened_by=opened_by,
     )
     if household_member_ids and citizen_id is not None:
-        members = HouseholdMember.objects.filter(
-            id__in=list(household_member_ids), citizen_id=citizen_id
+        case.household_members.set(
+            # The stubs expect integer keys; a household member's is a UUID.
+            household_member_ids_of_citizen(  # type: ignore[arg-type]
+                citizen_id=citizen_id, among=household_member_ids
+            )
         )
-        case.household_members.set(members)
     CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.OPENED, actor=opened_by, text=text)
     return case
 

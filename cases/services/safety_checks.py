@@ -14,8 +14,6 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -31,10 +29,15 @@ from core.ratelimit import hit
 from notifications.events import InboundSmsReceived
 from notifications.messaging import MessageTexts, message_alert_create
 from notifications.models import Alert
+from notifications.selectors import alert_exists
 from notifications.services import inbound_message_claim
 from regions.selectors import regions_of_country
-from registrations.models import HouseholdMember
-from registrations.selectors import citizen_ids_by_phone, citizens_present_in_regions
+from registrations.selectors import (
+    citizen_ids_by_phone,
+    citizens_present_with_household,
+    household_member_ids_of_citizen,
+    household_member_ids_of_citizens,
+)
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 SAFE_WORDS = {"SAFE", "OK", "SECURE", "SECURITE", "SÉCURITÉ"}
@@ -128,21 +131,10 @@ def _new_code() -> str:
 def _insert_responses(check: SafetyCheck) -> int:
     """One pending response per citizen present in the check's regions, with the size of their
     household, in one INSERT ... SELECT."""
-    household = (
-        HouseholdMember.objects.filter(citizen_id=OuterRef("pk"))
-        .order_by()
-        .values("citizen_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    recipients = (
-        citizens_present_in_regions(
-            country_code=check.country_id,
-            region_codes=check.region_codes,
-            on_date=timezone.localdate(),
-        )
-        .annotate(household=Coalesce(Subquery(household, output_field=IntegerField()), Value(0)))
-        .values("id", "matched_region_code", "household")
+    recipients = citizens_present_with_household(
+        country_code=check.country_id,
+        region_codes=check.region_codes,
+        on_date=timezone.localdate(),
     )
     sql, params = recipients.query.sql_with_params()
     table = SafetyResponse._meta.db_table
@@ -197,10 +189,7 @@ def safety_check_start(
         raise ValidationFailed(_("Choose at least one channel."), field="send_email")
     if not question_en.strip():
         raise ValidationFailed(_("Write the question."), field="question_en")
-    if (
-        alert_id is not None
-        and not Alert.objects.filter(id=alert_id, country_id=country_code).exists()
-    ):
+    if alert_id is not None and not alert_exists(alert_id=alert_id, country_code=country_code):
         raise ValidationFailed(_("No such alert for this country."), field="alert")
     with transaction.atomic():
         for _attempt in range(5):
@@ -259,11 +248,7 @@ def _help_case_open(
                 summary=summary,
                 opened_by=None,
                 # Whoever the citizen registered with them was asked through them.
-                household_member_ids=list(
-                    HouseholdMember.objects.filter(citizen_id=citizen_id).values_list(
-                        "id", flat=True
-                    )
-                ),
+                household_member_ids=household_member_ids_of_citizen(citizen_id=citizen_id),
                 text=_answer_text(response),
             )
     except IntegrityError:
@@ -458,9 +443,9 @@ def _no_response_cases_open(check: SafetyCheck) -> int:
     link.objects.bulk_create(
         [
             link(case_id=case_of_citizen[citizen_id], householdmember_id=member_id)
-            for member_id, citizen_id in HouseholdMember.objects.filter(
-                citizen_id__in=list(case_of_citizen)
-            ).values_list("id", "citizen_id")
+            for member_id, citizen_id in household_member_ids_of_citizens(
+                citizen_ids=list(case_of_citizen)
+            )
         ],
         batch_size=500,
     )

@@ -13,10 +13,11 @@ from accounts.permissions import require_role
 from accounts.selectors import (
     REGISTER_ROLES,
     country_codes_of_user,
-    posts_covering_country,
+    post_covering_country,
     posts_of_user,
 )
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from cases.services.texts import languages
 from core.exceptions import Conflict, NotFound, ValidationFailed
 from notifications.messaging import MessageTexts, message_alert_create
 from regions.selectors import regions_of_country
@@ -47,7 +48,7 @@ TRANSITIONS: dict[str, set[str]] = {
 
 
 def _post_for(country_code: str) -> Post:
-    post = posts_covering_country(country_code=country_code).first()
+    post = post_covering_country(country_code=country_code)
     if post is None:
         raise ValidationFailed(_("No post covers this country."), field="country")
     return post
@@ -278,7 +279,7 @@ def case_message_send(
         alert = message_alert_create(
             country_code=case.country_id,
             citizen_ids=[case.citizen_id],
-            texts={"en": message, "fr": message},
+            texts=dict.fromkeys(languages(), message),
             created_by=actor,
         )
         return CaseEvent.objects.create(

@@ -20,9 +20,10 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import require_role
-from accounts.selectors import REGISTER_ROLES, posts_covering_country
+from accounts.selectors import REGISTER_ROLES, post_covering_country
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from cases.services.cases import HELP_CASE_KIND, _case_create, _post_for
+from cases.services.texts import languages
 from core.crypto import row_key_sql
 from core.exceptions import Conflict, ValidationFailed
 from core.ratelimit import hit
@@ -71,7 +72,7 @@ def response_url_template() -> str:
 def _question_texts(check: SafetyCheck) -> dict[str, MessageTexts]:
     texts = {}
     deadline = timezone.localtime(check.deadline).strftime("%Y-%m-%d %H:%M")
-    for language in ("en", "fr"):
+    for language in languages():
         question = check.question_fr if language == "fr" else check.question_en
         with translation.override(language):
             reply = _("Reply SAFE %(code)s or HELP %(code)s.") % {"code": check.code}
@@ -109,9 +110,9 @@ def _reminder_texts(check: SafetyCheck) -> dict[str, MessageTexts]:
 
 def _emergency_texts(check: SafetyCheck) -> dict[str, MessageTexts]:
     texts = {}
-    posts = list(posts_covering_country(country_code=check.country_id)[:1])
-    phone = posts[0].emergency_phone if posts else ""
-    for language in ("en", "fr"):
+    post = post_covering_country(country_code=check.country_id)
+    phone = post.emergency_phone if post else ""
+    for language in languages():
         with translation.override(language):
             body = _(
                 "{name} gave you as their emergency contact. We asked them whether they are "
@@ -308,7 +309,7 @@ def response_record(
 
 def _clarify(*, citizen_id: str, country_code: str, code: str) -> None:
     texts = {}
-    for language in ("en", "fr"):
+    for language in languages():
         with translation.override(language):
             text = _("Sorry, we did not understand. Reply SAFE %(code)s or HELP %(code)s.") % {
                 "code": code
@@ -452,10 +453,79 @@ def _no_response_cases_open(check: SafetyCheck) -> int:
     return len(opened)
 
 
+def _reminder_due(check: SafetyCheck, now: datetime.datetime) -> bool:
+    return (
+        check.reminder_minutes is not None
+        and check.reminded_at is None
+        and now >= check.created_at + datetime.timedelta(minutes=check.reminder_minutes)
+    )
+
+
+def _escalation_due(check: SafetyCheck, now: datetime.datetime) -> bool:
+    return (
+        check.reminder_minutes is not None
+        and check.escalate_to_emergency_contact
+        and check.reminded_at is not None
+        and check.escalated_at is None
+        and now >= check.reminded_at + datetime.timedelta(minutes=check.reminder_minutes)
+    )
+
+
+def _locked_open_check(check: SafetyCheck) -> SafetyCheck | None:
+    locked = SafetyCheck.objects.select_for_update().get(id=check.id)
+    return locked if locked.status == SafetyCheck.Status.OPEN else None
+
+
+def safety_check_remind(*, check: SafetyCheck, now: datetime.datetime | None = None) -> int:
+    """Ask again those who have not answered, once the check's reminder interval has passed
+    since it started. Stamped on the check under its row lock, so it happens once; returns how
+    many citizens were reminded (0 when not due or already done)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked_open_check(check)
+        if locked is None or not _reminder_due(locked, now):
+            return 0
+        pending = _pending_ids(locked)
+        if pending:
+            locked.reminder_alert = message_alert_create(
+                country_code=locked.country_id,
+                citizen_ids=pending,
+                texts=_reminder_texts(locked),
+                send_email=locked.send_email,
+                send_sms=locked.send_sms,
+                response_url_template=response_url_template(),
+            )
+        locked.reminded_at = now
+        locked.save(update_fields=["reminded_at", "reminder_alert", "updated_at"])
+    return len(pending)
+
+
+def safety_check_escalate(*, check: SafetyCheck, now: datetime.datetime | None = None) -> int:
+    """Write to the emergency contacts of those still silent one reminder interval after the
+    reminder, when the check asks for it. Stamped like the reminder, so it happens once;
+    returns how many citizens' contacts were written to."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked_open_check(check)
+        if locked is None or not _escalation_due(locked, now):
+            return 0
+        pending = _pending_ids(locked)
+        if pending:
+            message_alert_create(
+                country_code=locked.country_id,
+                citizen_ids=pending,
+                texts=_emergency_texts(locked),
+                audience=Alert.Audience.EMERGENCY_CONTACTS,
+            )
+        locked.escalated_at = now
+        locked.save(update_fields=["escalated_at", "updated_at"])
+    return len(pending)
+
+
 def safety_checks_tick(*, now: datetime.datetime | None = None) -> TickResult:
-    """The beat task's work: remind those who have not answered, then write to their
-    emergency contacts, then close checks whose deadline has come. Each step is stamped on
-    the check under a row lock, so a second run in the same minute does nothing."""
+    """The beat task's work, for each open check: close it once its deadline has come, else
+    remind, else escalate (at most one step per check and run). Each step is stamped on the
+    check under a row lock, so a second run in the same minute does nothing."""
     now = now or timezone.now()
     reminded = escalated = closed = opened = 0
     for check_id in SafetyCheck.objects.filter(status=SafetyCheck.Status.OPEN).values_list(
@@ -468,39 +538,8 @@ def safety_checks_tick(*, now: datetime.datetime | None = None) -> TickResult:
             if check.deadline <= now:
                 opened += safety_check_close(check=check, now=now)
                 closed += 1
-                continue
-            if check.reminder_minutes is None:
-                continue
-            interval = datetime.timedelta(minutes=check.reminder_minutes)
-            if check.reminded_at is None and now >= check.created_at + interval:
-                pending = _pending_ids(check)
-                if pending:
-                    check.reminder_alert = message_alert_create(
-                        country_code=check.country_id,
-                        citizen_ids=pending,
-                        texts=_reminder_texts(check),
-                        send_email=check.send_email,
-                        send_sms=check.send_sms,
-                        response_url_template=response_url_template(),
-                    )
-                check.reminded_at = now
-                check.save(update_fields=["reminded_at", "reminder_alert", "updated_at"])
-                reminded += len(pending)
-            elif (
-                check.escalate_to_emergency_contact
-                and check.reminded_at is not None
-                and check.escalated_at is None
-                and now >= check.reminded_at + interval
-            ):
-                pending = _pending_ids(check)
-                if pending:
-                    message_alert_create(
-                        country_code=check.country_id,
-                        citizen_ids=pending,
-                        texts=_emergency_texts(check),
-                        audience=Alert.Audience.EMERGENCY_CONTACTS,
-                    )
-                check.escalated_at = now
-                check.save(update_fields=["escalated_at", "updated_at"])
-                escalated += len(pending)
+            elif _reminder_due(check, now):
+                reminded += safety_check_remind(check=check, now=now)
+            elif _escalation_due(check, now):
+                escalated += safety_check_escalate(check=check, now=now)
     return TickResult(reminded=reminded, escalated=escalated, closed=closed, cases_opened=opened)

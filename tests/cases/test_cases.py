@@ -6,7 +6,7 @@ from cases.models import Case
 from cases.services import cases as case_services
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from notifications.models import Alert, Delivery
-from tests.accounts.factories import staff_at
+from tests.accounts.factories import PostFactory, staff_at
 from tests.cases.conftest import citizen_in
 
 
@@ -133,3 +133,13 @@ def test_staff_link_only_a_citizen_registered_in_their_countries(bamako_officer)
             summary="x",
             citizen_id=in_beirut.id,
         )
+
+
+def test_a_case_goes_to_the_countrys_embassy_before_a_consulate(bamako_officer):
+    PostFactory(code="post-ml-gao", name="Consulate in Gao", kind="consulate", countries=["ML"])
+
+    case = case_services.case_open(
+        opened_by=bamako_officer, kind=Case.Kind.WELFARE, country_code="ML", summary="Walk-in"
+    )
+
+    assert case.post.code == "post-ml"

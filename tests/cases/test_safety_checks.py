@@ -3,6 +3,8 @@ import datetime
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
@@ -298,3 +300,52 @@ def test_safe_without_the_code_counts_for_the_only_open_check(
     text_in(awa.phone, "Safe.", django_capture_on_commit_callbacks)
 
     assert SafetyResponse.objects.get(citizen=awa).status == Status.SAFE
+
+
+def test_reminder_and_escalation_each_happen_once_and_only_when_due(bamako_officer):
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        citizen_in("ML-7", name="Awa")
+        check = start_check(bamako_officer, reminder_minutes=60)
+
+    def minutes(n: int) -> datetime.datetime:
+        return start + datetime.timedelta(minutes=n)
+
+    assert safety_checks.safety_check_escalate(check=check, now=minutes(61)) == 0
+    assert safety_checks.safety_check_remind(check=check, now=minutes(59)) == 0
+    assert safety_checks.safety_check_remind(check=check, now=minutes(61)) == 1
+    assert safety_checks.safety_check_remind(check=check, now=minutes(62)) == 0
+    assert safety_checks.safety_check_escalate(check=check, now=minutes(120)) == 0
+    assert safety_checks.safety_check_escalate(check=check, now=minutes(121)) == 1
+    assert safety_checks.safety_check_escalate(check=check, now=minutes(122)) == 0
+
+    check.refresh_from_db()
+    assert (check.reminded_at, check.escalated_at) == (minutes(61), minutes(121))
+    assert Alert.objects.filter(audience=Alert.Audience.EMERGENCY_CONTACTS).count() == 1
+
+
+def test_messages_are_written_in_the_languages_the_site_offers(bamako_officer, settings):
+    check = start_check(bamako_officer)
+    settings.LANGUAGES = [("en", "English")]
+
+    assert set(safety_checks._question_texts(check)) == {"en"}
+    assert set(safety_checks._reminder_texts(check)) == {"en"}
+    assert set(safety_checks._emergency_texts(check)) == {"en"}
+
+
+def test_the_question_costs_the_same_queries_whatever_the_number_asked(
+    bamako_officer, django_assert_num_queries
+):
+    for n in range(3):
+        citizen_in("ML-7", name=f"Small{n}", household=n)
+    with CaptureQueriesContext(connection) as small:
+        start_check(bamako_officer)
+    for n in range(30):
+        citizen_in("ML-7", name=f"Large{n}", household=n % 3)
+
+    # The role, the regions, the check, the responses in one INSERT ... SELECT, the alert, the
+    # check's link to it, and their savepoints: no query per citizen.
+    assert len(small.captured_queries) == 12
+    with django_assert_num_queries(12):
+        check = start_check(bamako_officer)
+    assert SafetyResponse.objects.filter(safety_check=check).count() == 33

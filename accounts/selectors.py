@@ -3,7 +3,8 @@
 import uuid
 from collections.abc import Iterable
 
-from django.db.models import QuerySet
+from django.db.models import Case as DbCase
+from django.db.models import QuerySet, Value, When
 
 from accounts.models import Membership, Post, User
 
@@ -34,6 +35,18 @@ def country_codes_of_user(*, user: User, roles: Iterable[str] | None = None) -> 
 
 def posts_covering_country(*, country_code: str) -> QuerySet[Post]:
     return Post.objects.filter(countries=country_code.upper()).order_by("name")
+
+
+def post_covering_country(*, country_code: str) -> Post | None:
+    """The post answering for a country: its embassy before any consulate, then by name and
+    code, so that every case and message of the country goes to the same one. (Posts cover
+    whole countries; none covers a region.)"""
+    return (
+        posts_covering_country(country_code=country_code)
+        .annotate(consulate=DbCase(When(kind=Post.Kind.EMBASSY, then=Value(0)), default=Value(1)))
+        .order_by("consulate", "name", "code")
+        .first()
+    )
 
 
 def user_has_role(

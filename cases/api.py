@@ -11,8 +11,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from cases import selectors, services
+from cases import selectors
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from cases.services import cases as case_services
+from cases.services import safety_checks
 from core.api import STRICT_FIELD_MAPPING, StrictCharField
 from core.audit import AuditedViewSetMixin
 from core.pagination import CursorPagination
@@ -162,7 +164,7 @@ class SafetyCheckViewSet(
         serializer = SafetyCheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        check = services.safety_check_start(
+        check = safety_checks.safety_check_start(
             started_by=_user(request),
             country_code=data["country_id"],
             # Optional in the serializer: the service refuses a check without regions.
@@ -331,7 +333,7 @@ class CaseViewSet(
         serializer = CaseSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        case = services.case_open(
+        case = case_services.case_open(
             opened_by=_user(request),
             kind=data["kind"],
             priority=data.get("priority", Case.Priority.NORMAL),
@@ -353,11 +355,11 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         if "status" in data:
-            case = services.case_status_change(
+            case = case_services.case_status_change(
                 case=case, status=data["status"], actor=_user(request), text=data["note"]
             )
         elif data["note"].strip():
-            services.case_note_add(case=case, actor=_user(request), text=data["note"])
+            case_services.case_note_add(case=case, actor=_user(request), text=data["note"])
         return Response(CaseSerializer(case).data)
 
     @extend_schema(request=AssignSerializer, responses=CaseSerializer)
@@ -371,7 +373,7 @@ class CaseViewSet(
         assignee = user if assignee_id is None else User.objects.filter(id=assignee_id).first()
         if assignee is None:
             raise serializers.ValidationError({"assignee": ["No such staff member."]})
-        case = services.case_assign(case=case, assignee=assignee, actor=user)
+        case = case_services.case_assign(case=case, assignee=assignee, actor=user)
         return Response(CaseSerializer(case).data)
 
     @extend_schema(
@@ -385,7 +387,7 @@ class CaseViewSet(
         if request.method == "POST":
             serializer = NoteSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
-            event = services.case_note_add(
+            event = case_services.case_note_add(
                 case=case,
                 actor=_user(request),
                 text=serializer.validated_data["text"],

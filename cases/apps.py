@@ -7,9 +7,10 @@ class CasesConfig(AppConfig):
     verbose_name = _("Safety checks and cases")
 
     def ready(self) -> None:
-        from cases import handlers, selectors, services
+        from cases import handlers, selectors
         from cases.demo import seed_safety_check
         from cases.panels import manage_panel
+        from cases.services import erasure
         from core import demo, events, panels, personal_data
         from notifications.events import InboundSmsReceived
 
@@ -25,5 +26,5 @@ class CasesConfig(AppConfig):
                 "cases.caseevent",
             ],
             export=selectors.citizen_data_export,
-            erase=services.citizens_personal_data_erase,
+            erase=erasure.citizens_personal_data_erase,
         )

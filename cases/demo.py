@@ -7,8 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from cases import services
 from cases.models import SafetyCheck, SafetyResponse
+from cases.services import cases as case_services
+from cases.services import safety_checks
 
 QUESTION_EN = "Demo: fighting reported around Gao. Are you and those with you safe?"
 QUESTION_FR = "Démo : combats signalés autour de Gao. Êtes-vous en sécurité, vous et vos proches ?"
@@ -22,7 +23,7 @@ def seed_safety_check() -> list[str]:
     officer = User.objects.filter(username="bamako-officer").first()
     if officer is None:
         return ["Demo safety check skipped: seed the demo staff first."]
-    check = services.safety_check_start(
+    check = safety_checks.safety_check_start(
         started_by=officer,
         country_code="ML",
         region_codes=["ML-7"],
@@ -37,9 +38,9 @@ def seed_safety_check() -> list[str]:
     )
     for number, citizen_id in enumerate(asked):
         if number % 10 < 6:
-            answer = services.Answer(status="safe", via="sms")
+            answer = safety_checks.Answer(status="safe", via="sms")
         elif number % 10 == 6:
-            answer = services.Answer(
+            answer = safety_checks.Answer(
                 status="needs_help",
                 via="web",
                 help_kind=HELP_KINDS[number % len(HELP_KINDS)],
@@ -48,8 +49,8 @@ def seed_safety_check() -> list[str]:
             )
         else:
             continue
-        services.response_record(check=check, citizen_id=citizen_id, answer=answer)
-    services.case_open(
+        safety_checks.response_record(check=check, citizen_id=citizen_id, answer=answer)
+    case_services.case_open(
         opened_by=officer,
         kind="welfare",
         country_code="ML",

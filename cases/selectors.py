@@ -174,16 +174,6 @@ def case_timeline(*, case_id: uuid.UUID | str) -> QuerySet[CaseEvent]:
     return CaseEvent.objects.filter(case_id=case_id).select_related("actor")
 
 
-def open_case_counts(*, check_id: uuid.UUID) -> dict[str, int]:
-    """Open cases of a check by the citizen's standing (for the acceptance: one per help)."""
-    return dict(
-        Case.objects.filter(safety_check_id=check_id, status__in=Case.OPEN_STATUSES)
-        .values_list("source")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-
-
 # What of a case the citizen is given in their export: what they told us, what we sent them
 # and where the case stands. Notes, calls and assignments are the post's working notes, and
 # the comments staff write on a status change or on a case they open are theirs too.

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from accounts.selectors import REGISTER_ROLES, posts_of_user
-from cases import selectors, services
+from cases import selectors
 from cases.forms import (
     CaseFilterForm,
     HelpForm,
@@ -26,11 +26,12 @@ from cases.forms import (
 )
 from cases.models import Case, SafetyCheck, SafetyResponse
 from cases.panels import ask_help_citizen_id
+from cases.services import cases as case_services
+from cases.services import safety_checks
 from core.audit import Action, audit_record
 from core.exceptions import ApplicationError
 from core.http import no_store
-from registrations.models import Citizen, Presence
-from registrations.selectors import citizen_get, presences_of_citizen
+from registrations.selectors import citizen_get, presence_current_of_citizen
 
 # --- Citizens -------------------------------------------------------------------------------
 
@@ -56,10 +57,12 @@ def respond(request: HttpRequest, token: str) -> HttpResponse:
 def respond_safe(request: HttpRequest, token: str) -> HttpResponse:
     check, citizen_id = _token_or_404(token)
     if request.method == "POST":
-        services.response_record(
+        safety_checks.response_record(
             check=check,
             citizen_id=citizen_id,
-            answer=services.Answer(status=SafetyResponse.Status.SAFE, via=SafetyResponse.Via.WEB),
+            answer=safety_checks.Answer(
+                status=SafetyResponse.Status.SAFE, via=SafetyResponse.Via.WEB
+            ),
         )
         return render(request, "cases/respond_done.html", {"check": check, "safe": True})
     return render(request, "cases/respond_safe.html", {"check": check, "token": token})
@@ -71,10 +74,10 @@ def respond_help(request: HttpRequest, token: str) -> HttpResponse:
     check, citizen_id = _token_or_404(token)
     form = HelpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        services.response_record(
+        safety_checks.response_record(
             check=check,
             citizen_id=citizen_id,
-            answer=services.Answer(
+            answer=safety_checks.Answer(
                 status=SafetyResponse.Status.NEEDS_HELP,
                 via=SafetyResponse.Via.WEB,
                 help_kind=form.cleaned_data["help_kind"],
@@ -102,10 +105,10 @@ def ask_help(request: HttpRequest, token: str) -> HttpResponse:
         data = form.cleaned_data
         check = selectors.open_check_of_citizen(citizen_id=citizen.id)
         if check is not None:
-            services.response_record(
+            safety_checks.response_record(
                 check=check,
                 citizen_id=citizen.id,
-                answer=services.Answer(
+                answer=safety_checks.Answer(
                     status=SafetyResponse.Status.NEEDS_HELP,
                     via=SafetyResponse.Via.WEB,
                     help_kind=data["help_kind"],
@@ -115,10 +118,10 @@ def ask_help(request: HttpRequest, token: str) -> HttpResponse:
                 ),
             )
         else:
-            presence = _current_presence(citizen)
+            presence = presence_current_of_citizen(citizen=citizen)
             if presence is None:
                 raise Http404
-            services.case_open_by_citizen(
+            case_services.case_open_by_citizen(
                 citizen_id=citizen.id,
                 country_code=presence.country_id,
                 region_code=presence.region_id,
@@ -135,18 +138,6 @@ def ask_help(request: HttpRequest, token: str) -> HttpResponse:
             )
         return render(request, "cases/respond_done.html", {"safe": False})
     return render(request, "cases/ask_help.html", {"form": form, "token": token})
-
-
-def _current_presence(citizen: Citizen) -> Presence | None:
-    today = timezone.localdate()
-    presences = list(presences_of_citizen(citizen=citizen))
-    current = [
-        p
-        for p in presences
-        if p.start_date <= today and (p.end_date is None or p.end_date >= today)
-    ]
-    candidates = current or presences
-    return candidates[0] if candidates else None
 
 
 # --- Staff ----------------------------------------------------------------------------------
@@ -185,7 +176,7 @@ def check_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            check = services.safety_check_start(
+            check = safety_checks.safety_check_start(
                 started_by=_user(request),
                 country_code=data["country"],
                 region_codes=data["regions"],
@@ -314,7 +305,7 @@ def case_queue(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         case_ids = request.POST.getlist("case")
         if request.POST.get("action") == "assign_me" and case_ids:
-            services.cases_assign(case_ids=case_ids, assignee=user, actor=user)
+            case_services.cases_assign(case_ids=case_ids, assignee=user, actor=user)
         return redirect(request.get_full_path())
     posts = [
         (post.code, post.name)
@@ -347,12 +338,12 @@ def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
         action = request.POST.get("action")
         try:
             if action == "assign_me":
-                services.case_assign(case=case, assignee=user, actor=user)
+                case_services.case_assign(case=case, assignee=user, actor=user)
             elif action == "note":
                 note_form = NoteForm(request.POST, prefix="note")
                 if not note_form.is_valid():
                     raise _Invalid
-                services.case_note_add(
+                case_services.case_note_add(
                     case=case,
                     actor=user,
                     text=note_form.cleaned_data["text"],
@@ -362,14 +353,14 @@ def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
                 status_form = StatusForm(request.POST, prefix="status")
                 if not status_form.is_valid():
                     raise _Invalid
-                services.case_status_change(
+                case_services.case_status_change(
                     case=case, status=status_form.cleaned_data["status"], actor=user
                 )
             elif action == "message":
                 message_form = MessageForm(request.POST, prefix="message")
                 if not message_form.is_valid():
                     raise _Invalid
-                services.case_message_send(
+                case_services.case_message_send(
                     case=case,
                     actor=user,
                     subject=message_form.cleaned_data["subject"],

@@ -33,6 +33,11 @@ def alerts_for_staff(*, user: User, with_deliveries: bool = False) -> QuerySet[A
     )
 
 
+def alert_exists(*, alert_id: uuid.UUID | str, country_code: str) -> bool:
+    """Whether the alert exists and is about the country (what a safety check may answer to)."""
+    return Alert.objects.filter(id=alert_id, country_id=country_code).exists()
+
+
 def alert_counts(*, alert_id: str) -> dict[str, dict[str, int]]:
     """Live counts of one alert's deliveries: {channel: {status: n}} (one grouped query)."""
     counts: dict[str, dict[str, int]] = defaultdict(dict)

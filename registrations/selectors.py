@@ -4,8 +4,9 @@ staff views use the scoped ones. Every selector decides its query cost here."""
 import datetime
 import functools
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -16,11 +17,13 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Value,
     When,
     Window,
 )
-from django.db.models.functions import RowNumber
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
 from django.utils.translation import get_language
 
 from core import personal_data
@@ -162,6 +165,50 @@ def emergency_contacts(*, citizen_ids: Collection[uuid.UUID]) -> dict[uuid.UUID,
     }
 
 
+def citizens_present_with_household(
+    *, country_code: str, region_codes: Collection[str], on_date: datetime.date
+) -> QuerySet[Any, Mapping[str, object]]:
+    """`citizens_present_in_regions` as rows of `id`, `matched_region_code` and `household` (how
+    many household members each registered), still one query: what a safety check inserts its
+    responses from."""
+    household = (
+        HouseholdMember.objects.filter(citizen_id=OuterRef("pk"))
+        .order_by()
+        .values("citizen_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return (
+        citizens_present_in_regions(
+            country_code=country_code, region_codes=region_codes, on_date=on_date
+        )
+        .annotate(household=Coalesce(Subquery(household, output_field=IntegerField()), Value(0)))
+        .values("id", "matched_region_code", "household")
+    )
+
+
+def household_member_ids_of_citizen(
+    *, citizen_id: uuid.UUID | str, among: Collection[uuid.UUID | str] | None = None
+) -> list[uuid.UUID]:
+    """The ids of the citizen's household members (only those `among` the given ids, when
+    given: an id of someone else's member is dropped)."""
+    members = HouseholdMember.objects.filter(citizen_id=citizen_id)
+    if among is not None:
+        members = members.filter(id__in=list(among))
+    return list(members.values_list("id", flat=True))
+
+
+def household_member_ids_of_citizens(
+    *, citizen_ids: Collection[uuid.UUID | str]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(member id, citizen id) of every household member of the citizens, in one query."""
+    return list(
+        HouseholdMember.objects.filter(citizen_id__in=list(citizen_ids)).values_list(
+            "id", "citizen_id"
+        )
+    )
+
+
 def citizen_ids_by_phone(*, phone: str) -> list[uuid.UUID]:
     """Citizens whose verified mobile number is `phone` (E.164), for inbound SMS replies."""
     return list(
@@ -213,6 +260,20 @@ def presences_of_citizen(*, citizen: Citizen) -> QuerySet[Presence]:
         .select_related("country", "region")
         .order_by("start_date", "created_at")
     )
+
+
+def presence_current_of_citizen(*, citizen: Citizen) -> Presence | None:
+    """The presence a citizen asking for help is taken to be in: the earliest covering today,
+    else their earliest presence at all."""
+    today = timezone.localdate()
+    presences = list(presences_of_citizen(citizen=citizen))
+    current = [
+        p
+        for p in presences
+        if p.start_date <= today and (p.end_date is None or p.end_date >= today)
+    ]
+    candidates = current or presences
+    return candidates[0] if candidates else None
 
 
 def citizens_for_staff(

@@ -4,8 +4,8 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import Membership
-from cases import services
 from cases.models import SafetyCheck
+from cases.services import safety_checks
 from notifications.services import inbound_record
 from registrations.models import Citizen, HouseholdMember
 from tests.accounts.factories import PostFactory, staff_at
@@ -52,9 +52,9 @@ def start_check(officer, callbacks=None, **fields) -> SafetyCheck:
         **fields,
     }
     if callbacks is None:
-        return services.safety_check_start(**values)
+        return safety_checks.safety_check_start(**values)
     with callbacks(execute=True):
-        return services.safety_check_start(**values)
+        return safety_checks.safety_check_start(**values)
 
 
 def text_in(sender: str, body: str, callbacks, *, provider_id: str | None = None) -> None:

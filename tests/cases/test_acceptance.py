@@ -9,9 +9,9 @@ from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from cases import services
 from cases.models import Case, SafetyResponse
 from cases.selectors import check_board
+from cases.services import safety_checks
 from registrations.models import Citizen, HouseholdMember, Presence
 from tests.cases.conftest import start_check
 
@@ -64,11 +64,11 @@ def seed_gao(count: int) -> list[Citizen]:
     return citizens
 
 
-def help_answer(kind: str = "evacuation") -> services.Answer:
-    return services.Answer(status=Status.NEEDS_HELP, via="sms", help_kind=kind)
+def help_answer(kind: str = "evacuation") -> safety_checks.Answer:
+    return safety_checks.Answer(status=Status.NEEDS_HELP, via="sms", help_kind=kind)
 
 
-SAFE = services.Answer(status=Status.SAFE, via="web")
+SAFE = safety_checks.Answer(status=Status.SAFE, via="web")
 
 
 def test_a_check_of_a_thousand_matches_its_answers_with_one_open_case_per_help(
@@ -84,17 +84,19 @@ def test_a_check_of_a_thousand_matches_its_answers_with_one_open_case_per_help(
         citizens[760:],
     )
     for citizen in safe:
-        services.response_record(check=check, citizen_id=citizen.id, answer=SAFE)
+        safety_checks.response_record(check=check, citizen_id=citizen.id, answer=SAFE)
     for citizen in helped:
-        services.response_record(check=check, citizen_id=citizen.id, answer=help_answer())
+        safety_checks.response_record(check=check, citizen_id=citizen.id, answer=help_answer())
     # Ten of them write again: still one case each.
     for citizen in helped[:10]:
-        services.response_record(check=check, citizen_id=citizen.id, answer=help_answer("medical"))
+        safety_checks.response_record(
+            check=check, citizen_id=citizen.id, answer=help_answer("medical")
+        )
     # Twenty asked for help, then said they were safe: the latest answer counts.
     for citizen in changed_mind:
-        services.response_record(check=check, citizen_id=citizen.id, answer=help_answer())
-        services.response_record(check=check, citizen_id=citizen.id, answer=SAFE)
-    services.safety_check_close(check=check)
+        safety_checks.response_record(check=check, citizen_id=citizen.id, answer=help_answer())
+        safety_checks.response_record(check=check, citizen_id=citizen.id, answer=SAFE)
+    safety_checks.safety_check_close(check=check)
 
     with django_assert_num_queries(1):
         board = check_board(check_id=check.id)
@@ -138,13 +140,13 @@ def test_board_detail_through_the_api_costs_the_same_whatever_the_size(
     citizens = seed_gao(300)
     check = start_check(bamako_officer)
     for citizen in citizens[:100]:
-        services.response_record(check=check, citizen_id=citizen.id, answer=SAFE)
+        safety_checks.response_record(check=check, citizen_id=citizen.id, answer=SAFE)
     api_client.force_authenticate(bamako_officer)
 
     with CaptureQueriesContext(connection) as small:
         api_client.get(f"/api/v1/safety-checks/{check.id}/")
     for citizen in citizens[100:200]:
-        services.response_record(check=check, citizen_id=citizen.id, answer=help_answer())
+        safety_checks.response_record(check=check, citizen_id=citizen.id, answer=help_answer())
     with CaptureQueriesContext(connection) as large:
         detail = api_client.get(f"/api/v1/safety-checks/{check.id}/").json()
 

@@ -3,8 +3,8 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from cases import services
 from cases.models import Case, SafetyResponse
+from cases.services import safety_checks
 from core.models import AuditEvent
 from tests.cases.conftest import citizen_in, start_check
 
@@ -44,10 +44,10 @@ def test_a_beirut_officer_never_sees_a_bamako_check_or_case(
 ):
     awa = citizen_in("ML-7")
     check = start_check(bamako_officer, django_capture_on_commit_callbacks)
-    services.response_record(
+    safety_checks.response_record(
         check=check,
         citizen_id=awa.id,
-        answer=services.Answer(status=SafetyResponse.Status.NEEDS_HELP, via="web"),
+        answer=safety_checks.Answer(status=SafetyResponse.Status.NEEDS_HELP, via="web"),
     )
     case = Case.objects.get()
     api_client.force_authenticate(beirut_officer)

@@ -10,15 +10,16 @@ from django.apps import apps
 from django.core.management import call_command
 from django.db import connection
 
-from cases import services
 from cases.models import Case, CaseEvent, SafetyResponse
+from cases.services import cases as case_services
+from cases.services import safety_checks
 from core import crypto
 from tests.cases.conftest import citizen_in, start_check
 from tests.core.raw_columns import store, stored
 
 pytestmark = pytest.mark.django_db
 
-HELP = services.Answer(
+HELP = safety_checks.Answer(
     status=SafetyResponse.Status.NEEDS_HELP,
     via=SafetyResponse.Via.WEB,
     help_kind=SafetyResponse.HelpKind.MEDICAL,
@@ -32,10 +33,10 @@ def helped(bamako_officer):
     """A citizen asked by a check who needs help: an answer, a case, a note and a call."""
     citizen = citizen_in("ML-7")
     check = start_check(bamako_officer)
-    response = services.response_record(check=check, citizen_id=citizen.id, answer=HELP)
+    response = safety_checks.response_record(check=check, citizen_id=citizen.id, answer=HELP)
     case = Case.objects.get(citizen=citizen)
-    services.case_note_add(case=case, actor=bamako_officer, text="Sister in Lyon worried")
-    services.case_note_add(
+    case_services.case_note_add(case=case, actor=bamako_officer, text="Sister in Lyon worried")
+    case_services.case_note_add(
         case=case, actor=bamako_officer, text="Called him: ambulance", kind=CaseEvent.Kind.CALL
     )
     return response, case
@@ -80,7 +81,7 @@ def test_rotation_encrypts_answers_and_timelines_again_under_the_new_key(helped,
 
 def test_a_timeline_text_copied_into_another_case_is_refused(helped, bamako_officer):
     _response, case = helped
-    other = services.case_open(
+    other = case_services.case_open(
         opened_by=bamako_officer, kind=Case.Kind.WELFARE, country_code="ML", summary="Walk-in"
     )
     call = case.events.get(kind=CaseEvent.Kind.CALL)

@@ -3,8 +3,9 @@ from django.core import mail
 from django.urls import reverse
 
 from accounts.models import Membership, Post
-from cases import services
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from cases.services import cases as case_services
+from cases.services import safety_checks
 from core.models import AuditEvent
 from tests.accounts.factories import MembershipFactory, login_verified
 from tests.cases.conftest import citizen_in, start_check
@@ -85,10 +86,10 @@ def test_staff_pages_need_a_verified_staff_member(client, bamako_officer):
 
 def test_board_queue_and_case_page_for_the_post(client, bamako_officer, asked):
     check, awa, _token = asked
-    services.response_record(
+    safety_checks.response_record(
         check=check,
         citizen_id=awa.id,
-        answer=services.Answer(status="needs_help", via="sms", help_kind="evacuation"),
+        answer=safety_checks.Answer(status="needs_help", via="sms", help_kind="evacuation"),
     )
     case = Case.objects.get()
     login_verified(client, bamako_officer)
@@ -128,7 +129,9 @@ def test_board_queue_and_case_page_for_the_post(client, bamako_officer, asked):
 
 def test_bulk_assign_from_the_queue(client, bamako_officer):
     cases = [
-        services.case_open(opened_by=bamako_officer, kind="other", country_code="ML", summary=s)
+        case_services.case_open(
+            opened_by=bamako_officer, kind="other", country_code="ML", summary=s
+        )
         for s in ("one", "two")
     ]
     login_verified(client, bamako_officer)
@@ -142,8 +145,8 @@ def test_bulk_assign_from_the_queue(client, bamako_officer):
 
 
 def test_staff_at_several_posts_narrow_the_queue_to_one(client, bamako_officer, beirut_officer):
-    services.case_open(opened_by=bamako_officer, kind="other", country_code="ML", summary="ml")
-    services.case_open(opened_by=beirut_officer, kind="other", country_code="LB", summary="lb")
+    case_services.case_open(opened_by=bamako_officer, kind="other", country_code="ML", summary="ml")
+    case_services.case_open(opened_by=beirut_officer, kind="other", country_code="LB", summary="lb")
     MembershipFactory(
         user=bamako_officer, post=Post.objects.get(code="post-lb"), role=Membership.Role.OFFICER
     )
@@ -165,7 +168,7 @@ def test_staff_at_one_post_get_no_post_filter(client, bamako_officer):
 
 def test_a_beirut_officer_gets_404_on_bamako_pages(client, beirut_officer, bamako_officer, asked):
     check, _awa, _token = asked
-    case = services.case_open(
+    case = case_services.case_open(
         opened_by=bamako_officer, kind="other", country_code="ML", summary="x"
     )
     login_verified(client, beirut_officer)
@@ -183,7 +186,7 @@ def test_the_posts_advisory_staff_see_none_of_its_checks_and_cases(
     client, bamako_officer, asked, role
 ):
     check, _awa, _token = asked
-    case = services.case_open(
+    case = case_services.case_open(
         opened_by=bamako_officer, kind="other", country_code="ML", summary="x"
     )
     editor = MembershipFactory(post=Post.objects.get(code="post-ml"), role=role).user
@@ -203,7 +206,7 @@ def test_the_posts_advisory_staff_see_none_of_its_checks_and_cases(
 
 def test_export_of_the_no_response_list_is_audited(client, bamako_officer, asked):
     check, awa, _token = asked
-    services.safety_check_close(check=check)
+    safety_checks.safety_check_close(check=check)
     login_verified(client, bamako_officer)
 
     response = client.get(reverse("cases:check_export", args=[check.id]), {"status": "no_response"})
@@ -299,7 +302,7 @@ def test_admin_lists_only_the_cases_and_checks_of_ones_posts(
     client, bamako_officer, beirut_officer, asked
 ):
     check, _awa, _token = asked
-    case = services.case_open(
+    case = case_services.case_open(
         opened_by=bamako_officer, kind="other", country_code="ML", summary="x"
     )
     login_verified(client, beirut_officer)
@@ -330,7 +333,7 @@ def test_message_from_the_case_page_is_sent_and_on_the_timeline(
     client, bamako_officer, django_capture_on_commit_callbacks, sms_outbox
 ):
     awa = citizen_in("ML-7", name="Awa")
-    case = services.case_open(
+    case = case_services.case_open(
         opened_by=bamako_officer, kind="other", country_code="ML", summary="x", citizen_id=awa.id
     )
     login_verified(client, bamako_officer)

@@ -16,8 +16,8 @@ from rest_framework.views import APIView
 
 from accounts.models import Membership, User
 from advisories import services as advisory_services
-from cases import services as case_services
 from cases.models import Case
+from cases.services import cases as case_services
 from notifications import staff_messages
 from notifications.messaging import MessageTexts
 from registrations import tokens

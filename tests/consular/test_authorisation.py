@@ -42,7 +42,8 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from advisories import services as advisory_services
-from cases import services as cases_services
+from cases.services import cases as case_services
+from cases.services import safety_checks
 from consular.api import email_tracking_routes
 from core import personal_data
 from notifications import staff_messages
@@ -611,14 +612,14 @@ def world(db) -> World:
         records[("presence", country)] = presence
         records[("citizen", country)] = presence.citizen
         officer = users[f"{post_code}-officer"]
-        records[("check", country)] = cases_services.safety_check_start(
+        records[("check", country)] = safety_checks.safety_check_start(
             started_by=officer,
             country_code=country,
             region_codes=[REGION[country]],
             question_en="Are you safe?",
             deadline=timezone.now() + datetime.timedelta(hours=6),
         )
-        records[("case", country)] = cases_services.case_open(
+        records[("case", country)] = case_services.case_open(
             opened_by=officer, kind="welfare", country_code=country, summary="Walk-in."
         )
         alert = AlertFactory(country_id=country, region_codes=[REGION[country]])

@@ -11,8 +11,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Membership
-from cases import services as cases
 from cases.models import Case
+from cases.services import cases as case_services
+from cases.services import safety_checks
 from consular.celery import app as celery_app
 from notifications import staff_messages
 from notifications.messaging import MessageTexts
@@ -99,7 +100,7 @@ def _send_everything(callbacks, sms_outbox) -> Citizen:
 
     now = timezone.now()
     with callbacks(execute=True):
-        cases.safety_check_start(
+        safety_checks.safety_check_start(
             started_by=officer,
             country_code="ML",
             region_codes=["ML-7"],
@@ -108,7 +109,7 @@ def _send_everything(callbacks, sms_outbox) -> Citizen:
             deadline=now + datetime.timedelta(hours=6),
         )
     with callbacks(execute=True):
-        cases.safety_checks_tick(now=now + datetime.timedelta(hours=3))
+        safety_checks.safety_checks_tick(now=now + datetime.timedelta(hours=3))
     with callbacks(execute=True):
         inbound_record(provider="twilio", provider_id="SM-unclear", sender=PHONE, body="maybe")
 
@@ -119,7 +120,7 @@ def _send_everything(callbacks, sms_outbox) -> Citizen:
     with callbacks(execute=True):
         staff_messages.staff_message_approve(alert=alert, approver=second_officer)
 
-    case = cases.case_open(
+    case = case_services.case_open(
         opened_by=officer,
         kind=Case.Kind.OTHER,
         country_code="ML",
@@ -127,7 +128,9 @@ def _send_everything(callbacks, sms_outbox) -> Citizen:
         citizen_id=citizen.id,
     )
     with callbacks(execute=True):
-        cases.case_message_send(case=case, actor=officer, subject="Hello", text="Call us back.")
+        case_services.case_message_send(
+            case=case, actor=officer, subject="Hello", text="Call us back."
+        )
     return citizen
 
 

@@ -13,8 +13,9 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Membership
-from cases import services as case_services
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from cases.services import cases as case_services
+from cases.services import safety_checks
 from notifications.models import InboundMessage
 from notifications.signatures import hmac_sha256_hex
 from registrations import services
@@ -121,10 +122,10 @@ def test_a_dump_of_the_database_holds_no_canary_value(api_client, settings, sms_
         question_fr="Êtes-vous en sécurité ?",
         deadline=timezone.now() + datetime.timedelta(hours=6),
     )
-    case_services.response_record(
+    safety_checks.response_record(
         check=check,
         citizen_id=citizen.id,
-        answer=case_services.Answer(
+        answer=safety_checks.Answer(
             status=SafetyResponse.Status.NEEDS_HELP,
             via=SafetyResponse.Via.WEB,
             location=CANARIES["response_location"],

@@ -11,8 +11,8 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from accounts.models import Membership
-from cases import services as case_services
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from cases.services import cases as case_services
 from core import crypto, personal_data
 from core.models import AuditEvent
 from notifications.models import (

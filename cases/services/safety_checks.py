@@ -1,10 +1,11 @@
-"""Safety checks, their answers, and the cases that follow.
+"""Safety checks: the question to everyone present in some regions, their answers (by link or
+by text message), the reminder, the word to their emergency contacts, and the close at the
+deadline that may open a welfare case for each citizen who did not answer.
 
 Messages to citizens go through the alerts' ledger (`message_alert_create`), never straight to
 a channel: every question, reminder and clarification is a Delivery row with its status."""
 
 import datetime
-import logging
 import re
 import secrets
 import uuid
@@ -13,66 +14,36 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from accounts.models import Post, User
+from accounts.models import User
 from accounts.permissions import require_role
-from accounts.selectors import (
-    REGISTER_ROLES,
-    country_codes_of_user,
-    posts_covering_country,
-    posts_of_user,
-)
+from accounts.selectors import REGISTER_ROLES, post_covering_country
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
-from core import personal_data
-from core.crypto import row_key_sql, rows_update
-from core.exceptions import Conflict, NotFound, ValidationFailed
+from cases.services.cases import HELP_CASE_KIND, _case_create, _post_for
+from cases.services.texts import languages
+from core.crypto import row_key_sql
+from core.exceptions import Conflict, ValidationFailed
 from core.ratelimit import hit
 from notifications.events import InboundSmsReceived
 from notifications.messaging import MessageTexts, message_alert_create
 from notifications.models import Alert
+from notifications.selectors import alert_exists
 from notifications.services import inbound_message_claim
 from regions.selectors import regions_of_country
-from registrations.models import HouseholdMember
 from registrations.selectors import (
     citizen_ids_by_phone,
-    citizens_for_staff,
-    citizens_present_in_regions,
+    citizens_present_with_household,
+    household_member_ids_of_citizen,
+    household_member_ids_of_citizens,
 )
-
-logger = logging.getLogger(__name__)
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 SAFE_WORDS = {"SAFE", "OK", "SECURE", "SECURITE", "SÉCURITÉ"}
 HELP_WORDS = {"HELP", "AIDE", "SOS"}
 CLARIFICATIONS_PER_HOUR = 3
-
-# Which kind of case a "needs help" answer opens, and how urgent it is.
-HELP_CASE_KIND = {
-    SafetyResponse.HelpKind.EVACUATION: (Case.Kind.EVACUATION, Case.Priority.URGENT),
-    SafetyResponse.HelpKind.MEDICAL: (Case.Kind.MEDICAL, Case.Priority.URGENT),
-    SafetyResponse.HelpKind.DOCUMENTS: (Case.Kind.DOCUMENTS, Case.Priority.NORMAL),
-    SafetyResponse.HelpKind.OTHER: (Case.Kind.OTHER, Case.Priority.HIGH),
-    "": (Case.Kind.OTHER, Case.Priority.HIGH),
-}
-
-# Allowed moves of a case's status; a closed case stays closed.
-TRANSITIONS: dict[str, set[str]] = {
-    Case.Status.NEW: {
-        Case.Status.CONTACTED,
-        Case.Status.IN_PROGRESS,
-        Case.Status.RESOLVED,
-        Case.Status.CLOSED,
-    },
-    Case.Status.CONTACTED: {Case.Status.IN_PROGRESS, Case.Status.RESOLVED, Case.Status.CLOSED},
-    Case.Status.IN_PROGRESS: {Case.Status.CONTACTED, Case.Status.RESOLVED, Case.Status.CLOSED},
-    Case.Status.RESOLVED: {Case.Status.IN_PROGRESS, Case.Status.CLOSED},
-    Case.Status.CLOSED: set(),
-}
 
 
 @dataclass(frozen=True)
@@ -93,9 +64,6 @@ class TickResult:
     cases_opened: int = 0
 
 
-# --- Safety checks ----------------------------------------------------------------------------
-
-
 def response_url_template() -> str:
     path = reverse("cases:respond", kwargs={"token": "TOKEN"})
     return settings.SITE_URL + path.replace("TOKEN", "{token}")
@@ -104,7 +72,7 @@ def response_url_template() -> str:
 def _question_texts(check: SafetyCheck) -> dict[str, MessageTexts]:
     texts = {}
     deadline = timezone.localtime(check.deadline).strftime("%Y-%m-%d %H:%M")
-    for language in ("en", "fr"):
+    for language in languages():
         question = check.question_fr if language == "fr" else check.question_en
         with translation.override(language):
             reply = _("Reply SAFE %(code)s or HELP %(code)s.") % {"code": check.code}
@@ -142,9 +110,9 @@ def _reminder_texts(check: SafetyCheck) -> dict[str, MessageTexts]:
 
 def _emergency_texts(check: SafetyCheck) -> dict[str, MessageTexts]:
     texts = {}
-    posts = list(posts_covering_country(country_code=check.country_id)[:1])
-    phone = posts[0].emergency_phone if posts else ""
-    for language in ("en", "fr"):
+    post = post_covering_country(country_code=check.country_id)
+    phone = post.emergency_phone if post else ""
+    for language in languages():
         with translation.override(language):
             body = _(
                 "{name} gave you as their emergency contact. We asked them whether they are "
@@ -164,21 +132,10 @@ def _new_code() -> str:
 def _insert_responses(check: SafetyCheck) -> int:
     """One pending response per citizen present in the check's regions, with the size of their
     household, in one INSERT ... SELECT."""
-    household = (
-        HouseholdMember.objects.filter(citizen_id=OuterRef("pk"))
-        .order_by()
-        .values("citizen_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    recipients = (
-        citizens_present_in_regions(
-            country_code=check.country_id,
-            region_codes=check.region_codes,
-            on_date=timezone.localdate(),
-        )
-        .annotate(household=Coalesce(Subquery(household, output_field=IntegerField()), Value(0)))
-        .values("id", "matched_region_code", "household")
+    recipients = citizens_present_with_household(
+        country_code=check.country_id,
+        region_codes=check.region_codes,
+        on_date=timezone.localdate(),
     )
     sql, params = recipients.query.sql_with_params()
     table = SafetyResponse._meta.db_table
@@ -233,10 +190,7 @@ def safety_check_start(
         raise ValidationFailed(_("Choose at least one channel."), field="send_email")
     if not question_en.strip():
         raise ValidationFailed(_("Write the question."), field="question_en")
-    if (
-        alert_id is not None
-        and not Alert.objects.filter(id=alert_id, country_id=country_code).exists()
-    ):
+    if alert_id is not None and not alert_exists(alert_id=alert_id, country_code=country_code):
         raise ValidationFailed(_("No such alert for this country."), field="alert")
     with transaction.atomic():
         for _attempt in range(5):
@@ -295,11 +249,7 @@ def _help_case_open(
                 summary=summary,
                 opened_by=None,
                 # Whoever the citizen registered with them was asked through them.
-                household_member_ids=list(
-                    HouseholdMember.objects.filter(citizen_id=citizen_id).values_list(
-                        "id", flat=True
-                    )
-                ),
+                household_member_ids=household_member_ids_of_citizen(citizen_id=citizen_id),
                 text=_answer_text(response),
             )
     except IntegrityError:
@@ -359,7 +309,7 @@ def response_record(
 
 def _clarify(*, citizen_id: str, country_code: str, code: str) -> None:
     texts = {}
-    for language in ("en", "fr"):
+    for language in languages():
         with translation.override(language):
             text = _("Sorry, we did not understand. Reply SAFE %(code)s or HELP %(code)s.") % {
                 "code": code
@@ -494,19 +444,88 @@ def _no_response_cases_open(check: SafetyCheck) -> int:
     link.objects.bulk_create(
         [
             link(case_id=case_of_citizen[citizen_id], householdmember_id=member_id)
-            for member_id, citizen_id in HouseholdMember.objects.filter(
-                citizen_id__in=list(case_of_citizen)
-            ).values_list("id", "citizen_id")
+            for member_id, citizen_id in household_member_ids_of_citizens(
+                citizen_ids=list(case_of_citizen)
+            )
         ],
         batch_size=500,
     )
     return len(opened)
 
 
+def _reminder_due(check: SafetyCheck, now: datetime.datetime) -> bool:
+    return (
+        check.reminder_minutes is not None
+        and check.reminded_at is None
+        and now >= check.created_at + datetime.timedelta(minutes=check.reminder_minutes)
+    )
+
+
+def _escalation_due(check: SafetyCheck, now: datetime.datetime) -> bool:
+    return (
+        check.reminder_minutes is not None
+        and check.escalate_to_emergency_contact
+        and check.reminded_at is not None
+        and check.escalated_at is None
+        and now >= check.reminded_at + datetime.timedelta(minutes=check.reminder_minutes)
+    )
+
+
+def _locked_open_check(check: SafetyCheck) -> SafetyCheck | None:
+    locked = SafetyCheck.objects.select_for_update().get(id=check.id)
+    return locked if locked.status == SafetyCheck.Status.OPEN else None
+
+
+def safety_check_remind(*, check: SafetyCheck, now: datetime.datetime | None = None) -> int:
+    """Ask again those who have not answered, once the check's reminder interval has passed
+    since it started. Stamped on the check under its row lock, so it happens once; returns how
+    many citizens were reminded (0 when not due or already done)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked_open_check(check)
+        if locked is None or not _reminder_due(locked, now):
+            return 0
+        pending = _pending_ids(locked)
+        if pending:
+            locked.reminder_alert = message_alert_create(
+                country_code=locked.country_id,
+                citizen_ids=pending,
+                texts=_reminder_texts(locked),
+                send_email=locked.send_email,
+                send_sms=locked.send_sms,
+                response_url_template=response_url_template(),
+            )
+        locked.reminded_at = now
+        locked.save(update_fields=["reminded_at", "reminder_alert", "updated_at"])
+    return len(pending)
+
+
+def safety_check_escalate(*, check: SafetyCheck, now: datetime.datetime | None = None) -> int:
+    """Write to the emergency contacts of those still silent one reminder interval after the
+    reminder, when the check asks for it. Stamped like the reminder, so it happens once;
+    returns how many citizens' contacts were written to."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = _locked_open_check(check)
+        if locked is None or not _escalation_due(locked, now):
+            return 0
+        pending = _pending_ids(locked)
+        if pending:
+            message_alert_create(
+                country_code=locked.country_id,
+                citizen_ids=pending,
+                texts=_emergency_texts(locked),
+                audience=Alert.Audience.EMERGENCY_CONTACTS,
+            )
+        locked.escalated_at = now
+        locked.save(update_fields=["escalated_at", "updated_at"])
+    return len(pending)
+
+
 def safety_checks_tick(*, now: datetime.datetime | None = None) -> TickResult:
-    """The beat task's work: remind those who have not answered, then write to their
-    emergency contacts, then close checks whose deadline has come. Each step is stamped on
-    the check under a row lock, so a second run in the same minute does nothing."""
+    """The beat task's work, for each open check: close it once its deadline has come, else
+    remind, else escalate (at most one step per check and run). Each step is stamped on the
+    check under a row lock, so a second run in the same minute does nothing."""
     now = now or timezone.now()
     reminded = escalated = closed = opened = 0
     for check_id in SafetyCheck.objects.filter(status=SafetyCheck.Status.OPEN).values_list(
@@ -519,329 +538,8 @@ def safety_checks_tick(*, now: datetime.datetime | None = None) -> TickResult:
             if check.deadline <= now:
                 opened += safety_check_close(check=check, now=now)
                 closed += 1
-                continue
-            if check.reminder_minutes is None:
-                continue
-            interval = datetime.timedelta(minutes=check.reminder_minutes)
-            if check.reminded_at is None and now >= check.created_at + interval:
-                pending = _pending_ids(check)
-                if pending:
-                    check.reminder_alert = message_alert_create(
-                        country_code=check.country_id,
-                        citizen_ids=pending,
-                        texts=_reminder_texts(check),
-                        send_email=check.send_email,
-                        send_sms=check.send_sms,
-                        response_url_template=response_url_template(),
-                    )
-                check.reminded_at = now
-                check.save(update_fields=["reminded_at", "reminder_alert", "updated_at"])
-                reminded += len(pending)
-            elif (
-                check.escalate_to_emergency_contact
-                and check.reminded_at is not None
-                and check.escalated_at is None
-                and now >= check.reminded_at + interval
-            ):
-                pending = _pending_ids(check)
-                if pending:
-                    message_alert_create(
-                        country_code=check.country_id,
-                        citizen_ids=pending,
-                        texts=_emergency_texts(check),
-                        audience=Alert.Audience.EMERGENCY_CONTACTS,
-                    )
-                check.escalated_at = now
-                check.save(update_fields=["escalated_at", "updated_at"])
-                escalated += len(pending)
+            elif _reminder_due(check, now):
+                reminded += safety_check_remind(check=check, now=now)
+            elif _escalation_due(check, now):
+                escalated += safety_check_escalate(check=check, now=now)
     return TickResult(reminded=reminded, escalated=escalated, closed=closed, cases_opened=opened)
-
-
-# --- Cases ------------------------------------------------------------------------------------
-
-
-def _post_for(country_code: str) -> Post:
-    post = posts_covering_country(country_code=country_code).first()
-    if post is None:
-        raise ValidationFailed(_("No post covers this country."), field="country")
-    return post
-
-
-def _case_create(
-    *,
-    kind: str,
-    priority: int,
-    source: str,
-    country_code: str,
-    region_code: str | None,
-    citizen_id: uuid.UUID | str | None,
-    summary: str,
-    opened_by: User | None,
-    safety_check: SafetyCheck | None = None,
-    household_member_ids: Collection[uuid.UUID | str] = (),
-    text: str = "",
-) -> Case:
-    known = {region.code for region in regions_of_country(country_code=country_code)}
-    case = Case.objects.create(
-        kind=kind,
-        priority=priority,
-        source=source,
-        post=_post_for(country_code),
-        country_id=country_code,
-        region_id=region_code if region_code in known else None,
-        citizen_id=citizen_id,
-        safety_check=safety_check,
-        summary=summary[:300],
-        opened_by=opened_by,
-    )
-    if household_member_ids and citizen_id is not None:
-        members = HouseholdMember.objects.filter(
-            id__in=list(household_member_ids), citizen_id=citizen_id
-        )
-        case.household_members.set(members)
-    CaseEvent.objects.create(case=case, kind=CaseEvent.Kind.OPENED, actor=opened_by, text=text)
-    return case
-
-
-def case_open(
-    *,
-    opened_by: User,
-    kind: str,
-    country_code: str,
-    summary: str,
-    priority: int = Case.Priority.NORMAL,
-    region_code: str | None = None,
-    citizen_id: uuid.UUID | str | None = None,
-    household_member_ids: Collection[uuid.UUID | str] = (),
-    text: str = "",
-) -> Case:
-    """Consular staff (officers, post administrators) open a case (a walk-in, a call, a family
-    asking about a relative) in a country their posts cover; it goes to the post covering that
-    country."""
-    country_code = country_code.upper()
-    require_role(
-        user=opened_by,
-        roles=REGISTER_ROLES,
-        country_code=country_code,
-        message=_("You cannot open a case in this country."),
-    )
-    codes = country_codes_of_user(user=opened_by, roles=REGISTER_ROLES)
-    # A citizen registered only elsewhere does not exist for this post: naming one would
-    # put another post's register on this post's case.
-    if (
-        citizen_id is not None
-        and not citizens_for_staff(country_codes=codes).filter(id=citizen_id).exists()
-    ):
-        raise NotFound(_("No such citizen."), field="citizen")
-    if kind not in Case.Kind.values:
-        raise ValidationFailed(_("Unknown kind."), field="kind")
-    with transaction.atomic():
-        return _case_create(
-            kind=kind,
-            priority=priority,
-            source=Case.Source.STAFF,
-            country_code=country_code,
-            region_code=region_code,
-            citizen_id=citizen_id,
-            summary=summary,
-            opened_by=opened_by,
-            household_member_ids=household_member_ids,
-            text=text,
-        )
-
-
-def case_open_by_citizen(
-    *,
-    citizen_id: uuid.UUID | str,
-    country_code: str,
-    region_code: str | None,
-    help_kind: str,
-    text: str,
-) -> Case:
-    """A citizen asks for help themselves (from their page)."""
-    kind, priority = HELP_CASE_KIND[help_kind]
-    with transaction.atomic():
-        return _case_create(
-            kind=kind,
-            priority=priority,
-            source=Case.Source.CITIZEN,
-            country_code=country_code.upper(),
-            region_code=region_code,
-            citizen_id=citizen_id,
-            summary=_("Asked for help"),
-            opened_by=None,
-            text=text[:2000],
-        )
-
-
-def _locked_case_for(*, case: Case, actor: User) -> Case:
-    """The case, locked, once the actor is known to hold a register role at its post: a case
-    names a citizen, which advisory editors and approvers do not see. Another post's case does
-    not exist for the actor."""
-    locked = (
-        Case.objects.select_for_update()
-        .filter(id=case.id, post__in=posts_of_user(user=actor))
-        .first()
-    )
-    if locked is None:
-        raise NotFound(_("No such case."))
-    require_role(
-        user=actor,
-        roles=REGISTER_ROLES,
-        post_id=locked.post_id,
-        message=_("Only the consular staff of the case's post can work on it."),
-    )
-    return locked
-
-
-def case_status_change(*, case: Case, status: str, actor: User, text: str = "") -> Case:
-    """Move a case along its allowed statuses, with a line on its timeline."""
-    with transaction.atomic():
-        case = _locked_case_for(case=case, actor=actor)
-        if status not in TRANSITIONS.get(case.status, set()):
-            raise Conflict(
-                _("A %(old)s case cannot become %(new)s.")
-                % {"old": case.get_status_display(), "new": status},
-                field="status",
-            )
-        old = case.status
-        now = timezone.now()
-        case.status = status
-        if status == Case.Status.RESOLVED:
-            case.resolved_at = now
-        if status == Case.Status.CLOSED:
-            case.closed_at = now
-        case.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
-        CaseEvent.objects.create(
-            case=case,
-            kind=CaseEvent.Kind.STATUS,
-            actor=actor,
-            text=text,
-            data={"from": old, "to": status},
-        )
-    return case
-
-
-def case_assign(*, case: Case, assignee: User | None, actor: User) -> Case:
-    """Give the case to a consular staff member of its post (or to nobody)."""
-    with transaction.atomic():
-        case = _locked_case_for(case=case, actor=actor)
-        if (
-            assignee is not None
-            and not posts_of_user(user=assignee, roles=REGISTER_ROLES)
-            .filter(id=case.post_id)
-            .exists()
-        ):
-            raise ValidationFailed(
-                _("This person does not work at the case's post."), field="assignee"
-            )
-        case.assignee = assignee
-        case.save(update_fields=["assignee", "updated_at"])
-        CaseEvent.objects.create(
-            case=case,
-            kind=CaseEvent.Kind.ASSIGNED,
-            actor=actor,
-            data={"assignee": str(assignee.id) if assignee else None},
-            text=assignee.get_username() if assignee else "",
-        )
-    return case
-
-
-def cases_assign(*, case_ids: Collection[uuid.UUID | str], assignee: User, actor: User) -> int:
-    """Bulk assignment from the queue: the cases of the actor's posts among the ids."""
-    count = 0
-    cases = Case.objects.filter(
-        id__in=list(case_ids), post__in=posts_of_user(user=actor, roles=REGISTER_ROLES)
-    )
-    for case in cases:
-        case_assign(case=case, assignee=assignee, actor=actor)
-        count += 1
-    return count
-
-
-def case_note_add(
-    *, case: Case, actor: User, text: str, kind: str = CaseEvent.Kind.NOTE
-) -> CaseEvent:
-    """A note or a call logged on the timeline."""
-    if kind not in (CaseEvent.Kind.NOTE, CaseEvent.Kind.CALL):
-        raise ValidationFailed(_("A note or a call."), field="kind")
-    if not text.strip():
-        raise ValidationFailed(_("Write something."), field="text")
-    with transaction.atomic():
-        case = _locked_case_for(case=case, actor=actor)
-        return CaseEvent.objects.create(case=case, kind=kind, actor=actor, text=text.strip())
-
-
-def case_message_send(
-    *, case: Case, actor: User, subject: str, text: str, sms: str = ""
-) -> CaseEvent:
-    """Write to the case's citizen through the alerts' ledger; the timeline links the alert."""
-    if not text.strip():
-        raise ValidationFailed(_("Write the message."), field="text")
-    with transaction.atomic():
-        case = _locked_case_for(case=case, actor=actor)
-        if case.citizen_id is None:
-            raise Conflict(_("This case has no citizen to write to."), field="citizen")
-        message = MessageTexts(
-            subject=subject.strip() or _("A message from your consulate"),
-            text=text.strip(),
-            sms=(sms or text).strip()[:480],
-        )
-        alert = message_alert_create(
-            country_code=case.country_id,
-            citizen_ids=[case.citizen_id],
-            texts={"en": message, "fr": message},
-            created_by=actor,
-        )
-        return CaseEvent.objects.create(
-            case=case,
-            kind=CaseEvent.Kind.MESSAGE,
-            actor=actor,
-            text=text.strip(),
-            data={"alert": str(alert.id)},
-        )
-
-
-# --- Erasure ----------------------------------------------------------------------------------
-
-
-def citizens_personal_data_erase(citizen_ids: list[uuid.UUID]) -> dict[str, int]:
-    """The cases' eraser (see `core.personal_data`), run before the citizen rows go.
-
-    - Safety answers stay, so a check's counts (status, region, people) do not change, but lose
-      the link to the person and what they wrote (where they were, the details).
-    - Cases stay as the post's record of the help it gave, without the link to the person or
-      their household members; the summary and every text of the timeline (but assignments,
-      which name staff) become the erased marker, and a line on the timeline says why.
-    """
-    marker = personal_data.erased_marker()
-    responses = SafetyResponse.objects.filter(citizen_id__in=citizen_ids).update(
-        citizen=None, location="", details=""
-    )
-    case_ids = list(Case.objects.filter(citizen_id__in=citizen_ids).values_list("id", flat=True))
-    members, _detail = Case.household_members.through.objects.filter(
-        householdmember__citizen_id__in=citizen_ids
-    ).delete()
-    # rows_update: each row's marker is encrypted bound to that row.
-    events = rows_update(
-        CaseEvent.objects.filter(case_id__in=case_ids)
-        .exclude(kind=CaseEvent.Kind.ASSIGNED)
-        .exclude(text=""),
-        text=marker,
-    )
-    cases = rows_update(
-        Case.objects.filter(id__in=case_ids),
-        citizen=None,
-        summary=marker,
-        updated_at=timezone.now(),
-    )
-    CaseEvent.objects.bulk_create(
-        [CaseEvent(case_id=case_id, kind=CaseEvent.Kind.ERASED) for case_id in case_ids],
-        batch_size=500,
-    )
-    return {
-        "cases.safetyresponse": responses,
-        "cases.case": cases,
-        "cases.case_household_members": members,
-        "cases.caseevent": events,
-    }

@@ -3,29 +3,29 @@ import datetime
 import pytest
 import time_machine
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.models import Membership
-from cases import services
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from cases.selectors import check_board, check_of_response_token
+from cases.services import safety_checks
 from core import events
-from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from core.exceptions import PermissionDenied, ValidationFailed
 from core.models import OutboxEvent
 from notifications.events import InboundSmsReceived
 from notifications.models import Alert, Delivery, InboundMessage
-from tests.accounts.factories import staff_at
 from tests.cases.conftest import citizen_in, start_check, text_in
 
 Status = SafetyResponse.Status
-HELP = services.Answer(
+HELP = safety_checks.Answer(
     status=Status.NEEDS_HELP,
     via=SafetyResponse.Via.WEB,
     help_kind=SafetyResponse.HelpKind.EVACUATION,
     people_with_them=3,
     location="Hotel Atlantide",
 )
-SAFE = services.Answer(status=Status.SAFE, via=SafetyResponse.Via.WEB)
+SAFE = safety_checks.Answer(status=Status.SAFE, via=SafetyResponse.Via.WEB)
 
 
 def test_start_asks_everyone_present_by_email_with_links_and_by_sms_with_the_code(
@@ -118,7 +118,7 @@ def test_the_same_reply_event_twice_records_the_answer_once(
     event = InboundSmsReceived(message_id=str(message.id), citizen_id=str(awa.id))
 
     # Relayed again (its dispatcher died before marking it), or its task redelivered.
-    again = services.sms_reply_handle(event=event)
+    again = safety_checks.sms_reply_handle(event=event)
 
     assert again == "unknown_or_handled"
     [case] = Case.objects.all()
@@ -148,9 +148,9 @@ def test_later_answer_supersedes_and_help_opens_exactly_one_case(
     awa = citizen_in("ML-7", name="Awa", household=2)
     check = start_check(bamako_officer, django_capture_on_commit_callbacks)
 
-    services.response_record(check=check, citizen_id=awa.id, answer=SAFE)
-    services.response_record(check=check, citizen_id=awa.id, answer=HELP)
-    services.response_record(check=check, citizen_id=awa.id, answer=HELP)
+    safety_checks.response_record(check=check, citizen_id=awa.id, answer=SAFE)
+    safety_checks.response_record(check=check, citizen_id=awa.id, answer=HELP)
+    safety_checks.response_record(check=check, citizen_id=awa.id, answer=HELP)
 
     response = SafetyResponse.objects.get(citizen=awa)
     assert (response.status, response.people_with_them, response.location) == (
@@ -163,7 +163,7 @@ def test_later_answer_supersedes_and_help_opens_exactly_one_case(
     assert case.household_members.count() == 2
     assert list(case.events.values_list("kind", flat=True)) == ["opened", "response"]
 
-    services.response_record(check=check, citizen_id=awa.id, answer=SAFE)
+    safety_checks.response_record(check=check, citizen_id=awa.id, answer=SAFE)
 
     assert SafetyResponse.objects.get(citizen=awa).status == Status.SAFE
     assert case.events.count() == 3
@@ -186,22 +186,22 @@ def test_reminder_then_emergency_contact_then_deadline_with_a_fixed_clock(
             deadline=start + datetime.timedelta(hours=3),
             open_case_on_no_response=True,
         )
-        services.response_record(check=check, citizen_id=answered.id, answer=SAFE)
+        safety_checks.response_record(check=check, citizen_id=answered.id, answer=SAFE)
         sms_outbox.clear()
 
     with (
         time_machine.travel(start + datetime.timedelta(minutes=59), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert services.safety_checks_tick() == services.TickResult()
+        assert safety_checks.safety_checks_tick() == safety_checks.TickResult()
     assert sms_outbox == []
 
     with (
         time_machine.travel(start + datetime.timedelta(minutes=61), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert services.safety_checks_tick().reminded == 1
-        assert services.safety_checks_tick().reminded == 0
+        assert safety_checks.safety_checks_tick().reminded == 1
+        assert safety_checks.safety_checks_tick().reminded == 0
     assert [m.to for m in sms_outbox] == [awa.phone]
     assert sms_outbox[0].body.startswith("Reminder:")
 
@@ -209,8 +209,8 @@ def test_reminder_then_emergency_contact_then_deadline_with_a_fixed_clock(
         time_machine.travel(start + datetime.timedelta(minutes=122), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        assert services.safety_checks_tick().escalated == 1
-        services.safety_checks_tick()
+        assert safety_checks.safety_checks_tick().escalated == 1
+        safety_checks.safety_checks_tick()
     assert [m.to for m in sms_outbox] == [awa.phone, "+33611111111"]
     assert "Awa" in sms_outbox[1].body
 
@@ -218,8 +218,8 @@ def test_reminder_then_emergency_contact_then_deadline_with_a_fixed_clock(
         time_machine.travel(start + datetime.timedelta(hours=3), tick=False),
         django_capture_on_commit_callbacks(execute=True),
     ):
-        result = services.safety_checks_tick()
-        assert services.safety_checks_tick().closed == 0
+        result = safety_checks.safety_checks_tick()
+        assert safety_checks.safety_checks_tick().closed == 0
     assert (result.closed, result.cases_opened) == (1, 1)
     check.refresh_from_db()
     assert check.status == SafetyCheck.Status.CLOSED
@@ -240,7 +240,7 @@ def test_no_response_opens_no_case_unless_the_check_asks_for_it(
     citizen_in("ML-7")
     check = start_check(bamako_officer, django_capture_on_commit_callbacks)
 
-    assert services.safety_check_close(check=check) == 0
+    assert safety_checks.safety_check_close(check=check) == 0
     assert Case.objects.count() == 0
     assert SafetyResponse.objects.get().status == Status.NO_RESPONSE
 
@@ -250,9 +250,9 @@ def test_an_answer_after_the_deadline_still_counts(
 ):
     awa = citizen_in("ML-7")
     check = start_check(bamako_officer, django_capture_on_commit_callbacks)
-    services.safety_check_close(check=check)
+    safety_checks.safety_check_close(check=check)
 
-    services.response_record(check=check, citizen_id=awa.id, answer=SAFE)
+    safety_checks.response_record(check=check, citizen_id=awa.id, answer=SAFE)
 
     assert SafetyResponse.objects.get().status == Status.SAFE
 
@@ -264,8 +264,8 @@ def test_board_counts_people_with_their_households_by_region(
     helpme = citizen_in("ML-7", household=1)
     citizen_in("ML-7")
     check = start_check(bamako_officer, django_capture_on_commit_callbacks)
-    services.response_record(check=check, citizen_id=safe.id, answer=SAFE)
-    services.response_record(check=check, citizen_id=helpme.id, answer=HELP)
+    safety_checks.response_record(check=check, citizen_id=safe.id, answer=SAFE)
+    safety_checks.response_record(check=check, citizen_id=helpme.id, answer=HELP)
 
     board = check_board(check_id=check.id)
 
@@ -278,116 +278,6 @@ def test_board_counts_people_with_their_households_by_region(
     assert list(board.regions) == ["ML-7"]
 
 
-def test_staff_open_a_case_for_their_country_only(bamako_officer, beirut_officer):
-    case = services.case_open(
-        opened_by=bamako_officer,
-        kind=Case.Kind.WELFARE,
-        country_code="ML",
-        region_code="ML-7",
-        summary="Family asking about a relative",
-    )
-    assert (case.post.code, case.status, case.source) == ("post-ml", "new", "staff")
-    with pytest.raises(PermissionDenied):
-        services.case_open(
-            opened_by=beirut_officer, kind=Case.Kind.OTHER, country_code="ML", summary="x"
-        )
-
-
-def test_status_transitions_are_recorded_and_a_closed_case_stays_closed(bamako_officer):
-    case = services.case_open(
-        opened_by=bamako_officer, kind=Case.Kind.MEDICAL, country_code="ML", summary="Walk-in"
-    )
-
-    services.case_status_change(case=case, status="contacted", actor=bamako_officer)
-    services.case_status_change(case=case, status="resolved", actor=bamako_officer)
-    services.case_status_change(case=case, status="closed", actor=bamako_officer)
-
-    with pytest.raises(Conflict):
-        services.case_status_change(case=case, status="in_progress", actor=bamako_officer)
-    case.refresh_from_db()
-    assert case.resolved_at
-    assert case.closed_at
-    assert [e.data for e in case.events.filter(kind="status")] == [
-        {"from": "new", "to": "contacted"},
-        {"from": "contacted", "to": "resolved"},
-        {"from": "resolved", "to": "closed"},
-    ]
-
-
-def test_assign_only_within_the_post_and_never_outside_ones_posts(bamako_officer, beirut_officer):
-    from core.exceptions import NotFound
-
-    case = services.case_open(
-        opened_by=bamako_officer, kind=Case.Kind.OTHER, country_code="ML", summary="Call"
-    )
-
-    services.case_assign(case=case, assignee=bamako_officer, actor=bamako_officer)
-    with pytest.raises(ValidationFailed):
-        services.case_assign(case=case, assignee=beirut_officer, actor=bamako_officer)
-    with pytest.raises(NotFound):
-        services.case_assign(case=case, assignee=beirut_officer, actor=beirut_officer)
-    with pytest.raises(NotFound):
-        services.case_note_add(case=case, actor=beirut_officer, text="peek")
-    assert (
-        services.cases_assign(case_ids=[case.id], assignee=beirut_officer, actor=beirut_officer)
-        == 0
-    )
-    case.refresh_from_db()
-    assert case.assignee == bamako_officer
-
-
-@pytest.mark.parametrize("role", [Membership.Role.EDITOR, Membership.Role.APPROVER])
-def test_advisory_staff_of_the_post_neither_open_nor_work_on_its_cases(bamako_officer, role):
-    editor = staff_at("ML", role, username=f"bamako-{role}")
-    case = services.case_open(
-        opened_by=bamako_officer, kind=Case.Kind.OTHER, country_code="ML", summary="Call"
-    )
-
-    steps = [
-        lambda: services.case_open(
-            opened_by=editor, kind=Case.Kind.OTHER, country_code="ML", summary="x"
-        ),
-        lambda: services.case_assign(case=case, assignee=editor, actor=editor),
-        lambda: services.case_note_add(case=case, actor=editor, text="peek"),
-        lambda: services.case_status_change(case=case, status="closed", actor=editor),
-        lambda: services.case_message_send(case=case, actor=editor, subject="", text="Hello"),
-    ]
-    for step in steps:
-        with pytest.raises(PermissionDenied):
-            step()
-
-    with pytest.raises(ValidationFailed):
-        services.case_assign(case=case, assignee=editor, actor=bamako_officer)
-    assert services.cases_assign(case_ids=[case.id], assignee=editor, actor=editor) == 0
-    case.refresh_from_db()
-    assert (case.status, case.assignee, case.events.count()) == ("new", None, 1)
-    assert Case.objects.count() == 1
-
-
-def test_message_from_a_case_goes_through_the_ledger_and_onto_the_timeline(
-    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
-):
-    awa = citizen_in("ML-7", name="Awa")
-    case = services.case_open(
-        opened_by=bamako_officer,
-        kind=Case.Kind.OTHER,
-        country_code="ML",
-        summary="Call",
-        citizen_id=awa.id,
-    )
-
-    with django_capture_on_commit_callbacks(execute=True):
-        event = services.case_message_send(
-            case=case, actor=bamako_officer, subject="", text="Please call us back."
-        )
-
-    alert = Alert.objects.get(id=event.data["alert"])
-    assert alert.citizen_ids == [str(awa.id)]
-    assert [m.to for m in mail.outbox] == [[awa.email]]
-    assert [m.body for m in sms_outbox] == ["Please call us back."]
-    assert Delivery.objects.filter(alert=alert, status="sent").count() == 2
-
-
 def test_clarifications_stop_after_a_few_an_hour(
     bamako_officer, django_capture_on_commit_callbacks, sms_outbox
 ):
@@ -398,7 +288,7 @@ def test_clarifications_stop_after_a_few_an_hour(
     for n in range(5):
         text_in(awa.phone, f"hello {n}", django_capture_on_commit_callbacks)
 
-    assert len(sms_outbox) == services.CLARIFICATIONS_PER_HOUR
+    assert len(sms_outbox) == safety_checks.CLARIFICATIONS_PER_HOUR
 
 
 def test_safe_without_the_code_counts_for_the_only_open_check(
@@ -412,14 +302,50 @@ def test_safe_without_the_code_counts_for_the_only_open_check(
     assert SafetyResponse.objects.get(citizen=awa).status == Status.SAFE
 
 
-def test_staff_link_only_a_citizen_registered_in_their_countries(bamako_officer):
-    in_beirut = citizen_in("LB-BA", name="Rami")
+def test_reminder_and_escalation_each_happen_once_and_only_when_due(bamako_officer):
+    start = timezone.now().replace(microsecond=0)
+    with time_machine.travel(start, tick=False):
+        citizen_in("ML-7", name="Awa")
+        check = start_check(bamako_officer, reminder_minutes=60)
 
-    with pytest.raises(NotFound):
-        services.case_open(
-            opened_by=bamako_officer,
-            kind=Case.Kind.WELFARE,
-            country_code="ML",
-            summary="x",
-            citizen_id=in_beirut.id,
-        )
+    def minutes(n: int) -> datetime.datetime:
+        return start + datetime.timedelta(minutes=n)
+
+    assert safety_checks.safety_check_escalate(check=check, now=minutes(61)) == 0
+    assert safety_checks.safety_check_remind(check=check, now=minutes(59)) == 0
+    assert safety_checks.safety_check_remind(check=check, now=minutes(61)) == 1
+    assert safety_checks.safety_check_remind(check=check, now=minutes(62)) == 0
+    assert safety_checks.safety_check_escalate(check=check, now=minutes(120)) == 0
+    assert safety_checks.safety_check_escalate(check=check, now=minutes(121)) == 1
+    assert safety_checks.safety_check_escalate(check=check, now=minutes(122)) == 0
+
+    check.refresh_from_db()
+    assert (check.reminded_at, check.escalated_at) == (minutes(61), minutes(121))
+    assert Alert.objects.filter(audience=Alert.Audience.EMERGENCY_CONTACTS).count() == 1
+
+
+def test_messages_are_written_in_the_languages_the_site_offers(bamako_officer, settings):
+    check = start_check(bamako_officer)
+    settings.LANGUAGES = [("en", "English")]
+
+    assert set(safety_checks._question_texts(check)) == {"en"}
+    assert set(safety_checks._reminder_texts(check)) == {"en"}
+    assert set(safety_checks._emergency_texts(check)) == {"en"}
+
+
+def test_the_question_costs_the_same_queries_whatever_the_number_asked(
+    bamako_officer, django_assert_num_queries
+):
+    for n in range(3):
+        citizen_in("ML-7", name=f"Small{n}", household=n)
+    with CaptureQueriesContext(connection) as small:
+        start_check(bamako_officer)
+    for n in range(30):
+        citizen_in("ML-7", name=f"Large{n}", household=n % 3)
+
+    # The role, the regions, the check, the responses in one INSERT ... SELECT, the alert, the
+    # check's link to it, and their savepoints: no query per citizen.
+    assert len(small.captured_queries) == 12
+    with django_assert_num_queries(12):
+        check = start_check(bamako_officer)
+    assert SafetyResponse.objects.filter(safety_check=check).count() == 33

@@ -1,0 +1,1 @@
+"""Safety checks and cases: `safety_checks`, `cases`, and the eraser in `erasure`."""

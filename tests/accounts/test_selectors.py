@@ -1,7 +1,11 @@
 import pytest
 
-from accounts.models import Membership
-from accounts.selectors import country_codes_of_user, posts_covering_country
+from accounts.models import Membership, Post
+from accounts.selectors import (
+    country_codes_of_user,
+    post_covering_country,
+    posts_covering_country,
+)
 from tests.accounts.factories import MembershipFactory, PostFactory, UserFactory, staff_at
 
 pytestmark = pytest.mark.usefixtures("geography")
@@ -33,3 +37,12 @@ def test_posts_covering_country():
     PostFactory(code="beirut", countries=["LB"])
 
     assert list(posts_covering_country(country_code="ml")) == [bamako]
+
+
+def test_the_post_covering_a_country_is_its_embassy_then_by_name():
+    PostFactory(code="a-consulate", name="A consulate", kind=Post.Kind.CONSULATE, countries=["ML"])
+    PostFactory(code="z-embassy", name="Z embassy", countries=["ML"])
+    PostFactory(code="m-embassy", name="M embassy", countries=["ML"])
+
+    assert post_covering_country(country_code="ml").code == "m-embassy"
+    assert post_covering_country(country_code="LB") is None

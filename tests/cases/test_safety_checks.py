@@ -16,6 +16,7 @@ from core.models import OutboxEvent
 from notifications.events import InboundSmsReceived
 from notifications.models import Alert, Delivery, InboundMessage
 from tests.cases.conftest import citizen_in, start_check, text_in
+from tests.notifications.factories import AlertFactory
 
 Status = SafetyResponse.Status
 HELP = safety_checks.Answer(
@@ -349,3 +350,14 @@ def test_the_question_costs_the_same_queries_whatever_the_number_asked(
     with django_assert_num_queries(12):
         check = start_check(bamako_officer)
     assert SafetyResponse.objects.filter(safety_check=check).count() == 33
+
+
+def test_a_check_answers_only_an_alert_about_its_country(bamako_officer):
+    beirut_alert, bamako_alert = AlertFactory(country_id="LB"), AlertFactory(country_id="ML")
+
+    with pytest.raises(ValidationFailed) as refused:
+        start_check(bamako_officer, alert_id=beirut_alert.id)
+    check = start_check(bamako_officer, alert_id=bamako_alert.id)
+
+    assert refused.value.field == "alert"
+    assert check.alert_id == bamako_alert.id

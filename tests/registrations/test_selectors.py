@@ -213,3 +213,54 @@ def test_recipients_plan_uses_the_presence_indexes_on_a_million_presences():
     assert "presence_country_noregion_idx" in plan, plan
     assert "Seq Scan on registrations_presence" not in plan, plan
     assert len(list(queryset)) > 0
+
+
+def test_household_selectors_keep_to_the_citizens_own_members(django_assert_num_queries):
+    awa, moussa = CitizenFactory(), CitizenFactory()
+    first, second = HouseholdMemberFactory(citizen=awa), HouseholdMemberFactory(citizen=awa)
+    other = HouseholdMemberFactory(citizen=moussa)
+
+    with django_assert_num_queries(1):
+        mine = selectors.household_member_ids_of_citizen(
+            citizen_id=awa.id, among=[first.id, other.id]
+        )
+    assert mine == [first.id]
+    assert set(selectors.household_member_ids_of_citizen(citizen_id=awa.id)) == {
+        first.id,
+        second.id,
+    }
+    with django_assert_num_queries(1):
+        pairs = selectors.household_member_ids_of_citizens(citizen_ids=[awa.id, moussa.id])
+    assert set(pairs) == {(first.id, awa.id), (second.id, awa.id), (other.id, moussa.id)}
+
+
+def test_citizens_present_with_household_count_their_members_in_one_query(
+    django_assert_num_queries,
+):
+    awa = PresenceFactory(region_id="ML-7").citizen
+    HouseholdMemberFactory.create_batch(2, citizen=awa)
+    alone = PresenceFactory(region_id="ML-7").citizen
+
+    with django_assert_num_queries(1):
+        rows = list(
+            selectors.citizens_present_with_household(
+                country_code="ML", region_codes=["ML-7"], on_date=TODAY
+            )
+        )
+    assert {(row["id"], row["matched_region_code"], row["household"]) for row in rows} == {
+        (awa.id, "ML-7", 2),
+        (alone.id, "ML-7", 0),
+    }
+
+
+def test_current_presence_is_the_one_covering_today_else_the_first(time_machine):
+    time_machine.move_to(datetime.datetime(2026, 11, 24, 12, tzinfo=datetime.UTC))
+    past = PresenceFactory(region_id="ML-1", end_date=TODAY - DAY)
+    citizen = past.citizen
+    current = PresenceFactory(citizen=citizen, region_id="ML-7", start_date=TODAY - DAY)
+
+    assert selectors.presence_current_of_citizen(citizen=citizen) == current
+    current.delete()
+    assert selectors.presence_current_of_citizen(citizen=citizen) == past
+    past.delete()
+    assert selectors.presence_current_of_citizen(citizen=citizen) is None

@@ -5,8 +5,8 @@ from celery import shared_task
 from django.utils import timezone
 
 from notifications.channels import get_channel
-from notifications.messages import AlertRenderer
 from notifications.models import Alert, Delivery
+from notifications.rendering import LevelChangeRenderer
 from registrations.models import Citizen, Presence
 from registrations.selectors import citizen_contacts
 
@@ -28,7 +28,7 @@ def naive_deliver(alert_id: str, citizen_id: str, channel_name: str) -> None:
     channel.open()
     try:
         receipt = channel.send(
-            AlertRenderer(alert).message(
+            LevelChangeRenderer(alert).message(
                 delivery_id=delivery.id,
                 channel=channel_name,
                 region_code=(presence.region_id or "") if presence else "",

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from cases.selectors import open_check_of_citizen, response_of
-from notifications.messaging import response_token
+from notifications.rendering import response_token
 
 ASK_HELP_SALT = "cases.ask-help"
 # The link is made each time the citizen's page is shown: it needs to live only as long as a

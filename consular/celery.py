@@ -22,6 +22,6 @@ def _warn_unconfigured_channels(**kwargs: object) -> None:
 @worker_init.connect
 def _preload_alert_rendering(**kwargs: object) -> None:
     # In the parent process, before the pool forks: every child inherits what it loads.
-    from notifications.messages import preload
+    from notifications.rendering import preload
 
     preload()

@@ -16,10 +16,10 @@ from accounts.models import User
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user
 from core.admin_readonly import ReadOnlyStaffAdmin
 from core.exceptions import ApplicationError
-from notifications import selectors, services, staff_messages
-from notifications.messaging import LANGUAGES, MessageTexts
+from notifications import alerts, selectors, staff_messages
+from notifications.alerts import LANGUAGES, MessageTexts
 from notifications.models import Alert, Delivery, InboundMessage, Suppression
-from regions.models import Region
+from regions.selectors import region_names, regions_of_countries
 
 TEXT_PARTS = ("subject", "text", "sms")
 
@@ -67,7 +67,7 @@ class StaffMessageForm(forms.Form):
         assert isinstance(regions, forms.MultipleChoiceField)  # noqa: S101
         regions.choices = [
             (region.code, f"{region.code} · {region.name}")
-            for region in Region.objects.filter(country_id__in=codes).order_by("code")
+            for region in regions_of_countries(country_codes=codes)
         ]
 
     def texts(self) -> dict[str, MessageTexts]:
@@ -389,7 +389,7 @@ class AlertAdmin(ScopedToPostsAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         for alert in queryset:
             try:
-                services.alert_cancel(alert=alert, cancelled_by=_user(request))
+                alerts.alert_cancel(alert=alert, cancelled_by=_user(request))
             except ApplicationError as error:
                 self.message_user(request, f"{alert}: {error.message}", messages.WARNING)
 
@@ -397,7 +397,7 @@ class AlertAdmin(ScopedToPostsAdmin):
     def resend_failed(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
         for alert in queryset:
             try:
-                count = services.alert_resend_failed(alert=alert, actor=_user(request))
+                count = alerts.alert_resend_failed(alert=alert, actor=_user(request))
             except ApplicationError as error:
                 self.message_user(request, f"{alert}: {error.message}", messages.WARNING)
             else:
@@ -451,12 +451,7 @@ def _preview_html(alert: Alert) -> str:
     ):
         return "-"
     counts = selectors.staff_message_preview(alert=alert)
-    names = {
-        region.code: region.name
-        for region in Region.objects.filter(code__in=list(counts.by_region)).only(
-            "code", "name_en", "name_fr"
-        )
-    }
+    names = region_names(codes=counts.by_region)
 
     def rows(groups: dict[str, dict[str, int]], label: Callable[[str], str]) -> str:
         return format_html_join(

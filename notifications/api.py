@@ -22,8 +22,8 @@ from core.exceptions import NotFound, PermissionDenied
 from core.pagination import CursorPagination
 from core.schema import ErrorSerializer
 from core.throttling import ScopedRateThrottle
-from notifications import selectors, services, signatures, staff_messages
-from notifications.messaging import LANGUAGES, MessageTexts
+from notifications import alerts, receipts, selectors, signatures, staff_messages
+from notifications.alerts import LANGUAGES, MessageTexts
 from notifications.models import Alert, Channel, Delivery
 
 logger = logging.getLogger(__name__)
@@ -386,7 +386,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(request=None, responses=AlertDetailSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
-        alert = services.alert_cancel(alert=self.get_object(), cancelled_by=self._user())
+        alert = alerts.alert_cancel(alert=self.get_object(), cancelled_by=self._user())
         return self._detail(alert)
 
     @extend_schema(
@@ -395,7 +395,7 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     )
     @action(detail=True, methods=["post"], url_path="resend-failed")
     def resend_failed(self, request: Request, pk: str | None = None) -> Response:
-        count = services.alert_resend_failed(alert=self.get_object(), actor=self._user())
+        count = alerts.alert_resend_failed(alert=self.get_object(), actor=self._user())
         return Response({"requeued": count})
 
 
@@ -451,7 +451,7 @@ class SmsStatusWebhook(_SmsWebhook):
         payload = self._verified_payload(request, provider)
         if provider == "twilio":
             new_status = TWILIO_STATUSES.get(payload.get("MessageStatus", ""))
-            receipt = services.ReceiptInput(
+            receipt = receipts.ReceiptInput(
                 channel=Channel.SMS,
                 status=new_status or "",
                 provider_id=payload.get("MessageSid", ""),
@@ -460,7 +460,7 @@ class SmsStatusWebhook(_SmsWebhook):
         else:
             new_status = HTTP_STATUSES.get(payload.get("status", ""))
             reference = payload.get("reference", "")
-            receipt = services.ReceiptInput(
+            receipt = receipts.ReceiptInput(
                 channel=Channel.SMS,
                 status=new_status or "",
                 provider_id=payload.get("id", ""),
@@ -468,7 +468,7 @@ class SmsStatusWebhook(_SmsWebhook):
                 error_code=payload.get("error_code", ""),
             )
         if new_status is not None:
-            services.receipt_apply(receipt=receipt)
+            receipts.receipt_apply(receipt=receipt)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -486,7 +486,7 @@ class SmsInboundWebhook(_SmsWebhook):
             sender, body, provider_id = payload.get("from"), payload.get("body"), payload.get("id")
         if not (sender and provider_id) or body is None:
             raise serializers.ValidationError({"body": ["Sender, text and id are required."]})
-        services.inbound_record(
+        receipts.inbound_record(
             provider=provider, provider_id=provider_id, sender=sender, body=body
         )
         return Response(status=status.HTTP_204_NO_CONTENT)

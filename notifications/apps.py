@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -11,9 +13,12 @@ class NotificationsConfig(AppConfig):
 
         from advisories.events import RiskLevelChanged
         from core import events, health, personal_data
-        from notifications import handlers, selectors, services
+        from notifications import erasure, handlers, selectors
         from notifications.health import channel_checks
 
+        # Services enqueue tasks by name (`notifications.queue`): every process that may
+        # enqueue, the web's included, must know them.
+        import_module("notifications.tasks")
         events.subscribe(RiskLevelChanged, handlers.on_risk_level_changed)
         # anymail's documented hook for provider receipts is a Django signal.
         tracking.connect(handlers.on_email_tracking, dispatch_uid="notifications-email-tracking")
@@ -29,5 +34,5 @@ class NotificationsConfig(AppConfig):
                 "notifications.outboxmessage",
             ],
             export=selectors.citizen_data_export,
-            erase=services.citizens_personal_data_erase,
+            erase=erasure.citizens_personal_data_erase,
         )

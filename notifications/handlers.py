@@ -3,13 +3,9 @@
 from anymail.signals import AnymailTrackingEvent, EventType
 
 from advisories.events import RiskLevelChanged
+from notifications.alerts import alert_create_for_level_change
 from notifications.models import Channel
-from notifications.services import (
-    ReceiptInput,
-    alert_create_for_level_change,
-    email_complaint_record,
-    receipt_apply,
-)
+from notifications.receipts import ReceiptInput, email_complaint_record, receipt_apply
 
 
 def on_risk_level_changed(event: RiskLevelChanged) -> None:

@@ -5,25 +5,23 @@ numbers staff approve are the numbers that go out."""
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from notifications.messaging import RECIPIENT_COLUMNS, message_recipients
 from notifications.models import Alert, Suppression
-from registrations.selectors import citizens_present_in_regions
+from regions.selectors import regions_of_country
+from registrations.selectors import citizens_named, citizens_present_in_regions
 
-
-def recipients_sql(alert: Alert) -> tuple[str, tuple[Any, ...]]:
-    """The alert's recipients in the columns the ledger rows read (one row per citizen)."""
-    if alert.kind in (Alert.Kind.MESSAGE, Alert.Kind.STAFF_MESSAGE):
-        return message_recipients(alert)
-    recipients = citizens_present_in_regions(
-        country_code=alert.country_id,
-        region_codes=alert.region_codes,
-        on_date=timezone.localdate(),
-        lookahead_days=settings.ALERT_LOOKAHEAD_DAYS,
-    ).values(*RECIPIENT_COLUMNS)
-    sql, params = recipients.query.sql_with_params()
-    return sql, params
+# The columns of a recipient that the ledger's INSERT ... SELECT reads.
+RECIPIENT_COLUMNS = (
+    "id",
+    "language",
+    "notify_by_email",
+    "notify_by_sms",
+    "email_verified_at",
+    "phone_verified_at",
+    "matched_region_code",
+)
 
 
 def ledger_rows_sql(alert: Alert) -> tuple[str, list[Any]]:
@@ -46,3 +44,60 @@ def ledger_rows_sql(alert: Alert) -> tuple[str, list[Any]]:
         AND ((ch.channel = 'email' AND %s) OR (ch.channel = 'sms' AND %s))
     """  # noqa: S608 - the table name comes from model metadata, values are parameters
     return statement, [*params, alert.send_email, alert.send_sms]
+
+
+def recipients_sql(alert: Alert) -> tuple[str, tuple[Any, ...]]:
+    """The alert's recipients in RECIPIENT_COLUMNS (one row per citizen): the people present
+    in its regions, or the citizens it names; for an alert to emergency contacts, the
+    addresses they gave stand for verified ones."""
+    if alert.citizen_ids:
+        recipients = citizens_named(citizen_ids=alert.citizen_ids)
+    else:
+        recipients = citizens_present_in_regions(
+            country_code=alert.country_id,
+            region_codes=regions_reached(alert),
+            on_date=timezone.localdate(),
+            lookahead_days=settings.ALERT_LOOKAHEAD_DAYS,
+        )
+    if alert.audience == Alert.Audience.EMERGENCY_CONTACTS:
+        return _emergency_contacts_sql(recipients)
+    sql, params = recipients.values(*RECIPIENT_COLUMNS).query.sql_with_params()
+    return sql, params
+
+
+def _emergency_contacts_sql(recipients: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
+    # The contact's addresses are the ones given, not verified: present them as such.
+    sql, params = (
+        recipients.annotate(
+            has_email=~Q(emergency_contact_email=""),
+            has_phone=~Q(emergency_contact_phone=""),
+        )
+        .values("id", "language", "has_email", "has_phone", "created_at", "matched_region_code")
+        .query.sql_with_params()
+    )
+    return (
+        f"SELECT q.id, q.language, q.has_email AS notify_by_email, "  # noqa: S608
+        f"q.has_phone AS notify_by_sms, q.created_at AS email_verified_at, "
+        f"q.created_at AS phone_verified_at, q.matched_region_code FROM ({sql}) q",
+        params,
+    )
+
+
+def regions_reached(alert: Alert) -> list[str]:
+    """The regions whose people an alert reaches. A staff message to a region reaches its
+    nested subdivisions too (as a level set on a region applies to them), and one that names
+    no region reaches the whole country."""
+    if alert.kind != Alert.Kind.STAFF_MESSAGE:
+        return list(alert.region_codes)
+    parents = dict(
+        regions_of_country(country_code=alert.country_id).values_list("code", "parent_id")
+    )
+    if not alert.region_codes:
+        return sorted(parents)
+    reached = set(alert.region_codes)
+    grown = True
+    while grown:
+        children = {code for code, parent in parents.items() if parent in reached}
+        grown = not children <= reached
+        reached |= children
+    return sorted(reached)

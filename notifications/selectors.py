@@ -12,9 +12,9 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import REGISTER_ROLES, posts_of_user
 from core import personal_data
-from notifications.messaging import RESPONSE_SALT
 from notifications.models import Alert, Delivery, InboundMessage, Suppression
 from notifications.recipients import ledger_rows_sql
+from notifications.rendering import RESPONSE_SALT
 
 
 def alerts_for_staff(*, user: User, with_deliveries: bool = False) -> QuerySet[Alert]:

@@ -21,9 +21,11 @@ from accounts.permissions import require_role
 from core import sms
 from core.audit import Action, audit_record
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
+from notifications import queue
+from notifications.alerts import LANGUAGES, MessageTexts
 from notifications.channels import SendError, get_channel
-from notifications.messaging import LANGUAGES, MessageRenderer, MessageTexts
 from notifications.models import Alert, Channel
+from notifications.rendering import MessageRenderer
 from regions.selectors import region_codes_of_country
 from registrations.selectors import CitizenContact
 
@@ -216,8 +218,6 @@ def staff_message_submit(*, alert: Alert, submitted_by: User) -> Alert:
 def staff_message_approve(*, alert: Alert, approver: User) -> Alert:
     """Four eyes: a staff member of a post covering the country, who did not write the
     message, lets it go. It is fanned out like any alert once the approval is committed."""
-    from notifications.tasks import fan_out_alert
-
     with transaction.atomic():
         alert = _locked(alert)
         require_role(
@@ -240,8 +240,7 @@ def staff_message_approve(*, alert: Alert, approver: User) -> Alert:
         )
         alert.save(update_fields=["state", "approved_by", "approved_at", "updated_at"])
         _audit(user=approver, alert=alert, action=Action.CHANGE, step="approve")
-        alert_id = str(alert.id)
-        transaction.on_commit(lambda: fan_out_alert.delay(alert_id))
+        queue.fan_out_after_commit(alert_id=str(alert.id))
     return alert
 
 

@@ -4,19 +4,19 @@ from dataclasses import asdict
 
 from celery import shared_task
 
-from notifications import services
+from notifications import fan_out, queue, sending
 
 
-@shared_task(queue="default")
+@shared_task(name=queue.FAN_OUT_ALERT, queue="default")
 def fan_out_alert(alert_id: str) -> dict[str, object]:
-    return asdict(services.alert_fan_out(alert_id=alert_id))
+    return asdict(fan_out.alert_fan_out(alert_id=alert_id))
 
 
-@shared_task
+@shared_task(name=queue.SEND_DELIVERIES)
 def send_deliveries(delivery_ids: list[int]) -> dict[str, int]:
-    return asdict(services.deliveries_send(delivery_ids=delivery_ids))
+    return asdict(sending.deliveries_send(delivery_ids=delivery_ids))
 
 
-@shared_task(queue="default")
+@shared_task(name=queue.SWEEP_DELIVERIES, queue="default")
 def sweep_deliveries() -> dict[str, int]:
-    return asdict(services.deliveries_sweep())
+    return asdict(sending.deliveries_sweep())

@@ -9,9 +9,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.selectors import REGISTER_ROLES, posts_of_user
-from notifications.messages import UNSUBSCRIBE_SALT
 from notifications.models import Channel, OutboxMessage, Suppression
-from notifications.services import suppression_add
+from notifications.rendering import UNSUBSCRIBE_SALT
+from notifications.suppressions import suppression_add
 
 
 @csrf_exempt  # RFC 8058 one-click: mail providers POST without a form; the token is the proof.

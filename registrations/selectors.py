@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db.models import (
     Case,
+    CharField,
     Count,
     Exists,
     F,
@@ -103,6 +104,14 @@ def citizens_present_in_regions(
         .annotate(matched_region_code=F("presences__region_id"), preference=preference)
         .filter(preference=1)
         .order_by()
+    )
+
+
+def citizens_named(*, citizen_ids: Collection[uuid.UUID | str]) -> QuerySet[Citizen]:
+    """The citizens with these ids, in the shape of `citizens_present_in_regions` (with no
+    region matched), so a message to named people is fanned out by the same SQL."""
+    return Citizen.objects.filter(id__in=citizen_ids).annotate(
+        matched_region_code=Value(None, output_field=CharField())
     )
 
 

@@ -19,7 +19,7 @@ from accounts.selectors import (
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from cases.services.texts import languages
 from core.exceptions import Conflict, NotFound, ValidationFailed
-from notifications.messaging import MessageTexts, message_alert_create
+from notifications.alerts import MessageTexts, message_alert_create
 from regions.selectors import regions_of_country
 from registrations.selectors import citizens_for_staff, household_member_ids_of_citizen
 

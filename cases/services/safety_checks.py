@@ -27,11 +27,11 @@ from cases.services.texts import languages
 from core.crypto import row_key_sql
 from core.exceptions import Conflict, ValidationFailed
 from core.ratelimit import hit
+from notifications.alerts import MessageTexts, message_alert_create
 from notifications.events import InboundSmsReceived
-from notifications.messaging import MessageTexts, message_alert_create
 from notifications.models import Alert
+from notifications.receipts import inbound_message_claim
 from notifications.selectors import alert_exists
-from notifications.services import inbound_message_claim
 from regions.selectors import regions_of_country
 from registrations.selectors import (
     citizen_ids_by_phone,

@@ -6,7 +6,7 @@ from django.utils import timezone
 from accounts.models import Membership
 from cases.models import SafetyCheck
 from cases.services import safety_checks
-from notifications.services import inbound_record
+from notifications.receipts import inbound_record
 from registrations.models import Citizen, HouseholdMember
 from tests.accounts.factories import PostFactory, staff_at
 from tests.notifications.conftest import make_citizen

@@ -19,7 +19,7 @@ from advisories import services as advisory_services
 from cases.models import Case
 from cases.services import cases as case_services
 from notifications import staff_messages
-from notifications.messaging import MessageTexts
+from notifications.alerts import MessageTexts
 from registrations import tokens
 from tests.accounts.factories import MembershipFactory, staff_at
 from tests.registrations.factories import PresenceFactory

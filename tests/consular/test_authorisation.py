@@ -47,7 +47,7 @@ from cases.services import safety_checks
 from consular.api import email_tracking_routes
 from core import personal_data
 from notifications import staff_messages
-from notifications.messaging import MessageTexts
+from notifications.alerts import MessageTexts
 from notifications.models import Delivery, InboundMessage, Suppression
 from regions.services import geography_load
 from registrations import tokens

@@ -16,8 +16,8 @@ from cases.services import cases as case_services
 from cases.services import safety_checks
 from consular.celery import app as celery_app
 from notifications import staff_messages
-from notifications.messaging import MessageTexts
-from notifications.services import inbound_record
+from notifications.alerts import MessageTexts
+from notifications.receipts import inbound_record
 from registrations import services as registrations
 from registrations.models import Citizen
 from tests.accounts.factories import staff_at

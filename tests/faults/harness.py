@@ -24,7 +24,7 @@ from bench import seed as bench_seed
 from bench.sinks import SmsFaults, SmtpFaults
 from consular.celery import app as celery_app
 from notifications.models import Alert, Delivery
-from notifications.services import HANDOFF_BATCH
+from notifications.sending import HANDOFF_BATCH
 from regions.services import geography_load
 from tests.faults.sink_process import SinkLog, serve
 

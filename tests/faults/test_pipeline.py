@@ -18,7 +18,7 @@ from consular.celery import app as celery_app
 from core.crypto import rows_update
 from core.models import OutboxEvent
 from notifications.models import Alert, Delivery
-from notifications.services import HANDOFF_BATCH
+from notifications.sending import HANDOFF_BATCH
 from registrations.models import Citizen
 from tests.faults import harness, services
 

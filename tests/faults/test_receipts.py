@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from notifications import services
+from notifications import ledger, receipts
 from notifications.models import Delivery
 from tests.notifications.factories import DeliveryFactory
 
@@ -65,7 +65,7 @@ def _worker_records(row: Delivery, outcome: str, provider_id: str) -> None:
     else:
         row.status, row.next_attempt_at, row.error_code = Status.PENDING, now, "429"
         row.handoff_at = None
-    services._record([row])
+    ledger.deliveries_record(batch=[row])
 
 
 @hypothesis_settings(
@@ -94,13 +94,13 @@ def test_status_never_moves_backwards_whatever_the_order_of_receipts(history):
                 ]
                 provider_known = provider_known or value == "sent"
         else:
-            receipt = services.ReceiptInput(
+            receipt = receipts.ReceiptInput(
                 channel="sms",
                 status=value,
                 provider_id=provider_id,
                 delivery_id=row.id if by == "reference" else None,
             )
-            changed = services.receipt_apply(receipt=receipt)
+            changed = receipts.receipt_apply(receipt=receipt)
             found = by == "reference" or provider_known
             moves = found and RANK[Status(value)] > RANK[Status(expected)]
             assert changed == moves

@@ -5,8 +5,11 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from consular.celery import app as celery_app
+from notifications import tasks
+from notifications.models import Alert
 from registrations.models import Citizen, Presence
 from tests.accounts.factories import staff_at
+from tests.advisories.conftest import publish
 
 
 @pytest.fixture
@@ -62,3 +65,32 @@ def make_citizen(
         end_date=end,
     )
     return citizen
+
+
+@pytest.fixture
+def mali_at_level_3(ml_staff, django_capture_on_commit_callbacks):
+    editor, approver = ml_staff
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(country_code="ML", editor=editor, approver=approver, level=3)
+    return editor, approver
+
+
+def publish_gao_at_4(staff, callbacks):
+    editor, approver = staff
+    with callbacks(execute=True):
+        publish(
+            country_code="ML", editor=editor, approver=approver, level=3, overrides=[("ML-7", 4)]
+        )
+    return Alert.objects.order_by("-created_at").first()
+
+
+@pytest.fixture
+def published_tasks(monkeypatch):
+    """Send tasks are recorded as (queue, ids) instead of being run."""
+    published: list[tuple[str, list[int]]] = []
+    monkeypatch.setattr(
+        tasks.send_deliveries,
+        "apply_async",
+        lambda args, queue: published.append((queue, list(args[0]))),
+    )
+    return published

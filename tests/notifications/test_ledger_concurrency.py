@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, transaction
 
 from core import personal_data
-from notifications import services
+from notifications.fan_out import alert_fan_out
 from notifications.models import Alert, Delivery
 from tests.notifications.conftest import make_citizen
 
@@ -31,10 +31,10 @@ def test_an_erasure_during_a_fan_out_unlinks_the_rows_it_wrote(geography):
     fanned_out, erasing = threading.Event(), threading.Event()
     errors: list[BaseException] = []
 
-    def fan_out() -> None:
+    def fan_out_racing() -> None:
         try:
             with transaction.atomic():
-                services.alert_fan_out(alert_id=str(alert.id))
+                alert_fan_out(alert_id=str(alert.id))
                 fanned_out.set()
                 erasing.wait(timeout=10)
                 # Without the ledger lock the erasure would finish now, unaware of our rows.
@@ -54,7 +54,7 @@ def test_an_erasure_during_a_fan_out_unlinks_the_rows_it_wrote(geography):
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=fan_out), threading.Thread(target=erase)]
+    threads = [threading.Thread(target=fan_out_racing), threading.Thread(target=erase)]
     for thread in threads:
         thread.start()
     for thread in threads:

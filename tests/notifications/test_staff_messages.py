@@ -9,8 +9,8 @@ from django.utils import timezone
 from accounts.models import Membership
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from core.models import AuditEvent
-from notifications import selectors, services, staff_messages
-from notifications.messaging import MessageTexts
+from notifications import alerts, fan_out, selectors, sending, staff_messages
+from notifications.alerts import MessageTexts
 from notifications.models import Alert, Delivery, Suppression
 from tests.accounts.factories import staff_at
 from tests.notifications.conftest import make_citizen
@@ -271,8 +271,8 @@ def test_drafts_and_submitted_messages_are_never_fanned_out(
     Alert.objects.update(created_at=timezone.now() - datetime.timedelta(days=1))
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = services.deliveries_sweep()
-    fanned = services.alert_fan_out(alert_id=str(still_draft.id))
+        result = sending.deliveries_sweep()
+    fanned = fan_out.alert_fan_out(alert_id=str(still_draft.id))
 
     assert (result.alerts_resumed, fanned.created) == (0, 0)
     assert not Delivery.objects.exists()
@@ -291,16 +291,16 @@ def test_sweeper_waits_for_the_grace_period_after_approval(
     staff_messages.staff_message_approve(alert=alert, approver=approver)  # fan-out not run
     Alert.objects.update(created_at=timezone.now() - datetime.timedelta(days=1))
 
-    assert services.deliveries_sweep().alerts_resumed == 0
+    assert sending.deliveries_sweep().alerts_resumed == 0
     Alert.objects.update(approved_at=timezone.now() - datetime.timedelta(hours=1))
-    assert services.deliveries_sweep().alerts_resumed == 1
+    assert sending.deliveries_sweep().alerts_resumed == 1
 
 
 def test_a_draft_can_be_cancelled_and_is_then_never_sent(officers):
     author, _second = officers
     alert = draft(author)
 
-    services.alert_cancel(alert=alert, cancelled_by=author)
+    alerts.alert_cancel(alert=alert, cancelled_by=author)
 
     alert.refresh_from_db()
     assert alert.state == Alert.State.CANCELLED

@@ -3,8 +3,8 @@ from django.core import mail
 
 from accounts.models import Membership
 from core import sms
-from notifications.messages import unsubscribe_url
 from notifications.models import OutboxMessage, Suppression
+from notifications.rendering import unsubscribe_url
 from tests.accounts.factories import login_verified, staff_at
 from tests.notifications.conftest import make_citizen
 

@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from notifications import services
+from notifications import receipts
 from notifications.models import Delivery, InboundMessage, Suppression
 from notifications.signatures import hmac_sha256_hex, twilio_signature
 from tests.notifications.conftest import make_citizen
@@ -122,8 +122,8 @@ def test_receipts_in_any_order_and_repeated_only_move_forward(events):
     first_final = None
 
     for status in events:
-        changed = services.receipt_apply(
-            receipt=services.ReceiptInput(channel="sms", status=status, provider_id=row.provider_id)
+        changed = receipts.receipt_apply(
+            receipt=receipts.ReceiptInput(channel="sms", status=status, provider_id=row.provider_id)
         )
         row.refresh_from_db()
         if first_final is None:
@@ -138,8 +138,8 @@ def test_hard_bounce_suppresses_the_channel(api_client):
     citizen = make_citizen("ML-7")
     row = DeliveryFactory(citizen=citizen, channel="email")
 
-    services.receipt_apply(
-        receipt=services.ReceiptInput(
+    receipts.receipt_apply(
+        receipt=receipts.ReceiptInput(
             channel="email", status="bounced", provider_id=row.provider_id
         )
     )

@@ -264,3 +264,13 @@ def test_current_presence_is_the_one_covering_today_else_the_first(time_machine)
     assert selectors.presence_current_of_citizen(citizen=citizen) == past
     past.delete()
     assert selectors.presence_current_of_citizen(citizen=citizen) is None
+
+
+def test_citizens_named_are_the_named_ones_with_no_region_matched():
+    named, other = CitizenFactory(), CitizenFactory()
+
+    rows = list(selectors.citizens_named(citizen_ids=[str(named.id)]).values(*ALERT_COLUMNS))
+
+    assert [row["id"] for row in rows] == [named.id]
+    assert rows[0]["matched_region_code"] is None
+    assert other.id not in {row["id"] for row in rows}

@@ -1,0 +1,146 @@
+"""What comes back from the providers: receipts that move a ledger row forward, complaints,
+and the texts citizens send us (STOP and START here; anything else, a SAFE or HELP reply, is
+published for the cases app)."""
+
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from core import events
+from notifications.events import InboundSmsReceived
+from notifications.models import Channel, Delivery, InboundMessage, Suppression
+from notifications.suppressions import suppression_add, suppression_lift
+from registrations.selectors import citizen_ids_by_phone
+
+Status = Delivery.Status
+
+# A receipt may move a row only forward along this order; final states never change, except
+# that a late "delivered" settles an ambiguous row (it did leave, once).
+_RANK = {
+    Status.PENDING: 0,
+    Status.SENDING: 1,
+    Status.AMBIGUOUS: 2,
+    Status.SENT: 2,
+    Status.DELIVERED: 3,
+    Status.BOUNCED: 3,
+    Status.FAILED: 3,
+}
+
+
+@dataclass(frozen=True)
+class ReceiptInput:
+    channel: str
+    status: str  # delivered | bounced | failed
+    provider_id: str = ""
+    delivery_id: int | None = None
+    error_code: str = ""
+
+
+def receipt_apply(*, receipt: ReceiptInput) -> bool:
+    """Record a provider's receipt. Duplicates and receipts older than the row's state are
+    harmless no-ops; returns whether the row changed. A hard bounce suppresses the channel."""
+    # Our reference finds a row whose provider id is not recorded yet (a fast receipt).
+    match = Q()
+    if receipt.provider_id:
+        match |= Q(provider_id=receipt.provider_id)
+    if receipt.delivery_id is not None:
+        match |= Q(id=receipt.delivery_id)
+    if not match:
+        return False
+    rows = Delivery.objects.filter(match, channel=receipt.channel)
+    new_status = Status(receipt.status)
+    lower = [status for status, rank in _RANK.items() if rank < _RANK[new_status]]
+    now = timezone.now()
+    with transaction.atomic():
+        row = rows.select_for_update().filter(status__in=lower).first()
+        if row is None:
+            return False
+        row.status = new_status
+        row.finished_at = now
+        row.lease_expires_at = None
+        if new_status == Status.DELIVERED:
+            row.delivered_at = now
+        else:
+            row.error_code = receipt.error_code[:50]
+        if receipt.provider_id and not row.provider_id:
+            row.provider_id = receipt.provider_id
+        row.save(
+            update_fields=[
+                "status",
+                "finished_at",
+                "lease_expires_at",
+                "delivered_at",
+                "error_code",
+                "provider_id",
+            ]
+        )
+        if new_status == Status.BOUNCED and row.citizen_id:
+            suppression_add(
+                citizen_id=row.citizen_id, channel=row.channel, reason=Suppression.Reason.BOUNCE
+            )
+    return True
+
+
+def email_complaint_record(*, provider_id: str, delivery_id: int | None) -> None:
+    """A recipient marked our email as spam: stop emailing them (the message did arrive)."""
+    match = Q(provider_id=provider_id) if provider_id else Q(pk__in=[])
+    if delivery_id is not None:
+        match |= Q(id=delivery_id)
+    row = Delivery.objects.filter(match, channel=Channel.EMAIL).only("citizen_id").first()
+    if row is not None and row.citizen_id:
+        suppression_add(
+            citizen_id=row.citizen_id, channel=Channel.EMAIL, reason=Suppression.Reason.COMPLAINT
+        )
+
+
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "REVOKE", "OPTOUT", "CANCEL", "END", "QUIT"}
+OPT_IN_WORDS = {"START", "UNSTOP", "SUBSCRIBE"}
+
+
+def inbound_record(*, provider: str, provider_id: str, sender: str, body: str) -> InboundMessage:
+    """Store a text a citizen sent us, once. STOP-like words suppress SMS for every citizen
+    with that verified number, START lifts it; anything else is published for the cases app."""
+    citizen_ids = citizen_ids_by_phone(phone=sender)
+    with transaction.atomic():
+        message, created = InboundMessage.objects.get_or_create(
+            provider=provider,
+            provider_id=provider_id,
+            defaults={
+                "sender": sender[:32],
+                "body": body[:1600],
+                "citizen_id": citizen_ids[0] if citizen_ids else None,
+            },
+        )
+        if not created:
+            return message
+        keyword = body.strip().upper().rstrip(".!")
+        if keyword in OPT_OUT_WORDS:
+            for citizen_id in citizen_ids:
+                suppression_add(
+                    citizen_id=citizen_id, channel=Channel.SMS, reason=Suppression.Reason.OPT_OUT
+                )
+        elif keyword in OPT_IN_WORDS:
+            for citizen_id in citizen_ids:
+                suppression_lift(citizen_id=citizen_id, channel=Channel.SMS)
+        else:
+            events.publish(
+                InboundSmsReceived(
+                    message_id=str(message.id),
+                    citizen_id=str(message.citizen_id) if message.citizen_id else None,
+                )
+            )
+    return message
+
+
+def inbound_message_claim(*, message_id: str) -> InboundMessage | None:
+    """The message, marked handled in the caller's transaction; None when it does not exist or
+    is handled already. Two concurrent claims queue on the row: the second finds it handled
+    once the first commits, or claims it if the first rolled back."""
+    claimed = InboundMessage.objects.filter(id=message_id, handled_at__isnull=True).update(
+        handled_at=timezone.now()
+    )
+    if not claimed:
+        return None
+    return InboundMessage.objects.only("id", "sender", "body").get(id=message_id)

@@ -16,8 +16,7 @@ class NotificationsConfig(AppConfig):
         from notifications import erasure, handlers, selectors
         from notifications.health import channel_checks
 
-        # Services enqueue tasks by name (`notifications.queue`): every process that may
-        # enqueue, the web's included, must know them.
+        # Services enqueue the tasks by name (core.queue).
         import_module("notifications.tasks")
         events.subscribe(RiskLevelChanged, handlers.on_risk_level_changed)
         # anymail's documented hook for provider receipts is a Django signal.

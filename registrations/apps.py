@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -11,6 +13,8 @@ class RegistrationsConfig(AppConfig):
         from core import personal_data
         from registrations import demo, selectors, services
 
+        # Services enqueue the tasks by name (core.queue).
+        import_module("registrations.tasks")
         core_demo.register("registrations", demo.seed_citizens, order=30)
         # Last: the other apps' erasers need the citizen rows to find what is theirs.
         personal_data.register(

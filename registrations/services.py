@@ -26,8 +26,9 @@ from django.utils.translation import gettext_lazy as _
 from core import personal_data, ratelimit, sms
 from core.crypto import keyed_hashes
 from core.exceptions import NotFound, ValidationFailed
+from core.queue import enqueue_after_commit
 from regions.models import Country, Region
-from registrations import selectors, tasks, tokens
+from registrations import selectors, tokens
 from registrations.models import Citizen, HouseholdMember, Language, Presence
 
 # Bump when the consent statement shown to citizens changes; each citizen records the version.
@@ -269,8 +270,12 @@ def _presence_row(
     )
 
 
-def _enqueue(task: object, *args: str | list[str]) -> None:
-    transaction.on_commit(lambda: task.delay(*args))  # type: ignore[attr-defined]
+# The tasks the register's services enqueue, by name (see core.queue).
+SEND_EMAIL_VERIFICATION = "registrations.tasks.send_email_verification"
+SEND_MANAGE_LINK = "registrations.tasks.send_manage_link"
+SEND_MANAGE_LINK_TO_ADDRESS = "registrations.tasks.send_manage_link_to_address"
+SEND_ACCESS_CODE_TO_ADDRESS = "registrations.tasks.send_access_code_to_address"
+SEND_PHONE_CODE = "registrations.tasks.send_phone_code"
 
 
 def _may_send_to(address: str) -> bool:
@@ -328,11 +333,11 @@ def citizen_register(
         if existing is None:
             raise
         if _may_send_to(existing.email):
-            _enqueue(tasks.send_manage_link, str(existing.id))
+            enqueue_after_commit(SEND_MANAGE_LINK, str(existing.id))
         return RegistrationResult(citizen=existing, created=False)
-    _enqueue(tasks.send_email_verification, str(citizen.id))
+    enqueue_after_commit(SEND_EMAIL_VERIFICATION, str(citizen.id))
     if citizen.phone and citizen.notify_by_sms:
-        _enqueue(tasks.send_phone_code, str(citizen.id))
+        enqueue_after_commit(SEND_PHONE_CODE, str(citizen.id))
     return RegistrationResult(citizen=citizen, created=True)
 
 
@@ -359,9 +364,9 @@ def citizen_update(*, citizen: Citizen, person: PersonInput) -> Citizen:
             code="email_taken",
         ) from None
     if email_changed:
-        _enqueue(tasks.send_email_verification, str(citizen.id))
+        enqueue_after_commit(SEND_EMAIL_VERIFICATION, str(citizen.id))
     if phone_changed and citizen.phone and citizen.notify_by_sms:
-        _enqueue(tasks.send_phone_code, str(citizen.id))
+        enqueue_after_commit(SEND_PHONE_CODE, str(citizen.id))
     return citizen
 
 
@@ -469,7 +474,7 @@ def email_verify(*, token: str) -> Citizen:
 
 def email_verification_request(*, citizen: Citizen) -> None:
     if citizen.email_verified_at is None and _may_send_to(citizen.email):
-        _enqueue(tasks.send_email_verification, str(citizen.id))
+        enqueue_after_commit(SEND_EMAIL_VERIFICATION, str(citizen.id))
 
 
 def phone_verification_request(*, citizen: Citizen) -> None:
@@ -481,7 +486,7 @@ def phone_verification_request(*, citizen: Citizen) -> None:
             field="phone",
             code="throttled",
         )
-    _enqueue(tasks.send_phone_code, str(citizen.id))
+    enqueue_after_commit(SEND_PHONE_CODE, str(citizen.id))
 
 
 def _code_issue(*, citizen_id: uuid.UUID | str, purpose: str) -> tuple[Citizen, str] | None:
@@ -559,7 +564,7 @@ def phone_verify(*, citizen: Citizen, code: str) -> None:
     citizen.refresh_from_db(fields=["phone_verified_at", "phone_code_hash"])
 
 
-def _address_message_request(*, email: str, task: object) -> None:
+def _address_message_request(*, email: str, task: str) -> None:
     """Enqueue `task` for whoever is registered under the address, without finding out here.
 
     A request for a registered address and one for an unknown address do the same work (no
@@ -572,13 +577,13 @@ def _address_message_request(*, email: str, task: object) -> None:
     except ValidationFailed:
         return
     if _may_send_to(email):
-        _enqueue(task, keyed_hashes(email, kind="email"))
+        enqueue_after_commit(task, keyed_hashes(email, kind="email"))
 
 
 def access_code_request(*, email: str) -> None:
     """Email a sign-in code if the address is registered; the caller answers the same either
     way, so the register cannot be probed for who is in it."""
-    _address_message_request(email=email, task=tasks.send_access_code_to_address)
+    _address_message_request(email=email, task=SEND_ACCESS_CODE_TO_ADDRESS)
 
 
 def access_token_issue(*, email: str, code: str) -> str:
@@ -607,7 +612,7 @@ def access_token_issue(*, email: str, code: str) -> str:
 
 def manage_link_request(*, email: str) -> None:
     """Email a manage link if the address is registered (same answer either way)."""
-    _address_message_request(email=email, task=tasks.send_manage_link_to_address)
+    _address_message_request(email=email, task=SEND_MANAGE_LINK_TO_ADDRESS)
 
 
 # --- Retention ------------------------------------------------------------------------------

@@ -8,27 +8,33 @@ from registrations import services
 CONFIRMATION_CHUNK = 200
 
 
-@shared_task(queue="email")
+@shared_task(name=services.SEND_EMAIL_VERIFICATION, queue="email")
 def send_email_verification(citizen_id: str) -> dict[str, int]:
     return {"sent": int(services.email_verification_send(citizen_id=citizen_id))}
 
 
-@shared_task(queue="email")
+@shared_task(name=services.SEND_MANAGE_LINK, queue="email")
 def send_manage_link(citizen_id: str) -> dict[str, int]:
     return {"sent": int(services.manage_link_send(citizen_id=citizen_id))}
 
 
-@shared_task(queue="email")
+@shared_task(name=services.SEND_MANAGE_LINK_TO_ADDRESS, queue="email")
 def send_manage_link_to_address(email_hashes: list[str]) -> dict[str, int]:
     return {"sent": int(services.manage_link_send_to_address(email_hashes=email_hashes))}
 
 
-@shared_task(queue="email")
+@shared_task(name=services.SEND_ACCESS_CODE_TO_ADDRESS, queue="email")
 def send_access_code_to_address(email_hashes: list[str]) -> dict[str, int]:
     return {"sent": int(services.access_code_send_to_address(email_hashes=email_hashes))}
 
 
-@shared_task(queue="sms", autoretry_for=(SmsError,), retry_backoff=True, max_retries=3)
+@shared_task(
+    name=services.SEND_PHONE_CODE,
+    queue="sms",
+    autoretry_for=(SmsError,),
+    retry_backoff=True,
+    max_retries=3,
+)
 def send_phone_code(citizen_id: str) -> dict[str, int]:
     return {"sent": int(services.phone_code_send(citizen_id=citizen_id))}
 

@@ -7,9 +7,11 @@ baseline: one task per recipient that creates its row with the ORM and sends on 
 connection. It prints one JSON line per size and the speed-up over the baseline."""
 
 import argparse
+import contextlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from celery import current_app as celery_app
@@ -40,6 +42,31 @@ def _wait_for_workers(count: int) -> None:
         if len(replies) >= count:
             return
     raise BenchmarkError("the benchmark's workers did not start")
+
+
+@dataclass
+class _Run:
+    sinks: processes.Sinks
+    workers: processes.Workers
+    # The delivery ids each sink received, read once the workers have stopped.
+    email_ids: list[str] = field(default_factory=list)
+    sms_ids: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _sinks_and_workers(*, workers: int, concurrency: int) -> Iterator[_Run]:
+    """The sinks, and workers sending to them that answer, with the queues emptied of what an
+    earlier run left. On leaving, the workers stop before the sinks hand over the ids they
+    received, so that no message arrives after they are counted."""
+    with processes.running_sinks() as sinks:
+        with processes.running_workers(
+            sinks=sinks, processes=workers, concurrency=concurrency
+        ) as running:
+            _wait_for_workers(workers)
+            celery_app.control.purge()
+            run = _Run(sinks=sinks, workers=running)
+            yield run
+        run.email_ids, run.sms_ids = sinks.collected_ids()
 
 
 def _arguments(argv: Sequence[str]) -> argparse.Namespace:
@@ -99,43 +126,37 @@ def run_ours(
     seed.publish_mali(3, alerting=False)
     seed.seed_register(size=size)
     expected = seed.expected_deliveries(size)
-    with processes.running_sinks() as sinks:
-        with processes.running_workers(
-            sinks=sinks, processes=workers, concurrency=concurrency
-        ) as running:
-            _wait_for_workers(workers)
-            celery_app.control.purge()
-            started = time.perf_counter()
-            cpu_before = processes.cpu_use(running, sinks)
-            advisory = seed.publish_mali(4, alerting=True)
-            timeout = 120 + size / 100
-            alert_ready = measure.wait_for(
-                lambda: Alert.objects.filter(advisory=advisory).exists(), timeout=timeout
-            )
-            alert = Alert.objects.get(advisory=advisory)
-            # The fan-out commits its rows with the alert's `fanned_out_at`: watching that
-            # costs the database nothing, where counting the rows would slow the insert.
-            measure.wait_for(
-                lambda: Alert.objects.filter(id=alert.id, fanned_out_at__isnull=False).exists(),
-                timeout=timeout,
-            )
-            persist_s = time.perf_counter() - started
-            written = Delivery.objects.filter(alert=alert).count()
-            if written != expected:
-                raise BenchmarkError(f"the fan-out wrote {written} rows, not {expected}")
-            measure.wait_for(lambda: sinks.count() >= expected, timeout=timeout)
-            handoff_s = time.perf_counter() - started
-            cpu_after = processes.cpu_use(running, sinks)
-            event = RiskLevelChanged(
-                advisory_id=str(advisory.id),
-                country_code="ML",
-                changes=tuple(
-                    RegionLevelChange(region_code=code, old_level=3, new_level=4)
-                    for code in seed.MALI_REGIONS
-                ),
-            )
-            republished = republish_sends(event=event, sinks=sinks)
-        email_ids, sms_ids = sinks.collected_ids()
+    with _sinks_and_workers(workers=workers, concurrency=concurrency) as run:
+        started = time.perf_counter()
+        cpu_before = processes.cpu_use(run.workers, run.sinks)
+        advisory = seed.publish_mali(4, alerting=True)
+        timeout = 120 + size / 100
+        alert_ready = measure.wait_for(
+            lambda: Alert.objects.filter(advisory=advisory).exists(), timeout=timeout
+        )
+        alert = Alert.objects.get(advisory=advisory)
+        # The fan-out commits its rows with the alert's `fanned_out_at`: watching that
+        # costs the database nothing, where counting the rows would slow the insert.
+        measure.wait_for(
+            lambda: Alert.objects.filter(id=alert.id, fanned_out_at__isnull=False).exists(),
+            timeout=timeout,
+        )
+        persist_s = time.perf_counter() - started
+        written = Delivery.objects.filter(alert=alert).count()
+        if written != expected:
+            raise BenchmarkError(f"the fan-out wrote {written} rows, not {expected}")
+        measure.wait_for(lambda: run.sinks.count() >= expected, timeout=timeout)
+        handoff_s = time.perf_counter() - started
+        cpu_after = processes.cpu_use(run.workers, run.sinks)
+        event = RiskLevelChanged(
+            advisory_id=str(advisory.id),
+            country_code="ML",
+            changes=tuple(
+                RegionLevelChange(region_code=code, old_level=3, new_level=4)
+                for code in seed.MALI_REGIONS
+            ),
+        )
+        republished = republish_sends(event=event, sinks=run.sinks)
     email_count = Delivery.objects.filter(alert=alert, channel="email").count()
     sms_count = expected - email_count
     sink_bound_s = max(email_count / ceilings["email"], sms_count / ceilings["sms"])
@@ -149,13 +170,13 @@ def run_ours(
         "deliveries_per_s": round(expected / handoff_s, 1),
         "sink_ceilings_per_s": ceilings,
         "ratio_to_sink_ceiling": round(sink_bound_s / handoff_s, 2),
-        "worker_peak_rss_mb": round(running.peak_rss_kib / 1024, 1),
+        "worker_peak_rss_mb": round(run.workers.peak_rss_kib / 1024, 1),
         # Of the machine's cores x hand-off seconds, what each part used.
         "cpu_s": {
             "available": round(handoff_s * (os.cpu_count() or 1), 1),
             **{name: round(cpu_after[name] - cpu_before[name], 1) for name in cpu_after},
         },
-        **measure.ledger_check(str(alert.id), email_ids, sms_ids),
+        **measure.ledger_check(str(alert.id), run.email_ids, run.sms_ids),
         "republish_sent": republished,
     }
 
@@ -174,23 +195,17 @@ def run_naive(size: int, *, workers: int, concurrency: int) -> dict[str, Any]:
         ],
         region_codes=seed.MALI_REGIONS,
     )
-    with processes.running_sinks() as sinks:
-        with processes.running_workers(
-            sinks=sinks, processes=workers, concurrency=concurrency
-        ) as running:
-            _wait_for_workers(workers)
-            celery_app.control.purge()
-            started = time.perf_counter()
-            expected = naive.naive_enqueue(alert)
-            measure.wait_for(lambda: sinks.count() >= expected, timeout=900)
-            handoff_s = time.perf_counter() - started
-        email_ids, sms_ids = sinks.collected_ids()
+    with _sinks_and_workers(workers=workers, concurrency=concurrency) as run:
+        started = time.perf_counter()
+        expected = naive.naive_enqueue(alert)
+        measure.wait_for(lambda: run.sinks.count() >= expected, timeout=900)
+        handoff_s = time.perf_counter() - started
     return {
         "run": "naive_baseline",
         "registrants": size,
         "deliveries": expected,
         "handoff_s": round(handoff_s, 2),
         "deliveries_per_s": round(expected / handoff_s, 1),
-        "worker_peak_rss_mb": round(running.peak_rss_kib / 1024, 1),
-        **measure.ledger_check(str(alert.id), email_ids, sms_ids),
+        "worker_peak_rss_mb": round(run.workers.peak_rss_kib / 1024, 1),
+        **measure.ledger_check(str(alert.id), run.email_ids, run.sms_ids),
     }

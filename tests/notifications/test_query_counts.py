@@ -7,7 +7,7 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from notifications import services
+from notifications import fan_out, sending
 from notifications.models import Alert, Delivery
 from tests.advisories.conftest import publish
 from tests.notifications.factories import AlertFactory, DeliveryFactory
@@ -29,7 +29,7 @@ def send_queries_per_task() -> int:
 
 
 def send_queries_per_hand_off_batch() -> int:
-    # The ledger's statements differ by vendor (`services._claim`, `services._record`).
+    # The ledger's statements differ by vendor (`ledger.deliveries_claim`, `_record`).
     # PostgreSQL claims a batch in one UPDATE ... RETURNING and records it in one
     # UPDATE ... FROM unnest; SQLite claims in a savepoint (the locked read, the update and the
     # read back, between SAVEPOINT and RELEASE) and records with one bulk_update.
@@ -93,13 +93,13 @@ def pending_rows(staff, count):
 def test_a_send_task_costs_the_same_queries_for_twice_the_rows_in_a_hand_off_batch(
     ml_staff, sms_outbox, django_assert_num_queries
 ):
-    few = services.HANDOFF_BATCH // 2
+    few = sending.HANDOFF_BATCH // 2
     small, large = pending_rows(ml_staff, few), pending_rows(ml_staff, 2 * few)
 
     with CaptureQueriesContext(connection) as small_task:
-        services.deliveries_send(delivery_ids=small)
+        sending.deliveries_send(delivery_ids=small)
     with django_assert_num_queries(send_queries_per_task() + send_queries_per_hand_off_batch()):
-        result = services.deliveries_send(delivery_ids=large)
+        result = sending.deliveries_send(delivery_ids=large)
 
     assert len(small_task.captured_queries) == (
         send_queries_per_task() + send_queries_per_hand_off_batch()
@@ -111,16 +111,16 @@ def test_a_send_task_costs_the_same_queries_for_twice_the_rows_in_a_hand_off_bat
 def test_a_send_task_costs_a_claim_and_a_record_more_per_hand_off_batch_only(
     ml_staff, sms_outbox, django_assert_num_queries
 ):
-    one_batch = pending_rows(ml_staff, services.HANDOFF_BATCH)
-    two_batches = pending_rows(ml_staff, 2 * services.HANDOFF_BATCH)
+    one_batch = pending_rows(ml_staff, sending.HANDOFF_BATCH)
+    two_batches = pending_rows(ml_staff, 2 * sending.HANDOFF_BATCH)
 
     with django_assert_num_queries(send_queries_per_task() + send_queries_per_hand_off_batch()):
-        services.deliveries_send(delivery_ids=one_batch)
+        sending.deliveries_send(delivery_ids=one_batch)
     with django_assert_num_queries(send_queries_per_task() + 2 * send_queries_per_hand_off_batch()):
-        result = services.deliveries_send(delivery_ids=two_batches)
+        result = sending.deliveries_send(delivery_ids=two_batches)
 
-    assert result.sent == 2 * services.HANDOFF_BATCH
-    assert len(mail.outbox) + len(sms_outbox) == 3 * services.HANDOFF_BATCH
+    assert result.sent == 2 * sending.HANDOFF_BATCH
+    assert len(mail.outbox) + len(sms_outbox) == 3 * sending.HANDOFF_BATCH
 
 
 def test_a_fan_out_costs_the_same_queries_whatever_the_number_of_recipients(
@@ -129,12 +129,12 @@ def test_a_fan_out_costs_the_same_queries_whatever_the_number_of_recipients(
     PresenceFactory.create_batch(3, region_id="ML-7")
     few = level_change_alert(ml_staff, state=Alert.State.FANNING_OUT)
     with CaptureQueriesContext(connection) as small:
-        services.alert_fan_out(alert_id=str(few.id))
+        fan_out.alert_fan_out(alert_id=str(few.id))
     PresenceFactory.create_batch(30, region_id="ML-7")
     many = level_change_alert(ml_staff, state=Alert.State.FANNING_OUT)
 
     with django_assert_num_queries(fan_out_queries()):
-        result = services.alert_fan_out(alert_id=str(many.id))
+        result = fan_out.alert_fan_out(alert_id=str(many.id))
 
     assert len(small.captured_queries) == fan_out_queries()
     # Each recipient by email and by SMS.

@@ -29,7 +29,7 @@ def send_queries_per_task() -> int:
 
 
 def send_queries_per_hand_off_batch() -> int:
-    # The ledger's statements differ by vendor (`ledger.deliveries_claim`, `_record`).
+    # The ledger's claim and record statements differ by vendor (notifications/ledger.py).
     # PostgreSQL claims a batch in one UPDATE ... RETURNING and records it in one
     # UPDATE ... FROM unnest; SQLite claims in a savepoint (the locked read, the update and the
     # read back, between SAVEPOINT and RELEASE) and records with one bulk_update.

@@ -106,7 +106,7 @@ class AlertRenderer:
                 "X-Consular-Delivery": str(delivery_id),
             }
         return OutgoingMessage(
-            delivery_id=delivery_id,
+            reference=str(delivery_id),
             to=contact.email if channel == Channel.EMAIL else contact.phone,
             subject=personal(rendered.subject),
             text=personal(rendered.text),

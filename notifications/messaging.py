@@ -201,7 +201,7 @@ class MessageRenderer:
 
         if channel == Channel.SMS:
             return OutgoingMessage(
-                delivery_id=delivery_id,
+                reference=str(delivery_id),
                 to=contact.phone,
                 subject="",
                 text=" ".join(personal(texts["sms"]).split()),
@@ -213,7 +213,7 @@ class MessageRenderer:
             headers["List-Unsubscribe"] = f"<{unsubscribe}>"
             headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return OutgoingMessage(
-            delivery_id=delivery_id,
+            reference=str(delivery_id),
             to=contact.email,
             subject=personal(texts["subject"]),
             text=text,

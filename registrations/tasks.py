@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from core.sms import SmsError
+from core.channels import SendError
 from registrations import services
 
 CONFIRMATION_CHUNK = 200
@@ -28,7 +28,7 @@ def send_access_code_to_address(email_hashes: list[str]) -> dict[str, int]:
     return {"sent": int(services.access_code_send_to_address(email_hashes=email_hashes))}
 
 
-@shared_task(queue="sms", autoretry_for=(SmsError,), retry_backoff=True, max_retries=3)
+@shared_task(queue="sms", autoretry_for=(SendError,), retry_backoff=True, max_retries=3)
 def send_phone_code(citizen_id: str) -> dict[str, int]:
     return {"sent": int(services.phone_code_send(citizen_id=citizen_id))}
 

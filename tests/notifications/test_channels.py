@@ -115,7 +115,7 @@ def _channel_to_sink(settings, **sink_options: Any) -> Iterator[tuple[EmailChann
 
 def _message(delivery_id: int, to: str = "aissata@example.org") -> OutgoingMessage:
     return OutgoingMessage(
-        delivery_id=delivery_id,
+        reference=str(delivery_id),
         to=to,
         subject=SUBJECT,
         text=TEXT,

@@ -62,7 +62,7 @@ def test_anymail_provider_answer_is_the_recorded_id(settings):
     channel.open()
 
     receipt = channel.send(
-        OutgoingMessage(delivery_id=42, to="a@example.org", subject="s", text="t", html="<p>t</p>")
+        OutgoingMessage(reference="42", to="a@example.org", subject="s", text="t", html="<p>t</p>")
     )
     channel.close()
 

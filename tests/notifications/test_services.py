@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.models import Membership
 from core import events, sms
+from core.channels import Receipt, SendError
 from core.exceptions import PermissionDenied
 from core.models import OutboxEvent
 from notifications import services
@@ -62,7 +63,7 @@ def test_level_change_alerts_only_the_citizens_of_the_changed_region(
     assert "Fatou" in email.body
     assert email.extra_headers["List-Unsubscribe"].startswith("<http")
     assert [message.to for message in sms_outbox] == [in_gao.phone]
-    assert "Gao" in sms_outbox[0].body
+    assert "Gao" in sms_outbox[0].text
     assert sms_outbox[0].reference == str(
         deliveries[0].id if deliveries[0].channel == "sms" else deliveries[1].id
     )
@@ -184,14 +185,14 @@ def test_a_level_change_whose_publisher_died_after_commit_is_alerted_once_by_the
     assert len(sms_outbox) == 1
 
 
-class TransientFailureBackend(sms.BaseSmsBackend):
+class TransientFailureBackend(sms.SmsProvider):
     def send(self, message):
-        raise sms.SmsError("HTTP 503", code="503")
+        raise SendError("HTTP 503", code="503", permanent=False)
 
 
-class PermanentFailureBackend(sms.BaseSmsBackend):
+class PermanentFailureBackend(sms.SmsProvider):
     def send(self, message):
-        raise sms.SmsError("HTTP 400", code="400", permanent=True)
+        raise SendError("HTTP 400", code="400", permanent=True)
 
 
 def test_transient_failure_is_retried_later_then_fails_at_the_limit(
@@ -447,14 +448,14 @@ def test_only_the_posts_officers_cancel_or_resend_an_alert(
     assert Delivery.objects.get(alert=alert, channel="sms").status != Status.CANCELLED
 
 
-class ClockedBackend(sms.BaseSmsBackend):
+class ClockedBackend(sms.SmsProvider):
     """Records when each message was handed over."""
 
     sent_at: list[float] = []
 
     def send(self, message):
         ClockedBackend.sent_at.append(time.time())
-        return sms.SmsReceipt(provider_id=f"clocked-{len(ClockedBackend.sent_at)}")
+        return Receipt(provider_id=f"clocked-{len(ClockedBackend.sent_at)}")
 
 
 def test_sending_never_exceeds_the_channel_rate(

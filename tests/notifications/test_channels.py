@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bench.sinks import SmtpFaults, SmtpSink, smtp_sink
-from notifications.channels import OutgoingMessage, Receipt, SendError, mime
+from core.channels import OutgoingMessage, Receipt, SendError
+from notifications.channels import mime
 from notifications.channels.email import EmailChannel, sendmail_pipelined
 
 SUBJECT = (

@@ -4,7 +4,7 @@ moves the ledger, and its answer to a send is the id the receipts will name."""
 import pytest
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 
-from notifications.channels import OutgoingMessage
+from core.channels import OutgoingMessage
 from notifications.channels.email import EmailChannel
 from notifications.models import Delivery, Suppression
 from tests.notifications.conftest import make_citizen

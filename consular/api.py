@@ -7,7 +7,8 @@ from rest_framework.routers import DefaultRouter
 
 from advisories.api import AdvisoryCountryViewSet, AdvisoryViewSet
 from cases.api import CaseViewSet, SafetyCheckViewSet
-from notifications.api import AlertViewSet, SmsInboundWebhook, SmsStatusWebhook
+from notifications.api import AlertViewSet
+from notifications.webhooks import SmsInboundWebhook, SmsStatusWebhook
 from registrations.api import RegistrationViewSet, me_urlpatterns
 
 router = DefaultRouter()

@@ -250,8 +250,10 @@ MAILERS = {
         else {},
     }
 }
-# SMS: printed to the console in development. In production set a provider (see .env.example);
-# without one, SMS sends fail loudly and /healthz reports the channel as not configured.
+# SMS: the one provider texts go through and whose webhooks are believed (a class under
+# core/sms/backends/). Kept at /outbox/ in development. In production set a provider (see
+# .env.example); without one, SMS sends fail loudly and /healthz reports the channel as not
+# configured.
 SMS_BACKEND = env.str(
     "SMS_BACKEND",
     default="core.sms.backends.unconfigured.SmsBackend"
@@ -272,11 +274,6 @@ TWILIO_MESSAGING_SERVICE_SID = env.str("TWILIO_MESSAGING_SERVICE_SID", default="
 TWILIO_STATUS_CALLBACK_URL = env.str("TWILIO_STATUS_CALLBACK_URL", default="")
 TWILIO_API_BASE = env.str("TWILIO_API_BASE", default="https://api.twilio.com")
 
-# The channel plug-ins alerts are sent through.
-NOTIFICATION_CHANNELS = {
-    "email": "notifications.channels.email.EmailChannel",
-    "sms": "notifications.channels.sms.SmsChannel",
-}
 # Alerts. Rates are messages per second per channel, shared by every worker.
 ALERT_RATE_LIMITS = {
     "email": env.int("ALERT_RATE_EMAIL", default=200),

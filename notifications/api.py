@@ -1,11 +1,9 @@
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
-    OpenApiResponse,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -14,15 +12,12 @@ from rest_framework import mixins, permissions, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import User
 from core.api import StrictCharField
-from core.exceptions import NotFound, PermissionDenied
+from core.exceptions import NotFound
 from core.pagination import CursorPagination
-from core.schema import ErrorSerializer
-from core.throttling import ScopedRateThrottle
-from notifications import alerts, receipts, selectors, signatures, staff_messages
+from notifications import alerts, selectors, staff_messages
 from notifications.alerts import LANGUAGES, MessageTexts
 from notifications.models import Alert, Channel, Delivery
 
@@ -397,96 +392,3 @@ class AlertViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def resend_failed(self, request: Request, pk: str | None = None) -> Response:
         count = alerts.alert_resend_failed(alert=self.get_object(), actor=self._user())
         return Response({"requeued": count})
-
-
-TWILIO_STATUSES = {"delivered": "delivered", "undelivered": "failed", "failed": "failed"}
-HTTP_STATUSES = {"delivered": "delivered", "failed": "failed", "undelivered": "failed"}
-
-
-WEBHOOK_RESPONSES = {
-    204: None,
-    400: OpenApiResponse(ErrorSerializer, description="A body the provider should not send."),
-    403: OpenApiResponse(ErrorSerializer, description="No valid signature of the provider."),
-}
-
-
-class _SmsWebhook(APIView):
-    """Provider callbacks: signed by the provider, never by a session or token."""
-
-    authentication_classes: list[Any] = []
-    permission_classes = [permissions.AllowAny]
-    throttle_classes = [ScopedRateThrottle]
-    throttle_scope = "webhook"
-
-    def _verified_payload(self, request: Request, provider: str) -> dict[str, str]:
-        if provider == "twilio":
-            params = {key: request.POST.get(key, "") for key in request.POST}
-            url = settings.SITE_URL + request.get_full_path()
-            if not signatures.twilio_valid(
-                auth_token=settings.TWILIO_AUTH_TOKEN,
-                url=url,
-                params=params,
-                signature=request.headers.get("X-Twilio-Signature", ""),
-            ):
-                raise PermissionDenied("Invalid signature.")
-            return params
-        if provider == "http":
-            body = request.body
-            if not signatures.http_valid(
-                secret=settings.SMS_HTTP_WEBHOOK_SECRET,
-                body=body,
-                signature=request.headers.get("X-Signature", ""),
-            ):
-                raise PermissionDenied("Invalid signature.")
-            data = request.data
-            if not isinstance(data, dict):
-                raise serializers.ValidationError({"body": ["Expected a JSON object."]})
-            return {str(key): str(value) for key, value in data.items()}
-        raise NotFound("Unknown provider.")
-
-
-@extend_schema(tags=["webhooks"], request=None, responses=WEBHOOK_RESPONSES)
-class SmsStatusWebhook(_SmsWebhook):
-    def post(self, request: Request, provider: str) -> Response:
-        payload = self._verified_payload(request, provider)
-        if provider == "twilio":
-            new_status = TWILIO_STATUSES.get(payload.get("MessageStatus", ""))
-            receipt = receipts.ReceiptInput(
-                channel=Channel.SMS,
-                status=new_status or "",
-                provider_id=payload.get("MessageSid", ""),
-                error_code=payload.get("ErrorCode", ""),
-            )
-        else:
-            new_status = HTTP_STATUSES.get(payload.get("status", ""))
-            reference = payload.get("reference", "")
-            receipt = receipts.ReceiptInput(
-                channel=Channel.SMS,
-                status=new_status or "",
-                provider_id=payload.get("id", ""),
-                delivery_id=int(reference) if reference.isdigit() else None,
-                error_code=payload.get("error_code", ""),
-            )
-        if new_status is not None:
-            receipts.receipt_apply(receipt=receipt)
-        return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-@extend_schema(tags=["webhooks"], request=None, responses=WEBHOOK_RESPONSES)
-class SmsInboundWebhook(_SmsWebhook):
-    def post(self, request: Request, provider: str) -> Response:
-        payload = self._verified_payload(request, provider)
-        if provider == "twilio":
-            sender, body, provider_id = (
-                payload.get("From"),
-                payload.get("Body"),
-                payload.get("MessageSid"),
-            )
-        else:
-            sender, body, provider_id = payload.get("from"), payload.get("body"), payload.get("id")
-        if not (sender and provider_id) or body is None:
-            raise serializers.ValidationError({"body": ["Sender, text and id are required."]})
-        receipts.inbound_record(
-            provider=provider, provider_id=provider_id, sender=sender, body=body
-        )
-        return Response(status=status.HTTP_204_NO_CONTENT)

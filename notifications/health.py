@@ -3,10 +3,8 @@
 import logging
 from collections.abc import Callable
 
-from django.conf import settings
-
 from core.health import CheckResult
-from notifications.channels import get_channel
+from notifications.channels import CHANNELS, get_channel
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +23,7 @@ def _check(name: str) -> Callable[[], CheckResult]:
 
 
 def channel_checks() -> dict[str, Callable[[], CheckResult]]:
-    return {f"channel_{name}": _check(name) for name in settings.NOTIFICATION_CHANNELS}
+    return {f"channel_{name}": _check(name) for name in CHANNELS}
 
 
 def warn_unconfigured_channels() -> list[str]:

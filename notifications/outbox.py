@@ -7,6 +7,7 @@ from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.core.mail.backends.base import BaseEmailBackend
 
 from core import sms
+from core.channels import OutgoingMessage, Receipt
 from notifications.models import Channel, OutboxMessage
 
 
@@ -38,7 +39,9 @@ class EmailBackend(BaseEmailBackend):
         return len(email_messages)
 
 
-class SmsBackend(sms.BaseSmsBackend):
-    def send(self, message: sms.SmsMessage) -> sms.SmsReceipt:
-        row = OutboxMessage.objects.create(channel=Channel.SMS, to=message.to, body=message.body)
-        return sms.SmsReceipt(provider_id=f"outbox-{row.id}", segments=sms.segments(message.body))
+class SmsBackend(sms.SmsProvider):
+    name = "outbox"
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        row = OutboxMessage.objects.create(channel=Channel.SMS, to=message.to, body=message.text)
+        return Receipt(provider_id=f"outbox-{row.id}", segments=sms.segments(message.text))

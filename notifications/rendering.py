@@ -26,8 +26,8 @@ from django.utils.html import escape, linebreaks, urlize
 from accounts.selectors import posts_covering_country
 from advisories.levels import level_name
 from advisories.selectors import AdvisoryDigest, advisory_digest
+from core.channels import OutgoingMessage
 from core.links import token_url
-from notifications.channels import OutgoingMessage
 from notifications.models import Alert, Channel
 from regions.selectors import regions_of_country
 from registrations.selectors import CitizenContact, emergency_contacts
@@ -137,7 +137,7 @@ class LevelChangeRenderer:
             )
 
         return OutgoingMessage(
-            delivery_id=delivery_id,
+            reference=str(delivery_id),
             to=contact.email if channel == Channel.EMAIL else contact.phone,
             subject=personal(rendered.subject),
             text=personal(rendered.text),
@@ -231,7 +231,7 @@ class MessageRenderer:
 
         if channel == Channel.SMS:
             return OutgoingMessage(
-                delivery_id=delivery_id,
+                reference=str(delivery_id),
                 to=contact.phone,
                 subject="",
                 text=" ".join(personal(texts["sms"]).split()),
@@ -244,7 +244,7 @@ class MessageRenderer:
             else ""
         )
         return OutgoingMessage(
-            delivery_id=delivery_id,
+            reference=str(delivery_id),
             to=contact.email,
             subject=personal(texts["subject"]),
             text=text,

@@ -14,9 +14,10 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from core.channels import BaseChannel, OutgoingMessage, Receipt, SendError
 from core.ratelimit import hit
 from notifications import ledger, queue
-from notifications.channels import BaseChannel, OutgoingMessage, Receipt, SendError, get_channel
+from notifications.channels import get_channel
 from notifications.models import Alert, Channel, Delivery, Suppression
 from notifications.rendering import Renderer, renderer_for
 from registrations.selectors import CitizenContact, citizen_contacts

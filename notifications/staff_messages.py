@@ -20,10 +20,11 @@ from accounts.models import Membership, User
 from accounts.permissions import require_role
 from core import sms
 from core.audit import Action, audit_record
+from core.channels import SendError
 from core.exceptions import Conflict, NotFound, PermissionDenied, ValidationFailed
 from notifications import queue
 from notifications.alerts import LANGUAGES, MessageTexts
-from notifications.channels import SendError, get_channel
+from notifications.channels import get_channel
 from notifications.models import Alert, Channel
 from notifications.rendering import MessageRenderer
 from regions.selectors import region_codes_of_country

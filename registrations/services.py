@@ -24,6 +24,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from core import personal_data, ratelimit, sms
+from core.channels import SendError
 from core.crypto import keyed_hashes
 from core.exceptions import NotFound, ValidationFailed
 from core.queue import enqueue_after_commit
@@ -736,7 +737,7 @@ def access_code_send(*, citizen_id: uuid.UUID | str) -> bool:
 
 
 def phone_code_send(*, citizen_id: uuid.UUID | str) -> bool:
-    """Text a new 6-digit code to the citizen's number; raises core.sms.SmsError on refusal."""
+    """Text a new 6-digit code to the citizen's number; raises SendError on refusal."""
     issued = _code_issue(citizen_id=citizen_id, purpose="phone")
     if issued is None:
         return False
@@ -749,7 +750,7 @@ def phone_code_send(*, citizen_id: uuid.UUID | str) -> bool:
         # The provider's idempotency key: its own for each code (a provider honouring it would
         # drop a second code sent under the first one's), and telling the provider nothing.
         sms.send_sms(to=citizen.phone, body=body, reference=secrets.token_hex(16))
-    except sms.SmsError:
+    except SendError:
         # Let the retry issue a fresh code instead of waiting out the resend interval.
         Citizen.objects.filter(id=citizen.id).update(phone_code_sent_at=None, phone_code_hash="")
         raise

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from core.sms import SmsError
+from core.channels import SendError
 from registrations import services
 
 CONFIRMATION_CHUNK = 200
@@ -31,7 +31,7 @@ def send_access_code_to_address(email_hashes: list[str]) -> dict[str, int]:
 @shared_task(
     name=services.SEND_PHONE_CODE,
     queue="sms",
-    autoretry_for=(SmsError,),
+    autoretry_for=(SendError,),
     retry_backoff=True,
     max_retries=3,
 )

@@ -14,6 +14,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from core import sms
+from core.channels import OutgoingMessage
 from regions.services import geography_load
 
 # Playwright's sync API runs an event loop in the test thread; Django's async-safety guard
@@ -64,7 +65,7 @@ def fresh_cache() -> None:
 
 
 @pytest.fixture(autouse=True)
-def sms_outbox(settings) -> list[sms.SmsMessage]:
+def sms_outbox(settings) -> list[OutgoingMessage]:
     """Like Django's mail.outbox: every test sends SMS into a fresh in-memory outbox."""
     settings.SMS_BACKEND = "core.sms.backends.locmem.SmsBackend"
     sms.outbox.clear()

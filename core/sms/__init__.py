@@ -1,76 +1,82 @@
-"""Text messages, the way django.core.mail does email: one call, a backend chosen by settings.
+"""Text messages, the way django.core.mail does email: one call, a provider chosen by settings.
 
 Both registrations (verification codes) and notifications (alerts) send SMS, so the transport
-is shared kernel. `SMS_BACKEND` names the backend class; with none configured in production the
-backend refuses to send rather than pretend (see `backends.unconfigured`).
+is shared kernel. `SMS_BACKEND` names the provider's class, one file under `backends/`: it
+sends (`core.channels`' interface) and believes and reads its own webhooks. With none
+configured in production the provider refuses to send rather than pretend (see
+`backends.unconfigured`).
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.conf import settings
+from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
-
-@dataclass(frozen=True)
-class SmsMessage:
-    to: str  # E.164, e.g. +22370000000
-    body: str
-    # Our id for the message (a delivery id), echoed back by providers in receipts.
-    reference: str = ""
+from core.channels import BaseChannel, OutgoingMessage, Receipt, SendError
 
 
 @dataclass(frozen=True)
-class SmsReceipt:
-    """A provider's answer: it accepted the message under `provider_id`."""
+class StatusReport:
+    """What a provider's status callback says about a message it took."""
 
     provider_id: str
-    segments: int = 1
-    extra: dict[str, str] = field(default_factory=dict)
+    status: str  # delivered | failed
+    reference: str = ""  # ours, when the provider echoes it
+    error_code: str = ""
 
 
-class SmsError(Exception):
-    """The provider refused the message. `permanent` means retrying cannot help (bad number,
-    opted out); otherwise the send may be retried later."""
+@dataclass(frozen=True)
+class InboundText:
+    """A text someone sent to our number."""
 
-    def __init__(self, message: str, *, code: str = "", permanent: bool = False) -> None:
-        super().__init__(message)
-        self.code = code
-        self.permanent = permanent
-
-
-class SmsNotConfigured(SmsError):
-    def __init__(self) -> None:
-        super().__init__(
-            "No SMS provider is configured (SMS_BACKEND).", code="not_configured", permanent=False
-        )
+    provider_id: str
+    sender: str
+    body: str
 
 
-class BaseSmsBackend:
-    """Subclasses implement `send`; one backend instance may be reused for many
-    messages so HTTP connections are kept alive."""
+class SmsProvider(BaseChannel):
+    """One SMS provider: `send` (and `send_many` where the provider can do better than one at
+    a time), and its webhooks. `name` is the provider's segment in the webhook URLs
+    (/api/v1/webhooks/sms/<name>/status and .../inbound).
 
-    configured = True
+    A webhook is read only after `verify` has found the provider's signature on it. A provider
+    without webhooks keeps these defaults: nothing it is sent is believed."""
 
-    def send(self, message: SmsMessage) -> SmsReceipt:
-        raise NotImplementedError
+    def verify(self, request: HttpRequest) -> bool:
+        """Whether the provider signed this webhook request."""
+        return False
 
-    def close(self) -> None:
-        """Release connections; called when a batch is done."""
+    def parse_status(self, request: HttpRequest) -> StatusReport | None:
+        """The delivery report, or None when the status says nothing about delivery (queued,
+        sent...). A body the provider should not send raises ValidationFailed."""
+        return None
+
+    def parse_inbound(self, request: HttpRequest) -> InboundText | None:
+        """The text received, or None when its sender, text or id is missing."""
+        return None
 
 
-def get_backend(path: str | None = None) -> BaseSmsBackend:
-    backend_class = import_string(path or settings.SMS_BACKEND)
-    backend: BaseSmsBackend = backend_class()
-    return backend
+def not_configured() -> SendError:
+    """What a provider without its settings answers to every send: worth retrying, once it is
+    configured."""
+    return SendError(
+        "No SMS provider is configured (SMS_BACKEND).", code="not_configured", permanent=False
+    )
 
 
-def send_sms(*, to: str, body: str, reference: str = "") -> SmsReceipt:
-    """Send one message now through the configured backend; raises SmsError on refusal."""
-    backend = get_backend()
+def get_backend() -> SmsProvider:
+    provider: SmsProvider = import_string(settings.SMS_BACKEND)()
+    return provider
+
+
+def send_sms(*, to: str, body: str, reference: str = "") -> Receipt:
+    """Send one message now through the configured provider; raises SendError on refusal."""
+    provider = get_backend()
     try:
-        return backend.send(SmsMessage(to=to, body=body, reference=reference))
+        return provider.send(OutgoingMessage(reference=reference, to=to, subject="", text=body))
     finally:
-        backend.close()
+        provider.close()
 
 
 # The GSM 03.38 basic alphabet and its extension table (each extension character costs two).
@@ -99,5 +105,5 @@ def segments(text: str) -> int:
     return -(-length // multi)
 
 
-# Messages "sent" through the locmem backend, like django.core.mail.outbox (tests only).
-outbox: list[SmsMessage] = []
+# Messages "sent" through the locmem provider, like django.core.mail.outbox (tests only).
+outbox: list[OutgoingMessage] = []

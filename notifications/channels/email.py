@@ -10,7 +10,8 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
-from notifications.channels import BaseChannel, OutgoingMessage, Receipt, SendError, mime
+from core.channels import BaseChannel, OutgoingMessage, Receipt, SendError
+from notifications.channels import mime
 
 
 class EmailChannel(BaseChannel):
@@ -56,7 +57,7 @@ class EmailChannel(BaseChannel):
         if message.html:
             email.attach_alternative(message.html, "text/html")
         # An anymail provider tags the message with our id; its receipts carry it back.
-        email.metadata = {"delivery_id": str(message.delivery_id)}  # type: ignore[attr-defined]
+        email.metadata = {"delivery_id": message.reference}  # type: ignore[attr-defined]
         with self._provider_answer():
             sent = self.connection.send_messages([email])
         if not sent:
@@ -178,7 +179,7 @@ _LEADING_PERIOD = re.compile(rb"(?m)^\.")
 
 
 def _message_id(message: OutgoingMessage) -> str:
-    return make_msgid(idstring=str(message.delivery_id), domain="consular.invalid")
+    return make_msgid(idstring=message.reference, domain="consular.invalid")
 
 
 def _raw(message: OutgoingMessage, message_id: str) -> bytes | None:

@@ -118,7 +118,7 @@ def test_message_from_a_case_goes_through_the_ledger_and_onto_the_timeline(
     alert = Alert.objects.get(id=event.data["alert"])
     assert alert.citizen_ids == [str(awa.id)]
     assert [m.to for m in mail.outbox] == [[awa.email]]
-    assert [m.body for m in sms_outbox] == ["Please call us back."]
+    assert [m.text for m in sms_outbox] == ["Please call us back."]
     assert Delivery.objects.filter(alert=alert, status="sent").count() == 2
 
 

@@ -47,10 +47,10 @@ def test_start_asks_everyone_present_by_email_with_links_and_by_sms_with_the_cod
     assert check_of_response_token(token) == (check, str(awa.id))
     [sms] = sms_outbox
     assert sms.to == awa.phone
-    assert sms.body.startswith("Combats signalés à Gao. Êtes-vous en sécurité ? Répondez SAFE")
+    assert sms.text.startswith("Combats signalés à Gao. Êtes-vous en sécurité ? Répondez SAFE")
     assert "Je suis en sécurité : http" in email.body
-    assert f"SAFE {check.code}" in sms.body
-    assert f"HELP {check.code}" in sms.body
+    assert f"SAFE {check.code}" in sms.text
+    assert f"HELP {check.code}" in sms.text
     assert check.question_alert.kind == Alert.Kind.MESSAGE
 
 
@@ -93,7 +93,7 @@ def test_unclear_sms_gets_a_short_clarification_through_the_ledger(
 
     [clarification] = sms_outbox
     assert clarification.to == awa.phone
-    assert f"SAFE {check.code}" in clarification.body
+    assert f"SAFE {check.code}" in clarification.text
     assert Delivery.objects.filter(citizen_id=awa.id, channel="sms").count() == 2
     assert SafetyResponse.objects.get(citizen=awa).status == Status.PENDING
 
@@ -204,7 +204,7 @@ def test_reminder_then_emergency_contact_then_deadline_with_a_fixed_clock(
         assert safety_checks.safety_checks_tick().reminded == 1
         assert safety_checks.safety_checks_tick().reminded == 0
     assert [m.to for m in sms_outbox] == [awa.phone]
-    assert sms_outbox[0].body.startswith("Reminder:")
+    assert sms_outbox[0].text.startswith("Reminder:")
 
     with (
         time_machine.travel(start + datetime.timedelta(minutes=122), tick=False),
@@ -213,7 +213,7 @@ def test_reminder_then_emergency_contact_then_deadline_with_a_fixed_clock(
         assert safety_checks.safety_checks_tick().escalated == 1
         safety_checks.safety_checks_tick()
     assert [m.to for m in sms_outbox] == [awa.phone, "+33611111111"]
-    assert "Awa" in sms_outbox[1].body
+    assert "Awa" in sms_outbox[1].text
 
     with (
         time_machine.travel(start + datetime.timedelta(hours=3), tick=False),

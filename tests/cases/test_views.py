@@ -344,7 +344,7 @@ def test_message_from_the_case_page_is_sent_and_on_the_timeline(
             {"action": "message", "message-subject": "", "message-text": "Call us please"},
         )
 
-    assert [m.body for m in sms_outbox] == ["Call us please"]
+    assert [m.text for m in sms_outbox] == ["Call us please"]
     assert case.events.filter(kind="message").get().data["alert"]
 
 

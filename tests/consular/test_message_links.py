@@ -42,7 +42,7 @@ def eager_tasks(monkeypatch):
 
 def _texts(sms_outbox) -> list[str]:
     """Everything a citizen was sent: subjects, bodies (text and HTML), headers, texts."""
-    texts = [message.body for message in sms_outbox]
+    texts = [message.text for message in sms_outbox]
     for message in mail.outbox:
         texts += [message.subject, message.body, *map(str, message.extra_headers.values())]
         texts += [str(content) for content, _type in getattr(message, "alternatives", [])]
@@ -80,7 +80,7 @@ def _send_everything(callbacks, sms_outbox) -> Citizen:
         ).citizen
     [verify_link] = [link for link in _links(sms_outbox) if "/verify-email/" in link]
     assert Client().get(verify_link).status_code == 200
-    registrations.phone_verify(citizen=citizen, code=_code(sms_outbox[-1].body))
+    registrations.phone_verify(citizen=citizen, code=_code(sms_outbox[-1].text))
     with callbacks(execute=True):
         registrations.manage_link_request(email=EMAIL)
         registrations.access_code_request(email=EMAIL)

@@ -1,20 +1,24 @@
 import pytest
 
 from core import sms
+from core.channels import OutgoingMessage, SendError
 
 
 def test_send_sms_goes_through_the_configured_backend(sms_outbox):
     receipt = sms.send_sms(to="+22370000001", body="Code 123456", reference="d-1")
 
     assert receipt.provider_id.startswith("locmem-")
-    assert sms_outbox == [sms.SmsMessage(to="+22370000001", body="Code 123456", reference="d-1")]
+    assert sms_outbox == [
+        OutgoingMessage(reference="d-1", to="+22370000001", subject="", text="Code 123456")
+    ]
 
 
 def test_unconfigured_backend_refuses_to_send(settings):
     settings.SMS_BACKEND = "core.sms.backends.unconfigured.SmsBackend"
 
-    with pytest.raises(sms.SmsNotConfigured):
+    with pytest.raises(SendError) as refused:
         sms.send_sms(to="+22370000001", body="hello")
+    assert (refused.value.code, refused.value.permanent) == ("not_configured", False)
     assert sms.get_backend().configured is False
 
 
@@ -51,3 +55,9 @@ def test_console_backend_prints_the_message(settings, capsys):
 )
 def test_segments_count_gsm7_septets_or_ucs2_units(text, parts):
     assert sms.segments(text) == parts
+
+
+def test_a_provider_without_webhooks_believes_none(rf):
+    request = rf.post("/api/v1/webhooks/sms/locmem/status", {"status": "delivered"})
+
+    assert sms.get_backend().verify(request) is False

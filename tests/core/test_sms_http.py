@@ -1,5 +1,8 @@
-"""The generic HTTP SMS backend against a provider on loopback (the development sink)."""
+"""The generic HTTP SMS provider: sending to a provider on loopback (the development sink), and
+its webhooks as the provider class reads them, signed here as the provider signs them."""
 
+import hashlib
+import hmac
 import json
 import threading
 from collections.abc import Iterator
@@ -8,10 +11,15 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.test import RequestFactory
 
 from bench.sinks import SmsFaults, sms_sink
-from core import sms
+from core.channels import OutgoingMessage, SendError
+from core.exceptions import ValidationFailed
+from core.sms import InboundText, StatusReport
 from core.sms.backends.http import SmsBackend
+
+SECRET = "http-webhook-secret"
 
 
 @pytest.fixture
@@ -31,8 +39,10 @@ def provider(settings):
         sink.__exit__(None, None, None)
 
 
-def _message(reference: str = "41") -> sms.SmsMessage:
-    return sms.SmsMessage(to="+22370000001", body="Gao: level 4. Leave now.", reference=reference)
+def _message(reference: str = "41") -> OutgoingMessage:
+    return OutgoingMessage(
+        reference=reference, to="+22370000001", subject="", text="Gao: level 4. Leave now."
+    )
 
 
 def test_a_text_is_accepted_once_per_reference_over_one_connection(provider):
@@ -57,7 +67,7 @@ def test_a_text_is_accepted_once_per_reference_over_one_connection(provider):
 def test_provider_refusals_say_whether_a_retry_can_help(provider, faults, code, permanent):
     provider(faults)
 
-    with pytest.raises(sms.SmsError) as refused:
+    with pytest.raises(SendError) as refused:
         SmsBackend().send(_message())
 
     assert refused.value.code == code
@@ -109,7 +119,7 @@ def _answering(status: int, body: bytes, *, drop_after_answer: bool = False) -> 
 def test_each_answer_says_whether_a_retry_can_help(settings, status, body, code, permanent):
     with _answering(status, body) as provider:
         settings.SMS_HTTP_URL = provider.url
-        with pytest.raises(sms.SmsError) as refused:
+        with pytest.raises(SendError) as refused:
             SmsBackend().send(_message())
 
     assert refused.value.code == code
@@ -119,7 +129,7 @@ def test_each_answer_says_whether_a_retry_can_help(settings, status, body, code,
 def test_a_provider_slower_than_the_time_out_is_a_network_error(provider):
     provider(SmsFaults(slow=1.0, slow_seconds=1.5), timeout=0.5)
 
-    with pytest.raises(sms.SmsError) as refused:
+    with pytest.raises(SendError) as refused:
         SmsBackend().send(_message())
 
     assert refused.value.code == "network"
@@ -129,7 +139,7 @@ def test_a_provider_slower_than_the_time_out_is_a_network_error(provider):
 def test_an_unreachable_provider_is_a_network_error(settings):
     settings.SMS_HTTP_URL = "http://127.0.0.1:9/messages"
 
-    with pytest.raises(sms.SmsError) as refused:
+    with pytest.raises(SendError) as refused:
         SmsBackend().send(_message())
 
     assert refused.value.code == "network"
@@ -143,8 +153,9 @@ def test_no_usable_url_means_not_configured(settings, url):
     backend = SmsBackend()
 
     assert backend.configured is False
-    with pytest.raises(sms.SmsNotConfigured):
+    with pytest.raises(SendError) as refused:
         backend.send(_message())
+    assert (refused.value.code, refused.value.permanent) == ("not_configured", False)
 
 
 def test_a_connection_the_provider_dropped_while_idle_is_opened_again(settings):
@@ -164,8 +175,77 @@ def test_a_dropped_connection_is_not_tried_again_without_an_idempotency_key(sett
         settings.SMS_HTTP_URL = provider.url
         backend = SmsBackend()
         backend.send(_message("41"))
-        with pytest.raises(sms.SmsError) as dropped:
+        with pytest.raises(SendError) as dropped:
             backend.send(_message(""))
         backend.close()
 
     assert dropped.value.code == "network"
+
+
+def _callback(payload, *, secret=SECRET):
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return RequestFactory().generic(
+        "POST",
+        "/api/v1/webhooks/sms/http/status",
+        body,
+        content_type="application/json",
+        headers={"X-Signature": signature},
+    )
+
+
+def test_a_webhook_signed_with_the_shared_secret_is_believed(settings):
+    settings.SMS_HTTP_WEBHOOK_SECRET = SECRET
+
+    assert SmsBackend().verify(_callback({"id": "sms-1", "status": "delivered"})) is True
+
+
+def test_a_webhook_signed_otherwise_or_unsigned_is_not(settings):
+    settings.SMS_HTTP_WEBHOOK_SECRET = SECRET
+    unsigned = RequestFactory().post(
+        "/api/v1/webhooks/sms/http/status", {"id": "sms-1"}, content_type="application/json"
+    )
+
+    assert SmsBackend().verify(_callback({"id": "sms-1"}, secret="another-secret")) is False
+    assert SmsBackend().verify(unsigned) is False
+
+
+def test_without_a_webhook_secret_nothing_is_believed(settings):
+    settings.SMS_HTTP_WEBHOOK_SECRET = ""
+
+    assert SmsBackend().verify(_callback({"id": "sms-1"}, secret="")) is False
+
+
+@pytest.mark.parametrize(
+    ("provider_status", "status"),
+    [("delivered", "delivered"), ("failed", "failed"), ("undelivered", "failed")],
+)
+def test_final_statuses_are_reported_with_our_reference(provider_status, status):
+    request = _callback(
+        {"id": "sms-1", "reference": 41, "status": provider_status, "error_code": "E7"}
+    )
+
+    assert SmsBackend().parse_status(request) == StatusReport(
+        provider_id="sms-1", status=status, reference="41", error_code="E7"
+    )
+
+
+def test_a_status_that_says_nothing_of_delivery_is_none():
+    assert SmsBackend().parse_status(_callback({"id": "sms-1", "status": "queued"})) is None
+
+
+def test_a_reply_is_read_from_the_providers_fields():
+    request = _callback({"id": "in-1", "from": "+22370000001", "body": "HELP K7Q2"})
+
+    assert SmsBackend().parse_inbound(request) == InboundText(
+        provider_id="in-1", sender="+22370000001", body="HELP K7Q2"
+    )
+    assert SmsBackend().parse_inbound(_callback({"id": "in-1", "body": "hi"})) is None
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"not json", b'"text"'])
+def test_a_body_that_is_not_a_json_object_is_refused_naming_the_body(body):
+    with pytest.raises(ValidationFailed) as refused:
+        SmsBackend().parse_status(_callback(body))
+
+    assert refused.value.field == "body"

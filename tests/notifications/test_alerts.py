@@ -135,7 +135,7 @@ def test_message_to_regions_reaches_the_people_present_in_their_language_with_th
     token = email.body.split("/safety/")[1].split("/")[0]
     assert response_token_read(token) == (str(alert.id), str(fatou.id))
     assert response_token_read(token + "x") is None
-    assert [(m.to, m.body) for m in sms_outbox] == [(fatou.phone, "Bonjour")]
+    assert [(m.to, m.text) for m in sms_outbox] == [(fatou.phone, "Bonjour")]
 
 
 def test_message_to_one_citizen_by_sms_only(django_capture_on_commit_callbacks, sms_outbox):
@@ -146,7 +146,7 @@ def test_message_to_one_citizen_by_sms_only(django_capture_on_commit_callbacks, 
         message_alert_create(country_code="ML", citizen_ids=[awa.id], texts=TEXTS, send_email=False)
 
     assert mail.outbox == []
-    assert [(m.to, m.body) for m in sms_outbox] == [(awa.phone, "Hi Awa")]
+    assert [(m.to, m.text) for m in sms_outbox] == [(awa.phone, "Hi Awa")]
 
 
 def test_message_to_emergency_contacts_uses_the_addresses_they_gave(
@@ -166,7 +166,7 @@ def test_message_to_emergency_contacts_uses_the_addresses_they_gave(
         )
 
     assert mail.outbox == []
-    assert [(m.to, m.body) for m in sms_outbox] == [("+33612345678", "Hi Awa")]
+    assert [(m.to, m.text) for m in sms_outbox] == [("+33612345678", "Hi Awa")]
     assert Delivery.objects.filter(alert=alert).count() == 1
 
 

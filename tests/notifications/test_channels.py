@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from bench.sinks import SmtpFaults, SmtpSink, smtp_sink
-from notifications.channels import OutgoingMessage, Receipt, SendError, mime
+from core.channels import OutgoingMessage, Receipt, SendError
+from notifications.channels import mime
 from notifications.channels.email import EmailChannel, sendmail_pipelined
 
 SUBJECT = (
@@ -115,7 +116,7 @@ def _channel_to_sink(settings, **sink_options: Any) -> Iterator[tuple[EmailChann
 
 def _message(delivery_id: int, to: str = "aissata@example.org") -> OutgoingMessage:
     return OutgoingMessage(
-        delivery_id=delivery_id,
+        reference=str(delivery_id),
         to=to,
         subject=SUBJECT,
         text=TEXT,

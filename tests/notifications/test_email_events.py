@@ -4,7 +4,7 @@ moves the ledger, and its answer to a send is the id the receipts will name."""
 import pytest
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 
-from notifications.channels import OutgoingMessage
+from core.channels import OutgoingMessage
 from notifications.channels.email import EmailChannel
 from notifications.models import Delivery, Suppression
 from tests.notifications.conftest import make_citizen
@@ -62,7 +62,7 @@ def test_anymail_provider_answer_is_the_recorded_id(settings):
     channel.open()
 
     receipt = channel.send(
-        OutgoingMessage(delivery_id=42, to="a@example.org", subject="s", text="t", html="<p>t</p>")
+        OutgoingMessage(reference="42", to="a@example.org", subject="s", text="t", html="<p>t</p>")
     )
     channel.close()
 

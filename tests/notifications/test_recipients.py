@@ -35,7 +35,7 @@ def test_level_change_alerts_only_the_citizens_of_the_changed_region(
     assert "Fatou" in email.body
     assert email.extra_headers["List-Unsubscribe"].startswith("<http")
     assert [message.to for message in sms_outbox] == [in_gao.phone]
-    assert "Gao" in sms_outbox[0].body
+    assert "Gao" in sms_outbox[0].text
     assert sms_outbox[0].reference == str(
         deliveries[0].id if deliveries[0].channel == "sms" else deliveries[1].id
     )

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from core import sms
+from core.channels import Receipt, SendError
 from notifications import sending
 from notifications.models import Alert, Delivery
 from tests.notifications.conftest import make_citizen, publish_gao_at_4
@@ -15,14 +16,14 @@ pytestmark = pytest.mark.usefixtures("eager_tasks")
 Status = Delivery.Status
 
 
-class TransientFailureBackend(sms.BaseSmsBackend):
+class TransientFailureBackend(sms.SmsProvider):
     def send(self, message):
-        raise sms.SmsError("HTTP 503", code="503")
+        raise SendError("HTTP 503", code="503", permanent=False)
 
 
-class PermanentFailureBackend(sms.BaseSmsBackend):
+class PermanentFailureBackend(sms.SmsProvider):
     def send(self, message):
-        raise sms.SmsError("HTTP 400", code="400", permanent=True)
+        raise SendError("HTTP 400", code="400", permanent=True)
 
 
 def test_transient_failure_is_retried_later_then_fails_at_the_limit(
@@ -201,14 +202,14 @@ def test_sweeper_publishes_an_alert_whose_rows_were_never_published(
     assert alert.enqueued_at is not None
 
 
-class ClockedBackend(sms.BaseSmsBackend):
+class ClockedBackend(sms.SmsProvider):
     """Records when each message was handed over."""
 
     sent_at: list[float] = []
 
     def send(self, message):
         ClockedBackend.sent_at.append(time.time())
-        return sms.SmsReceipt(provider_id=f"clocked-{len(ClockedBackend.sent_at)}")
+        return Receipt(provider_id=f"clocked-{len(ClockedBackend.sent_at)}")
 
 
 def test_sending_never_exceeds_the_channel_rate(

@@ -104,7 +104,7 @@ def test_approved_message_reaches_only_the_chosen_regions_in_their_language(
     [email] = mail.outbox
     assert (email.to, email.subject) == ([fatou.email], "Route fermée")
     assert "Bonjour Fatou" in email.body
-    assert [(m.to, m.body) for m in sms_outbox] == [(fatou.phone, "Route fermée")]
+    assert [(m.to, m.text) for m in sms_outbox] == [(fatou.phone, "Route fermée")]
 
 
 @pytest.mark.postgres

@@ -1,13 +1,16 @@
+import hashlib
+import hmac
 import json
 
 import pytest
+from django.test import override_settings
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from core.sms.backends import twilio
 from notifications import receipts
 from notifications.models import Delivery, InboundMessage, Suppression
-from notifications.signatures import hmac_sha256_hex, twilio_signature
 from tests.notifications.conftest import make_citizen
 from tests.notifications.factories import DeliveryFactory
 
@@ -18,6 +21,8 @@ TOKEN = "twilio-auth-token"
 SECRET = "http-webhook-secret"
 STATUS_PATH = "/api/v1/webhooks/sms/{provider}/status"
 INBOUND_PATH = "/api/v1/webhooks/sms/{provider}/inbound"
+TWILIO = "core.sms.backends.twilio.SmsBackend"
+HTTP = "core.sms.backends.http.SmsBackend"
 
 
 @pytest.fixture(autouse=True)
@@ -28,37 +33,24 @@ def provider_secrets(settings):
 
 
 def twilio_post(api_client, path, params, *, signature=None):
-    signed = signature or twilio_signature(
+    """Post as Twilio does, to a site whose SMS provider is Twilio."""
+    signed = signature or twilio.webhook_signature(
         auth_token=TOKEN, url="https://consular.example.org" + path, params=params
     )
-    return api_client.post(path, params, format="multipart", headers={"X-Twilio-Signature": signed})
+    with override_settings(SMS_BACKEND=TWILIO):
+        return api_client.post(
+            path, params, format="multipart", headers={"X-Twilio-Signature": signed}
+        )
 
 
 def http_post(api_client, path, payload, *, secret=SECRET):
+    """Post as the generic HTTP provider does, to a site whose SMS provider it is."""
     body = json.dumps(payload).encode()
-    return api_client.generic(
-        "POST",
-        path,
-        body,
-        content_type="application/json",
-        headers={"X-Signature": hmac_sha256_hex(secret=secret, body=body)},
-    )
-
-
-def test_twilio_signature_matches_twilios_published_example():
-    params = {
-        "CallSid": "CA1234567890ABCDE",
-        "Caller": "+12349013030",
-        "Digits": "1234",
-        "From": "+12349013030",
-        "To": "+18005551212",
-    }
-
-    signature = twilio_signature(
-        auth_token="12345", url="https://mycompany.com/myapp.php?foo=1&bar=2", params=params
-    )
-
-    assert signature == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    with override_settings(SMS_BACKEND=HTTP):
+        return api_client.generic(
+            "POST", path, body, content_type="application/json", headers={"X-Signature": signature}
+        )
 
 
 def test_twilio_receipt_marks_the_row_delivered(api_client):
@@ -96,6 +88,26 @@ def test_unknown_provider_answers_404(api_client):
     response = http_post(api_client, STATUS_PATH.format(provider="carrier-pigeon"), {})
 
     assert response.status_code == 404
+
+
+def test_a_provider_the_site_does_not_send_through_answers_404(api_client):
+    row = DeliveryFactory(citizen=make_citizen("ML-7"))
+    path = STATUS_PATH.format(provider="twilio")
+    params = {"MessageSid": row.provider_id, "MessageStatus": "failed"}
+    signed = twilio.webhook_signature(
+        auth_token=TOKEN, url="https://consular.example.org" + path, params=params
+    )
+
+    # Signed with the Twilio token the site still has, but the site sends through the HTTP
+    # provider: Twilio has nothing to report.
+    with override_settings(SMS_BACKEND=HTTP):
+        response = api_client.post(
+            path, params, format="multipart", headers={"X-Twilio-Signature": signed}
+        )
+
+    assert response.status_code == 404
+    row.refresh_from_db()
+    assert row.status == Status.SENT
 
 
 def test_http_receipt_for_a_row_still_being_recorded_moves_it_forward(api_client):

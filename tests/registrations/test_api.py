@@ -386,7 +386,7 @@ def test_me_verifies_the_phone_with_the_texted_code(
 
     with django_capture_on_commit_callbacks(execute=True):
         sent = api_client.post("/api/v1/me/phone/code/")
-    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].body).group(1)
+    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].text).group(1)
     wrong = api_client.post("/api/v1/me/phone/verify/", {"code": "abcdef"})
     right = api_client.post("/api/v1/me/phone/verify/", {"code": code})
 

@@ -78,7 +78,7 @@ def test_register_stores_person_household_and_presence_and_sends_verifications(
     assert "Bonjour Awa" in mail.outbox[0].body
     assert len(sms_outbox) == 1
     assert sms_outbox[0].to == "+22370000101"
-    assert re.search(r"\b\d{6}\b", sms_outbox[0].body)
+    assert re.search(r"\b\d{6}\b", sms_outbox[0].text)
 
 
 def test_register_existing_email_creates_nothing_and_sends_a_manage_link(
@@ -203,7 +203,7 @@ def test_email_verification_link_expires():
 
 
 def _sent_code(sms_outbox) -> str:
-    match = re.search(r"\b(\d{6})\b", sms_outbox[-1].body)
+    match = re.search(r"\b(\d{6})\b", sms_outbox[-1].text)
     assert match
     return match.group(1)
 

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 from django.core import mail
 
-from core.sms import SmsError
+from core.channels import SendError
 from registrations import tasks
 from registrations.models import Citizen
 from tests.registrations.factories import CitizenFactory, PresenceFactory, trip_leg
@@ -61,7 +61,7 @@ def test_a_refused_sms_leaves_no_code_so_the_retry_sends_a_fresh_one(settings, s
     citizen = CitizenFactory(phone_verified_at=None)
     settings.SMS_BACKEND = "core.sms.backends.unconfigured.SmsBackend"
 
-    with pytest.raises(SmsError):
+    with pytest.raises(SendError):
         tasks.send_phone_code.run(str(citizen.id))
     citizen.refresh_from_db()
     assert citizen.phone_code_hash == ""

@@ -279,7 +279,7 @@ def test_phone_verification_by_code(client, sms_outbox, django_capture_on_commit
     citizen = PresenceFactory(citizen__phone_verified_at=None).citizen
     with django_capture_on_commit_callbacks(execute=True):
         client.post(manage_path(citizen, "phone/"), {"send": "1"})
-    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].body).group(1)
+    code = re.search(r"\b(\d{6})\b", sms_outbox[-1].text).group(1)
 
     wrong = client.post(manage_path(citizen, "phone/"), {"code": "12345x"})
     right = client.post(manage_path(citizen, "phone/"), {"code": code})

@@ -2,12 +2,15 @@ import sys
 import uuid
 
 from core import sms
+from core.channels import OutgoingMessage, Receipt
 
 
-class SmsBackend(sms.BaseSmsBackend):
+class SmsBackend(sms.SmsProvider):
     """Prints each message to standard output: development only, nothing leaves the machine."""
 
-    def send(self, message: sms.SmsMessage) -> sms.SmsReceipt:
-        sys.stdout.write(f"SMS to {message.to} ({message.reference or '-'}):\n{message.body}\n\n")
+    name = "console"
+
+    def send(self, message: OutgoingMessage) -> Receipt:
+        sys.stdout.write(f"SMS to {message.to} ({message.reference or '-'}):\n{message.text}\n\n")
         sys.stdout.flush()
-        return sms.SmsReceipt(provider_id=f"console-{uuid.uuid4()}")
+        return Receipt(provider_id=f"console-{uuid.uuid4()}", segments=sms.segments(message.text))

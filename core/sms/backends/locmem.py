@@ -1,13 +1,16 @@
 import itertools
 
 from core import sms
+from core.channels import OutgoingMessage, Receipt
 
 _ids = itertools.count(1)
 
 
-class SmsBackend(sms.BaseSmsBackend):
+class SmsBackend(sms.SmsProvider):
     """Keeps messages in `core.sms.outbox`; for tests."""
 
-    def send(self, message: sms.SmsMessage) -> sms.SmsReceipt:
+    name = "locmem"
+
+    def send(self, message: OutgoingMessage) -> Receipt:
         sms.outbox.append(message)
-        return sms.SmsReceipt(provider_id=f"locmem-{next(_ids)}")
+        return Receipt(provider_id=f"locmem-{next(_ids)}", segments=sms.segments(message.text))

@@ -81,6 +81,10 @@ def post_codes_of_memberships(*, user: User) -> list[str]:
     return sorted(set(Membership.objects.filter(user=user).values_list("post__code", flat=True)))
 
 
+def user_get(*, user_id: int) -> User | None:
+    return User.objects.filter(id=user_id).first()
+
+
 def user_get_by_username(*, username: str) -> User | None:
     """A staff member by login, for the demo seeders of the apps that need a named one."""
     return User.objects.filter(username=username).first()

@@ -82,6 +82,7 @@ def post_codes_of_memberships(*, user: User) -> list[str]:
 
 
 def user_get(*, user_id: int) -> User | None:
+    """A staff member by id, as the cases API names an assignee; None when there is none."""
     return User.objects.filter(id=user_id).first()
 
 

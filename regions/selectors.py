@@ -9,10 +9,12 @@ from regions.models import Country, Region
 
 
 def countries_all() -> QuerySet[Country]:
+    """Every country, for a list of choices or for the apps above to annotate (a level)."""
     return Country.objects.all()
 
 
 def countries_with_codes(*, codes: Collection[str]) -> QuerySet[Country]:
+    """The countries named by their (upper-case) codes, such as those a staff member covers."""
     return Country.objects.filter(code__in=codes)
 
 
@@ -26,6 +28,7 @@ def country_exists(*, code: str) -> bool:
 
 
 def regions_all() -> QuerySet[Region]:
+    """Every region, for the apps above to annotate (an advisory's override) and prefetch."""
     return Region.objects.all()
 
 

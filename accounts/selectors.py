@@ -79,3 +79,13 @@ def post_codes_of_memberships(*, user: User) -> list[str]:
     """The codes of the posts where the user holds a role, for the audit trail: unlike
     `posts_of_user`, a superuser without a membership has none."""
     return sorted(set(Membership.objects.filter(user=user).values_list("post__code", flat=True)))
+
+
+def user_get(*, user_id: int) -> User | None:
+    """A staff member by id, as the cases API names an assignee; None when there is none."""
+    return User.objects.filter(id=user_id).first()
+
+
+def user_get_by_username(*, username: str) -> User | None:
+    """A staff member by login, for the demo seeders of the apps that need a named one."""
+    return User.objects.filter(username=username).first()

@@ -19,7 +19,7 @@ from advisories import services
 from advisories.models import Advisory, Indicator, RegionOverride, Transition
 from core.audit import AuditedModelAdminMixin
 from core.exceptions import ApplicationError
-from regions.models import Country, Region
+from regions.selectors import countries_all, countries_with_codes, regions_all, regions_of_country
 
 STAFF_ROLES = ["editor", "approver", "admin"]
 
@@ -42,13 +42,13 @@ def _countries(request: HttpRequest, roles: Sequence[str] = STAFF_ROLES) -> set[
 
 
 class NewDraftForm(forms.Form):
-    country = forms.ModelChoiceField(queryset=Country.objects.none(), label=_("Country"))
+    country = forms.ModelChoiceField(queryset=countries_all().none(), label=_("Country"))
 
     def __init__(self, *args: Any, country_codes: set[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field = self.fields["country"]
         assert isinstance(field, forms.ModelChoiceField)  # noqa: S101
-        field.queryset = Country.objects.filter(code__in=country_codes)
+        field.queryset = countries_with_codes(codes=country_codes)
 
 
 class AdvisoryForm(forms.ModelForm[Advisory]):
@@ -81,10 +81,14 @@ class RegionOverrideInline(admin.TabularInline[RegionOverride, Advisory]):
         self, db_field: Any, request: HttpRequest, **kwargs: Any
     ) -> forms.ModelChoiceField[Any] | None:
         if db_field.name == "region":
-            # Only the advisory's own country's regions can be given a level.
-            kwargs["queryset"] = Region.objects.filter(
-                country_id=getattr(request, "_advisory_country", None)
-            ).order_by("code")
+            # Only the advisory's own country's regions can be given a level (none before the
+            # advisory has a country).
+            country_code = getattr(request, "_advisory_country", None)
+            kwargs["queryset"] = (
+                regions_of_country(country_code=country_code)
+                if country_code
+                else regions_all().none()
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:

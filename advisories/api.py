@@ -28,7 +28,8 @@ from advisories.selectors import (
 from core.api import StrictCharField
 from core.exceptions import ValidationFailed
 from regions.api import CountrySerializer, CountryViewSet, RegionSerializer
-from regions.models import Country, Region
+from regions.models import Country
+from regions.selectors import countries_all, regions_all
 
 TEXT_FIELDS = [
     "assistance_note_en",
@@ -354,10 +355,14 @@ class AdvisoryCountryViewSet(CountryViewSet):
         override = RegionOverride.objects.filter(
             region_id=OuterRef("code"), advisory__status=Advisory.Status.PUBLISHED
         ).values("level")[:1]
-        return Country.objects.annotate(level=current_level_subquery()).prefetch_related(
-            Prefetch(
-                "regions",
-                queryset=Region.objects.annotate(override=Subquery(override)).order_by("code"),
+        return (
+            countries_all()
+            .annotate(level=current_level_subquery())
+            .prefetch_related(
+                Prefetch(
+                    "regions",
+                    queryset=regions_all().annotate(override=Subquery(override)).order_by("code"),
+                )
             )
         )
 

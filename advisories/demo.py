@@ -5,7 +5,7 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts.models import User
+from accounts.selectors import user_get_by_username
 from advisories import services
 from advisories.models import Advisory
 
@@ -89,8 +89,11 @@ def seed_advisories() -> list[str]:
             ).exists():
                 lines.append(f"  {country_code}: a current advisory exists, left as it is")
                 continue
-            editor = User.objects.get(username=spec["editor"])
-            approver = User.objects.get(username=spec["approver"])
+            editor = user_get_by_username(username=spec["editor"])
+            approver = user_get_by_username(username=spec["approver"])
+            if editor is None or approver is None:
+                lines.append(f"  {country_code}: skipped, seed the demo staff first")
+                continue
             draft = services.advisory_draft_create(
                 country_code=country_code,
                 author=editor,

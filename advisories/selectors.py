@@ -11,8 +11,8 @@ from accounts.models import User
 from accounts.selectors import country_codes_of_user
 from advisories.levels import effective_levels, level_colour, level_name
 from advisories.models import Advisory, LevelChange, RegionOverride
-from regions.models import Country, Region
-from regions.selectors import regions_of_country
+from regions.models import Region
+from regions.selectors import countries_all, regions_of_country
 
 __all__ = [
     "AdvisoryDigest",
@@ -86,7 +86,7 @@ class CountryLevel:
 
 def countries_with_levels() -> list[CountryLevel]:
     """Every country with its current level, sorted by its name in the active language."""
-    countries = Country.objects.annotate(level=current_level_subquery())
+    countries = countries_all().annotate(level=current_level_subquery())
     return sorted(
         (CountryLevel(code=c.code, name=c.name, level=c.level) for c in countries),
         key=lambda country: country.name,

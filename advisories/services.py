@@ -20,8 +20,8 @@ from advisories.models import Advisory, Indicator, LevelChange, Posture, RegionO
 from advisories.selectors import advisory_levels
 from core import events
 from core.exceptions import Conflict, PermissionDenied, ValidationFailed
-from regions.models import Country
-from regions.selectors import region_codes_of_country
+from regions.selectors import country_exists, region_codes_of_country
+from regions.services import country_lock
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ def advisory_draft_create(
     """A new draft for the country, starting from the current version's content and region
     levels; `fields` and `overrides` (which replace all region levels) then apply."""
     country_code = country_code.upper()
-    if not Country.objects.filter(code=country_code).exists():
+    if not country_exists(code=country_code):
         raise ValidationFailed(_("Unknown country."), field="country")
     _require_role(user=author, country_code=country_code, role=EDITOR)
     fields = dict(fields or {})
@@ -321,7 +321,7 @@ def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advi
     # FOR NO KEY UPDATE: publications exclude each other, but the foreign-key checks of rows
     # written meanwhile (the previous publication's alert, naming the country and the version
     # superseded here) neither wait for it nor make it wait, which deadlocked.
-    Country.objects.select_for_update(no_key=True).get(code=advisory.country_id)
+    country_lock(code=advisory.country_id)
     advisory = Advisory.objects.select_for_update(no_key=True).get(pk=advisory.pk)
     _require_status(advisory, Advisory.Status.SCHEDULED)
     previous = _current_for_update(advisory.country_id)

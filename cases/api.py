@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
+from accounts.selectors import user_get
 from cases import selectors
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from cases.services import cases as case_services
@@ -370,7 +371,7 @@ class CaseViewSet(
         serializer.is_valid(raise_exception=True)
         user = _user(request)
         assignee_id = serializer.validated_data.get("assignee")
-        assignee = user if assignee_id is None else User.objects.filter(id=assignee_id).first()
+        assignee = user if assignee_id is None else user_get(user_id=assignee_id)
         if assignee is None:
             raise serializers.ValidationError({"assignee": ["No such staff member."]})
         case = case_services.case_assign(case=case, assignee=assignee, actor=user)

@@ -6,7 +6,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.selectors import user_get_by_username
 from cases.models import SafetyCheck, SafetyResponse
 from cases.services import cases as case_services
 from cases.services import safety_checks
@@ -20,7 +20,7 @@ HELP_KINDS = ["evacuation", "medical", "documents", "other"]
 def seed_safety_check() -> list[str]:
     if SafetyCheck.objects.filter(question_en=QUESTION_EN).exists():
         return ["Demo safety check already there."]
-    officer = User.objects.filter(username="bamako-officer").first()
+    officer = user_get_by_username(username="bamako-officer")
     if officer is None:
         return ["Demo safety check skipped: seed the demo staff first."]
     check = safety_checks.safety_check_start(

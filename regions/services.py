@@ -64,3 +64,12 @@ def geography_load(*, country_codes: Collection[str] | None = None) -> Geography
         batch_size=500,
     )
     return GeographyLoaded(countries=len(countries), regions=len(regions))
+
+
+def country_lock(*, code: str) -> None:
+    """Lock the country's row until the caller's transaction ends (Django refuses the lock
+    outside one), so that an app above can serialise its work on a country even when it has
+    no row of its own to lock yet, as for a country's first advisory. FOR NO KEY UPDATE: rows
+    naming the country are still written meanwhile, their key checks neither waiting for the
+    lock nor making it wait."""
+    Country.objects.select_for_update(no_key=True).get(code=code)

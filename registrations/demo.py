@@ -13,7 +13,7 @@ import uuid
 from django.db import transaction
 from django.utils import timezone
 
-from regions.models import Region
+from regions.selectors import regions_top_level
 from registrations.models import Citizen, HouseholdMember, Presence
 from registrations.services import CONSENT_VERSION
 
@@ -30,11 +30,7 @@ def _id(kind: str, number: int) -> uuid.UUID:
 
 @transaction.atomic
 def seed_citizens() -> list[str]:
-    regions = list(
-        Region.objects.filter(country_id__in=["ML", "LB"], parent__isnull=True)
-        .order_by("code")
-        .values_list("code", "country_id")
-    )
+    regions = list(regions_top_level(country_codes=["ML", "LB"]).values_list("code", "country_id"))
     if not regions:
         return ["Demo citizens skipped: load the geography of ML and LB first."]
     rng = random.Random(2026)  # the same register on every machine

@@ -8,7 +8,7 @@ from django.forms import formset_factory
 from django.utils.translation import gettext_lazy as _
 
 from core.exceptions import ApplicationError
-from regions.models import Country, Region
+from regions.selectors import countries_all, regions_of_country
 from registrations import services
 from registrations.models import NAME_MAX, Citizen, Language, Presence
 
@@ -160,13 +160,13 @@ class PresenceForm(forms.Form):
 
 def country_choices() -> list[tuple[str, str]]:
     return sorted(
-        ((country.code, country.name) for country in Country.objects.all()),
+        ((country.code, country.name) for country in countries_all()),
         key=lambda choice: choice[1],
     )
 
 
 def region_choices(country_code: str) -> list[tuple[str, str]]:
-    regions = Region.objects.filter(country_id=country_code.upper()).order_by("code")
+    regions = regions_of_country(country_code=country_code)
     return sorted(((region.code, region.name) for region in regions), key=lambda c: c[1])
 
 

@@ -28,7 +28,7 @@ from core.channels import SendError
 from core.crypto import keyed_hashes
 from core.exceptions import NotFound, ValidationFailed
 from core.queue import enqueue_after_commit
-from regions.models import Country, Region
+from regions.selectors import country_exists, region_country_code
 from registrations import selectors, tokens
 from registrations.models import Citizen, HouseholdMember, Language, Presence
 
@@ -222,15 +222,13 @@ def _presence_row(
 ) -> Presence:
     """A validated, unsaved presence; errors name `<prefix>country`, `<prefix>region`..."""
     country_code = (presence.country or "").strip().upper()
-    if not Country.objects.filter(code=country_code).exists():
+    if not country_exists(code=country_code):
         raise ValidationFailed(
             _("Choose a country from the list."), field=f"{prefix}country", code="unknown_country"
         )
     region_code = (presence.region or "").strip().upper() or None
     if region_code is not None:
-        region_country = (
-            Region.objects.filter(code=region_code).values_list("country_id", flat=True).first()
-        )
+        region_country = region_country_code(region_code=region_code)
         if region_country is None:
             raise ValidationFailed(
                 _("Choose a region from the list."),

@@ -5,6 +5,8 @@ from accounts.selectors import (
     country_codes_of_user,
     post_covering_country,
     posts_covering_country,
+    user_get,
+    user_get_by_username,
 )
 from tests.accounts.factories import MembershipFactory, PostFactory, UserFactory, staff_at
 
@@ -46,3 +48,19 @@ def test_the_post_covering_a_country_is_its_embassy_then_by_name():
 
     assert post_covering_country(country_code="ml").code == "m-embassy"
     assert post_covering_country(country_code="LB") is None
+
+
+def test_user_get_by_username_finds_the_staff_member_or_none():
+    officer = UserFactory(username="bamako-officer")
+    UserFactory(username="beirut-officer")
+
+    assert user_get_by_username(username="bamako-officer") == officer
+    assert user_get_by_username(username="bamako") is None
+
+
+def test_user_get_finds_the_staff_member_or_none():
+    officer = UserFactory()
+    UserFactory()
+
+    assert user_get(user_id=officer.id) == officer
+    assert user_get(user_id=officer.id + 1000) is None

@@ -1,5 +1,6 @@
 from django.core.management import call_command
 
+from advisories.demo import seed_advisories
 from advisories.models import Advisory
 from advisories.selectors import region_levels
 
@@ -25,3 +26,10 @@ def test_seed_demo_publishes_mali_and_lebanon_by_two_people_once(geography, caps
     assert levels["ML-1"] == 3
     assert {levels[f"ML-{n}"] for n in range(6, 11)} == {4}
     assert "left as it is" in capsys.readouterr().out
+
+
+def test_seed_advisories_without_the_demo_staff_publishes_nothing(geography):
+    lines = seed_advisories()
+
+    assert Advisory.objects.count() == 0
+    assert "ML: skipped, seed the demo staff first" in "\n".join(lines)

@@ -48,6 +48,9 @@ makemessages: | $(BIN)/python
 	for app in $(APPS); do mkdir -p $$app/locale && (cd $$app && ../$(BIN)/django-admin makemessages -l fr --no-obsolete --no-location); done
 	$(MANAGE) makemessages -l fr --no-obsolete --no-location $(foreach dir,$(APPS) tests .venv,--ignore=$(dir))
 
+# Web, worker and beat, and the demo data, learn the port as CONSULAR_PORT: links in messages,
+# CAP and Atom point to it unless SITE_URL says otherwise.
+run: export CONSULAR_PORT := $(PORT)
 run: $(VENV)/.runtime-installed messages
 	mkdir -p var
 	$(MANAGE) migrate --noinput
@@ -60,7 +63,7 @@ run: $(VENV)/.runtime-installed messages
 	@echo "  API docs        http://127.0.0.1:$(PORT)/api/docs/"
 	@echo "  health          http://127.0.0.1:$(PORT)/healthz"
 	@echo "Ctrl-C stops web, worker and beat."
-	PATH="$(abspath $(BIN)):$$PATH" CONSULAR_PORT=$(PORT) $(BIN)/honcho start -f Procfile
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho start -f Procfile
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

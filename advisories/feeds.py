@@ -1,5 +1,6 @@
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -22,8 +23,13 @@ class AdvisoryFeed(Feed[Advisory, None]):
     title = _("Travel advisories")
     subtitle = _("Every new version of a country's travel advisory, as it is published.")
 
+    # Absolute on SITE_URL, as the CAP message and the messages link: left relative, Django
+    # would complete them with whatever host the request named.
     def link(self) -> str:
-        return reverse("advisories:list")
+        return settings.SITE_URL + reverse("advisories:list")
+
+    def feed_url(self) -> str:
+        return settings.SITE_URL + reverse("advisories:feed")
 
     def items(self) -> QuerySet[Advisory]:
         return advisories_public().order_by("-published_at")[:FEED_SIZE]
@@ -38,7 +44,8 @@ class AdvisoryFeed(Feed[Advisory, None]):
         return f"{change}\n\n{summary}".strip()
 
     def item_link(self, item: Advisory) -> str:
-        return reverse("advisories:history", kwargs={"code": item.country_id}) + f"#v{item.version}"
+        path = reverse("advisories:history", kwargs={"code": item.country_id})
+        return f"{settings.SITE_URL}{path}#v{item.version}"
 
     def item_guid(self, item: Advisory) -> str:
         return f"urn:uuid:{item.pk}"

@@ -75,8 +75,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # How many reverse proxies stand in front of the site and append to X-Forwarded-For. 0 trusts
 # none of it: client addresses (audit trail, lockout, rate limits) are then the TCP peer's.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
-# The public address of the site, used in links sent by email and SMS.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# The public address of the site: the base of every link in an email or SMS, of the CAP
+# message's web page and of the Atom feed's links. Unset (or empty), it is the address
+# `make run` serves on, whose PORT reaches web, worker and beat as CONSULAR_PORT.
+SITE_URL = (
+    env.str("SITE_URL", default="") or f"http://127.0.0.1:{env.int('CONSULAR_PORT', default=8000)}"
+).rstrip("/")
 
 INSTALLED_APPS = [
     # Django's admin, with a second factor required on every page (TOTP, django-otp).

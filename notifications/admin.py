@@ -114,7 +114,7 @@ class ScopedToPostsAdmin(ReadOnlyStaffAdmin):
 
 @admin.register(Alert)
 class AlertAdmin(ScopedToPostsAdmin):
-    list_display = ["created_at", "kind", "country", "state", "recipients", "finished_at"]
+    list_display = ["created_at", "kind", "country", "state", "people", "messages", "finished_at"]
     list_filter = ["state", "kind", "country"]
     list_select_related = ["country"]
     readonly_fields = ["progress", "changes", "region_codes", "fanned_out_at", "finished_at"]
@@ -140,7 +140,7 @@ class AlertAdmin(ScopedToPostsAdmin):
 
     @admin.display(description=_("progress"))
     def progress(self, alert: Alert) -> str:
-        progress = selectors.alert_progress(alert_id=str(alert.id))
+        progress = selectors.alert_progress(alert=alert)
         rows = format_html_join(
             "",
             "<tr><th>{}</th><td>{}</td></tr>",
@@ -155,8 +155,20 @@ class AlertAdmin(ScopedToPostsAdmin):
             "remaining": progress.remaining,
             "eta": "?" if progress.eta_seconds is None else progress.eta_seconds,
         }
+        # Before its fan-out, a staff message's reach is the preview's.
+        reach = (
+            _("%(people)d people, %(messages)d messages")
+            % {"people": progress.people, "messages": progress.messages}
+            if alert.fanned_out_at
+            else ""
+        )
         return format_html(
-            '<table>{}</table><p>{}</p><a href="{}">{}</a>', rows, pace, link, _("Deliveries")
+            '<p>{}</p><table>{}</table><p>{}</p><a href="{}">{}</a>',
+            reach,
+            rows,
+            pace,
+            link,
+            _("Deliveries"),
         )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     extend_schema,
     extend_schema_field,
+    extend_schema_serializer,
     inline_serializer,
 )
 from rest_framework import mixins, permissions, serializers, status, viewsets
@@ -24,9 +25,21 @@ from notifications.models import Alert, Channel, Delivery
 logger = logging.getLogger(__name__)
 
 
+@extend_schema_serializer(deprecate_fields=["recipients"])
 class AlertSerializer(serializers.ModelSerializer[Alert]):
     country = serializers.CharField(source="country_id", read_only=True)
     advisory = serializers.UUIDField(source="advisory_id", read_only=True, allow_null=True)
+    people = serializers.IntegerField(
+        read_only=True, help_text="Citizens the fan-out wrote to, each counted once."
+    )
+    messages = serializers.IntegerField(
+        read_only=True, help_text="Deliveries the fan-out created: one per person and channel."
+    )
+    recipients = serializers.IntegerField(
+        source="messages",
+        read_only=True,
+        help_text="Deprecated: the same number as `messages` (it never counted people).",
+    )
 
     class Meta:
         model = Alert
@@ -37,6 +50,8 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
             "country",
             "advisory",
             "changes",
+            "people",
+            "messages",
             "recipients",
             "created_at",
             "fanned_out_at",
@@ -46,6 +61,8 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
 
 
 class ProgressSerializer(serializers.Serializer[selectors.AlertProgress]):
+    people = serializers.IntegerField(help_text="Citizens the fan-out wrote to.")
+    messages = serializers.IntegerField(help_text="Deliveries the fan-out created.")
     counts = serializers.DictField(
         child=serializers.DictField(child=serializers.IntegerField()),
         help_text="Deliveries by channel, then by status.",
@@ -135,7 +152,7 @@ class AlertDetailSerializer(AlertSerializer):
 
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, alert: Alert) -> dict[str, Any]:
-        return dict(ProgressSerializer(selectors.alert_progress(alert_id=str(alert.id))).data)
+        return dict(ProgressSerializer(selectors.alert_progress(alert=alert)).data)
 
     @extend_schema_field(StaffMessageSerializer(allow_null=True))
     def get_message(self, alert: Alert) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from notifications.sending import alert_enqueue
 class FanOutResult:
     alert_id: str
     created: int
+    people: int
 
 
 def alert_fan_out(*, alert_id: str) -> FanOutResult:
@@ -28,18 +29,26 @@ def alert_fan_out(*, alert_id: str) -> FanOutResult:
         ledger.ledger_lock(exclusive=False)
         alert = Alert.objects.select_for_update().filter(id=alert_id).first()
         if alert is None or alert.state != Alert.State.FANNING_OUT:
-            return FanOutResult(alert_id=str(alert_id), created=0)
+            return FanOutResult(alert_id=str(alert_id), created=0, people=0)
         rows_sql, rows_params = ledger_rows_sql(alert)
-        created = ledger.deliveries_insert(
+        inserted = ledger.deliveries_insert(
             alert=alert, rows_sql=rows_sql, rows_params=rows_params, now=now
         )
-        alert.state = Alert.State.SENDING if created else Alert.State.DONE
+        alert.state = Alert.State.SENDING if inserted.messages else Alert.State.DONE
         alert.fanned_out_at = now
-        alert.finished_at = None if created else now
-        alert.recipients = created
+        alert.finished_at = None if inserted.messages else now
+        alert.messages = inserted.messages
+        alert.people = inserted.people
         alert.save(
-            update_fields=["state", "fanned_out_at", "finished_at", "recipients", "updated_at"]
+            update_fields=[
+                "state",
+                "fanned_out_at",
+                "finished_at",
+                "messages",
+                "people",
+                "updated_at",
+            ]
         )
-        transaction.on_commit(lambda: ledger.statistics_refresh(inserted=created))
+        transaction.on_commit(lambda: ledger.statistics_refresh(inserted=inserted.messages))
         transaction.on_commit(lambda: alert_enqueue(alert_id=str(alert.id)))
-    return FanOutResult(alert_id=str(alert.id), created=created)
+    return FanOutResult(alert_id=str(alert.id), created=inserted.messages, people=inserted.people)

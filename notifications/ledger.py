@@ -11,6 +11,7 @@ in one place (`_on_postgresql`)."""
 import datetime
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -75,12 +76,21 @@ def ledger_lock(*, exclusive: bool) -> None:
         cursor.execute(f"SELECT {function}(%s)", [_LEDGER_LOCK_KEY])
 
 
+@dataclass(frozen=True)
+class Inserted:
+    """What a fan-out wrote: rows (one message each) and the distinct people they go to."""
+
+    messages: int
+    people: int
+
+
 def deliveries_insert(
     *, alert: Alert, rows_sql: str, rows_params: Sequence[Any], now: datetime.datetime
-) -> int:
+) -> Inserted:
     """Insert one pending row per (citizen_id, channel, region_code, language) the SQL
     selects, in one INSERT ... SELECT the database runs; rows already there are left alone (ON
-    CONFLICT on the ledger's unique key). Returns how many were inserted."""
+    CONFLICT on the ledger's unique key). Returns how many were inserted, and for how many
+    people."""
     statement = f"""
         INSERT INTO {Delivery._meta.db_table} (alert_id, citizen_id, channel, region_code,
             language, status, attempts, next_attempt_at, lease_expires_at, created_at,
@@ -92,19 +102,49 @@ def deliveries_insert(
         WHERE TRUE
         ON CONFLICT (alert_id, citizen_id, channel) DO NOTHING
     """  # noqa: S608 - table names come from model metadata, values are parameters
-    if _on_postgresql():
-        # Recipients are sorted to pick each one's region: a million of them fit in memory
-        # for this transaction, instead of spilling to disk under the default work_mem.
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL work_mem = '256MB'")
     stamp = connection.ops.adapt_datetimefield_value(now)
     # The rows go to the queue under a lease, as a claim holds a row under one: until it
     # runs out, the sweeper leaves them to the queue, however long it is.
     queued_until = connection.ops.adapt_datetimefield_value(lease_end(now))
     alert_key = Alert._meta.pk.get_db_prep_value(alert.id, connection)
+    params = [alert_key, stamp, queued_until, stamp, *rows_params]
+    if _on_postgresql():
+        return _insert_postgresql(statement, params)
+    return _insert_portable(statement, params, alert_id=alert.id, created_at=now)
+
+
+def _insert_postgresql(statement: str, params: list[Any]) -> Inserted:
+    # The people are counted from the rows the INSERT returns, in the same statement: no
+    # second pass over a million rows.
     with connection.cursor() as cursor:
-        cursor.execute(statement, [alert_key, stamp, queued_until, stamp, *rows_params])
-        return max(cursor.rowcount, 0)
+        # Recipients are sorted to pick each one's region, and the inserted rows to count
+        # their people: a million of them fit in memory for this transaction, instead of
+        # spilling to disk under the default work_mem.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute(
+            f"WITH inserted AS ({statement} RETURNING citizen_id) "  # noqa: S608 - see above
+            "SELECT COUNT(*), COUNT(DISTINCT citizen_id) FROM inserted",
+            params,
+        )
+        messages, people = cursor.fetchone()
+    return Inserted(messages=messages, people=people)
+
+
+def _insert_portable(
+    statement: str, params: list[Any], *, alert_id: uuid.UUID, created_at: datetime.datetime
+) -> Inserted:
+    # SQLite takes no INSERT inside WITH: the people are counted on the alert's rows this
+    # statement wrote (stamped with its time), found through the index led by the alert.
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        messages = max(cursor.rowcount, 0)
+    people = (
+        Delivery.objects.filter(alert_id=alert_id, created_at=created_at)
+        .values("citizen_id")
+        .distinct()
+        .count()
+    )
+    return Inserted(messages=messages, people=people)
 
 
 def statistics_refresh(*, inserted: int) -> None:

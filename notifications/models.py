@@ -90,7 +90,10 @@ class Alert(BaseModel):
     # When its rows' send tasks were published: the sweeper publishes them for an alert whose
     # rows were written but whose process died before it could.
     enqueued_at = models.DateTimeField(_("queued at"), null=True, blank=True)
-    recipients = models.PositiveIntegerField(_("deliveries created"), default=0)
+    # What the fan-out wrote: a message per person and channel, so someone reached by email
+    # and SMS counts once in `people` and twice in `messages`.
+    people = models.PositiveIntegerField(_("people"), default=0)
+    messages = models.PositiveIntegerField(_("messages"), default=0)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 
     class Meta:

@@ -54,9 +54,11 @@ def alert_counts(*, alert_id: str) -> dict[str, dict[str, int]]:
 
 @dataclass(frozen=True)
 class AlertProgress:
-    """How an alert is going: counts, the hand-off rate over the last minute, what is left and,
-    at that rate, how long it will take."""
+    """How an alert is going: the people and messages its fan-out wrote, counts, the hand-off
+    rate over the last minute, what is left and, at that rate, how long it will take."""
 
+    people: int
+    messages: int
     counts: dict[str, dict[str, int]]
     handed_off_last_minute: int
     rate_per_s: float
@@ -64,10 +66,10 @@ class AlertProgress:
     eta_seconds: int | None
 
 
-def alert_progress(*, alert_id: str) -> AlertProgress:
-    counts = alert_counts(alert_id=alert_id)
+def alert_progress(*, alert: Alert) -> AlertProgress:
+    counts = alert_counts(alert_id=str(alert.id))
     since = timezone.now() - timedelta(seconds=60)
-    recent = Delivery.objects.filter(alert_id=alert_id, sent_at__gte=since).count()
+    recent = Delivery.objects.filter(alert_id=alert.id, sent_at__gte=since).count()
     remaining = sum(
         by_status.get(status, 0)
         for by_status in counts.values()
@@ -75,6 +77,8 @@ def alert_progress(*, alert_id: str) -> AlertProgress:
     )
     rate = recent / 60
     return AlertProgress(
+        people=alert.people,
+        messages=alert.messages,
         counts=counts,
         handed_off_last_minute=recent,
         rate_per_s=round(rate, 1),

@@ -4,6 +4,7 @@ web servers' access logs, browser histories and mail scanners (ASVS 14.2.1)."""
 import datetime
 import re
 from urllib.parse import unquote_plus
+from xml.etree import ElementTree as ET
 
 import pytest
 from django.core import mail
@@ -22,6 +23,7 @@ from registrations import services as registrations
 from registrations.models import Citizen
 from tests.accounts.factories import staff_at
 from tests.advisories.conftest import publish
+from tests.registrations.factories import PresenceFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("geography")]
 
@@ -153,3 +155,34 @@ def test_no_link_sent_to_a_citizen_carries_their_email_phone_or_name(
     for kind in ("/verify-email/", "/manage/", "/unsubscribe/", "/safety/"):
         assert any(kind in link for link in links), kind
     assert leaks == []
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_a_level_change_links_cap_and_atom_to_the_same_site(
+    django_capture_on_commit_callbacks, sms_outbox, settings, client
+):
+    # What `PORT=9000 make run` sets; the test client asks for another host on purpose.
+    settings.SITE_URL = "http://127.0.0.1:9000"
+    PresenceFactory(region_id="ML-7", start_date=timezone.localdate())
+    editor = staff_at("ML", Membership.Role.EDITOR, username="editor")
+    approver = staff_at("ML", Membership.Role.APPROVER, username="approver")
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(country_code="ML", editor=editor, approver=approver, level=3)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(
+            country_code="ML", editor=editor, approver=approver, level=3, overrides=[("ML-7", 4)]
+        )
+
+    message_links = _links(sms_outbox)
+    cap = ET.fromstring(client.get("/advisories/ML/cap.xml").content)  # noqa: S314 - ours
+    atom = ET.fromstring(client.get("/advisories/feed.atom").content)  # noqa: S314 - ours
+
+    cap_web = {element.text for element in cap.iter("{urn:oasis:names:tc:emergency:cap:1.2}web")}
+    atom_links = {element.get("href") for element in atom.iter("{http://www.w3.org/2005/Atom}link")}
+    assert cap_web == {"http://127.0.0.1:9000/advisories/ML/"}
+    assert cap_web <= message_links
+    assert any("/unsubscribe/" in link for link in message_links)
+    assert any("/manage/" in link for link in message_links)
+    assert atom_links
+    links = message_links | cap_web | atom_links
+    assert [link for link in links if not link.startswith("http://127.0.0.1:9000/")] == []

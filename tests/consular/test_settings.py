@@ -1,9 +1,11 @@
-"""Production mode, checked in a fresh interpreter as a deployment would start it."""
+"""Settings as a deployment or `make run` starts them, checked in a fresh interpreter."""
 
 import os
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -75,3 +77,34 @@ def test_production_refuses_a_malformed_encryption_key():
 
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS holds a key that is not a Fernet key" in result.stderr
+
+
+def _site_url(env: dict[str, str]) -> str:
+    """SITE_URL as the settings read it from this environment, in a fresh interpreter."""
+    clean = {k: v for k, v in os.environ.items() if k not in {"SITE_URL", "CONSULAR_PORT"}}
+    result = subprocess.run(
+        [sys.executable, "-c", "from consular import settings; print(settings.SITE_URL)"],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        # An empty SITE_URL, as .env.example leaves it, is no choice.
+        ({"SITE_URL": "", "CONSULAR_PORT": "9000"}, "http://127.0.0.1:9000"),
+        ({"SITE_URL": ""}, "http://127.0.0.1:8000"),
+        (
+            {"SITE_URL": "https://consular.example.org/", "CONSULAR_PORT": "9000"},
+            "https://consular.example.org",
+        ),
+    ],
+)
+def test_links_point_to_the_port_the_site_is_served_on_unless_site_url_is_set(env, expected):
+    assert _site_url(env) == expected

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.usefixtures("geography")
 
 @pytest.fixture
 def mali_alert():
-    alert = AlertFactory(country_id="ML")
+    alert = AlertFactory(country_id="ML", people=3, messages=3)
     DeliveryFactory(alert=alert, citizen=make_citizen("ML-7"), channel="sms")
     DeliveryFactory(alert=alert, citizen=make_citizen("ML-7"), channel="email")
     DeliveryFactory(
@@ -38,10 +38,23 @@ def test_staff_see_their_posts_alerts_with_counts(
 
     assert [alert["id"] for alert in listed.json()["results"]] == [str(mali_alert.id)]
     progress = detail.json()["progress"]
+    assert (progress["people"], progress["messages"]) == (3, 3)
     assert progress["counts"] == {"sms": {"sent": 1}, "email": {"sent": 1, "failed": 1}}
     assert progress["handed_off_last_minute"] == 2
     assert progress["remaining"] == 0
     assert progress["eta_seconds"] == 0
+
+
+def test_an_alert_shows_people_and_messages_and_keeps_recipients_for_older_clients(api_client):
+    alert = AlertFactory(country_id="ML", people=2, messages=3)
+    api_client.force_authenticate(staff_at("ML"))
+
+    [listed] = api_client.get("/api/v1/alerts/").json()["results"]
+    detail = api_client.get(f"/api/v1/alerts/{alert.id}/").json()
+
+    for shown in (listed, detail, detail["progress"]):
+        assert (shown["people"], shown["messages"]) == (2, 3)
+    assert listed["recipients"] == detail["recipients"] == 3
 
 
 def test_other_posts_staff_see_nothing_and_get_404(api_client, mali_alert):

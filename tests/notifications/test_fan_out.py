@@ -29,6 +29,36 @@ def test_fan_out_and_send_twice_create_and_send_nothing_more(
     assert len(mail.outbox) == 1
 
 
+@pytest.mark.parametrize(
+    "postgresql_form",
+    [
+        pytest.param(True, marks=pytest.mark.postgres, id="postgresql"),
+        pytest.param(False, id="portable"),
+    ],
+)
+def test_fan_out_counts_each_person_once_and_each_of_their_channels_as_a_message(
+    mali_at_level_3,
+    django_capture_on_commit_callbacks,
+    published_tasks,
+    monkeypatch,
+    postgresql_form,
+):
+    make_citizen("ML-7")
+    make_citizen("ML-7", sms=False)
+    make_citizen("ML-1")
+    # The portable statement is plain SQL that PostgreSQL runs too.
+    monkeypatch.setattr(ledger, "_on_postgresql", lambda: postgresql_form)
+
+    alert = publish_gao_at_4(mali_at_level_3, django_capture_on_commit_callbacks)
+    Alert.objects.filter(id=alert.id).update(state=Alert.State.FANNING_OUT)
+    again = fan_out.alert_fan_out(alert_id=str(alert.id))
+
+    assert (alert.people, alert.messages) == (2, 3)
+    assert Delivery.objects.filter(alert=alert).count() == 3
+    # A second run writes nothing, so it reaches nobody more.
+    assert (again.created, again.people) == (0, 0)
+
+
 def _ledger_rows_in_statistics() -> float:
     with connection.cursor() as cursor:
         cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'notifications_delivery'")

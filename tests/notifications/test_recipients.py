@@ -41,7 +41,7 @@ def test_level_change_alerts_only_the_citizens_of_the_changed_region(
     )
     alert.refresh_from_db()
     assert alert.state == Alert.State.DONE
-    assert alert.recipients == 2
+    assert (alert.people, alert.messages) == (1, 2)
 
 
 def test_presence_without_region_and_trips_about_to_start_are_alerted(

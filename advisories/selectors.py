@@ -17,6 +17,8 @@ from regions.selectors import countries_all, regions_of_country
 __all__ = [
     "AdvisoryDigest",
     "CountryLevel",
+    "PlaceAdvice",
+    "advice_current_for_place",
     "advisories_of_staff",
     "advisories_public",
     "advisory_current",
@@ -151,6 +153,55 @@ def advisory_digest(*, advisory_id: str, language: str) -> AdvisoryDigest:
             posture_label=str(advisory.get_posture_display()),
             assistance_note=advisory.localized("assistance_note", language),
             summary=advisory.localized("summary", language),
+            instructions=advisory.localized("instructions", language),
+            public_url=settings.SITE_URL
+            + reverse("advisories:country", kwargs={"code": advisory.country_id}),
+        )
+
+
+@dataclass(frozen=True)
+class PlaceAdvice:
+    """The current advice where someone is, in one language (what an INFO reply says)."""
+
+    place_name: str
+    level: int
+    level_name: str
+    region_note: str
+    instructions: str
+    public_url: str
+
+
+def advice_current_for_place(
+    *, country_code: str, region_code: str | None, language: str
+) -> PlaceAdvice | None:
+    """The country's current version as it applies in the region: the level and note of the
+    region's own override or of its nearest overridden ancestor's, else the country's. Without
+    a region, the country as a whole. None when the country has no published version."""
+    advisory = (
+        Advisory.objects.filter(country_id=country_code.upper(), status=Advisory.Status.PUBLISHED)
+        .select_related("country")
+        .prefetch_related("overrides")
+        .first()
+    )
+    if advisory is None:
+        return None
+    overrides = {override.region_id: override for override in advisory.overrides.all()}
+    with translation.override(language):
+        regions = {region.code: region for region in regions_of_country(country_code=country_code)}
+        region = regions.get(region_code or "")
+        place_name = region.name if region else advisory.country.name
+        level, note = advisory.country_level, ""
+        code = region.code if region else None
+        while code is not None:
+            if code in overrides:
+                level, note = overrides[code].level, overrides[code].note
+                break
+            code = regions[code].parent_id if code in regions else None
+        return PlaceAdvice(
+            place_name=place_name,
+            level=level,
+            level_name=level_name(level=level, language=language),
+            region_note=note,
             instructions=advisory.localized("instructions", language),
             public_url=settings.SITE_URL
             + reverse("advisories:country", kwargs={"code": advisory.country_id}),

@@ -72,9 +72,12 @@ def message_alert_create(
     send_email: bool = True,
     send_sms: bool = True,
     response_url_template: str = "",
+    confirms_opt_out: bool = False,
 ) -> Alert:
     """An alert with its own texts, to the people present in the regions or to the named
-    citizens (or their emergency contacts); fanned out and sent like any other alert."""
+    citizens (or their emergency contacts); fanned out and sent like any other alert.
+    `confirms_opt_out` is for the text confirming an opt-out, which the opt-out must not stop
+    (`replies`); the database refuses it on any other kind of message."""
     if set(texts) != set(LANGUAGES):
         raise ValidationFailed("A message needs its texts in every language.", field="texts")
     if bool(region_codes) == bool(citizen_ids):
@@ -96,6 +99,7 @@ def message_alert_create(
             },
             response_url_template=response_url_template,
             created_by=created_by,
+            confirms_opt_out=confirms_opt_out,
         )
         queue.fan_out_after_commit(alert_id=str(alert.id))
     return alert

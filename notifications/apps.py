@@ -14,11 +14,14 @@ class NotificationsConfig(AppConfig):
         from advisories.events import RiskLevelChanged
         from core import events, health, personal_data
         from notifications import erasure, handlers, selectors
+        from notifications.events import SmsKeywordReceived
         from notifications.health import channel_checks
 
         # Services enqueue the tasks by name (core.queue).
         import_module("notifications.tasks")
         events.subscribe(RiskLevelChanged, handlers.on_risk_level_changed)
+        # A keyword is answered by an alert, a layer above the receipts that record it.
+        events.subscribe(SmsKeywordReceived, handlers.on_sms_keyword)
         # anymail's documented hook for provider receipts is a Django signal.
         tracking.connect(handlers.on_email_tracking, dispatch_uid="notifications-email-tracking")
         for name, check in channel_checks().items():

@@ -4,12 +4,18 @@ from anymail.signals import AnymailTrackingEvent, EventType
 
 from advisories.events import RiskLevelChanged
 from notifications.alerts import alert_create_for_level_change
+from notifications.events import SmsKeywordReceived
 from notifications.models import Channel
 from notifications.receipts import ReceiptInput, email_complaint_record, receipt_apply
+from notifications.replies import sms_keyword_answer
 
 
 def on_risk_level_changed(event: RiskLevelChanged) -> None:
     alert_create_for_level_change(event=event)
+
+
+def on_sms_keyword(event: SmsKeywordReceived) -> None:
+    sms_keyword_answer(message_id=event.message_id, keyword_code=event.keyword_code)
 
 
 # What an email provider's event means for the ledger; other events (opened, clicked,

@@ -95,6 +95,11 @@ class Alert(BaseModel):
     people = models.PositiveIntegerField(_("people"), default=0)
     messages = models.PositiveIntegerField(_("messages"), default=0)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    # The text confirming an opt-out (STOP) goes to the channel the citizen has just stopped:
+    # the one message the fan-out and the hand-off send despite an opt-out (never despite a
+    # bounce or a complaint). Set by `replies` only; alert_opt_out_confirmation_shape keeps
+    # every other alert from using it.
+    confirms_opt_out = models.BooleanField(_("confirms an opt-out"), default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -129,6 +134,19 @@ class Alert(BaseModel):
                 | Q(created_by__isnull=True)
                 | ~Q(approved_by=F("created_by")),
                 name="alert_approver_not_author",
+            ),
+            # Only the confirmation of an opt-out passes an opt-out: a text message of the
+            # system's own (nobody wrote it, no link) to named citizens, never to regions, to
+            # emergency contacts or by email. That it names one citizen is the service's
+            # promise: a JSON array's length has no portable check.
+            models.CheckConstraint(
+                condition=Q(confirms_opt_out=False)
+                | (
+                    Q(kind="message", audience="citizens", send_email=False, send_sms=True)
+                    & Q(created_by__isnull=True, response_url_template="", region_codes=[])
+                    & ~Q(citizen_ids=[])
+                ),
+                name="alert_opt_out_confirmation_shape",
             ),
         ]
         indexes = [

@@ -1,7 +1,9 @@
 """What comes back from the providers: receipts that move a ledger row forward, complaints,
-and the texts citizens send us (STOP and START here; anything else, a SAFE or HELP reply, is
-published for the cases app)."""
+and the texts citizens send us (STOP, START and INFO here, answered through `replies`;
+anything else, a SAFE or HELP reply, is published for the cases app)."""
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -9,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from core import events
-from notifications.events import InboundSmsReceived
+from notifications.events import InboundSmsReceived, SmsKeywordReceived
 from notifications.models import Channel, Delivery, InboundMessage, Suppression
 from notifications.suppressions import suppression_add, suppression_lift
 from registrations.selectors import citizen_ids_by_phone
@@ -95,13 +97,51 @@ def email_complaint_record(*, provider_id: str, delivery_id: int | None) -> None
         )
 
 
-OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "REVOKE", "OPTOUT", "CANCEL", "END", "QUIT"}
-OPT_IN_WORDS = {"START", "UNSTOP", "SUBSCRIBE"}
+# Keywords as `sms_keyword` leaves them (capitals, no accents, single spaces): the FCC's 2024
+# opt-out list and what French speakers write (ARRÊT, DÉSABONNER).
+OPT_OUT_WORDS = frozenset(
+    {
+        "STOP",
+        "STOPALL",
+        "STOP ALL",
+        "UNSUBSCRIBE",
+        "CANCEL",
+        "END",
+        "QUIT",
+        "REVOKE",
+        "OPTOUT",
+        "OPT OUT",
+        "ARRET",
+        "DESABONNER",
+    }
+)
+OPT_IN_WORDS = frozenset({"START", "UNSTOP", "SUBSCRIBE", "REPRENDRE"})
+INFO_WORDS = frozenset({"INFO", "INFOS"})
+
+
+class Keyword:
+    """What a keyword asks for: the `keyword_code` of SmsKeywordReceived."""
+
+    OPT_OUT = "opt_out"
+    OPT_IN = "opt_in"
+    INFO = "info"
+
+
+def sms_keyword(body: str) -> str:
+    """The text as keywords are compared: capitals without accents, the punctuation and spaces
+    around and between words reduced to single spaces (" Arrêt !" is "ARRET", "opt-out" is
+    "OPT OUT"). Only a whole text is a keyword: "STOP 12345" or a sentence that says stop is
+    not."""
+    decomposed = unicodedata.normalize("NFKD", body)
+    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return re.sub(r"[\W_]+", " ", bare.upper()).strip()
 
 
 def inbound_record(*, provider: str, provider_id: str, sender: str, body: str) -> InboundMessage:
-    """Store a text a citizen sent us, once. STOP-like words suppress SMS for every citizen
-    with that verified number, START lifts it; anything else is published for the cases app."""
+    """Store a text a citizen sent us, once. An opt-out word suppresses SMS for every citizen
+    with that verified number, an opt-in word lifts it, and each is confirmed once by a text
+    message when it changed something; INFO is answered with the advice for where the sender
+    is. Anything else is published for the cases app."""
     citizen_ids = citizen_ids_by_phone(phone=sender)
     with transaction.atomic():
         message, created = InboundMessage.objects.get_or_create(
@@ -115,15 +155,25 @@ def inbound_record(*, provider: str, provider_id: str, sender: str, body: str) -
         )
         if not created:
             return message
-        keyword = body.strip().upper().rstrip(".!")
+        keyword = sms_keyword(body)
+        answer = None
         if keyword in OPT_OUT_WORDS:
-            for citizen_id in citizen_ids:
+            added = [
                 suppression_add(
                     citizen_id=citizen_id, channel=Channel.SMS, reason=Suppression.Reason.OPT_OUT
                 )
+                for citizen_id in citizen_ids
+            ]
+            # Confirmed once: a second STOP from a number already stopped gets no text.
+            answer = Keyword.OPT_OUT if any(added) else None
         elif keyword in OPT_IN_WORDS:
-            for citizen_id in citizen_ids:
+            lifted = [
                 suppression_lift(citizen_id=citizen_id, channel=Channel.SMS)
+                for citizen_id in citizen_ids
+            ]
+            answer = Keyword.OPT_IN if any(lifted) else None
+        elif keyword in INFO_WORDS:
+            answer = Keyword.INFO
         else:
             events.publish(
                 InboundSmsReceived(
@@ -131,6 +181,10 @@ def inbound_record(*, provider: str, provider_id: str, sender: str, body: str) -
                     citizen_id=str(message.citizen_id) if message.citizen_id else None,
                 )
             )
+        # The answer goes through the ledger to the citizen the message names, so a number
+        # that matches no citizen gets none: there is nobody to write a ledger row for.
+        if answer is not None and message.citizen_id is not None:
+            events.publish(SmsKeywordReceived(message_id=str(message.id), keyword_code=answer))
     return message
 
 
@@ -143,4 +197,4 @@ def inbound_message_claim(*, message_id: str) -> InboundMessage | None:
     )
     if not claimed:
         return None
-    return InboundMessage.objects.only("id", "sender", "body").get(id=message_id)
+    return InboundMessage.objects.only("id", "sender", "body", "citizen_id").get(id=message_id)

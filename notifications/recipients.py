@@ -26,7 +26,8 @@ RECIPIENT_COLUMNS = (
 
 def ledger_rows_sql(alert: Alert) -> tuple[str, list[Any]]:
     """One row (citizen_id, channel, region_code, language) per Delivery the fan-out writes:
-    each recipient's verified, chosen and unsuppressed channels."""
+    each recipient's verified, chosen and unsuppressed channels. The confirmation of an
+    opt-out passes that opt-out (`Alert.confirms_opt_out`), and only it."""
     sql, params = recipients_sql(alert)
     suppression = Suppression._meta.db_table
     statement = f"""
@@ -40,10 +41,17 @@ def ledger_rows_sql(alert: Alert) -> tuple[str, list[Any]]:
         )
         AND NOT EXISTS (
             SELECT 1 FROM {suppression} s WHERE s.citizen_id = r.id AND s.channel = ch.channel
+            AND NOT (%s AND s.reason = %s)
         )
         AND ((ch.channel = 'email' AND %s) OR (ch.channel = 'sms' AND %s))
     """  # noqa: S608 - the table name comes from model metadata, values are parameters
-    return statement, [*params, alert.send_email, alert.send_sms]
+    return statement, [
+        *params,
+        alert.confirms_opt_out,
+        Suppression.Reason.OPT_OUT.value,
+        alert.send_email,
+        alert.send_sms,
+    ]
 
 
 def recipients_sql(alert: Alert) -> tuple[str, tuple[Any, ...]]:

@@ -160,9 +160,12 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> SendResult:
     # Read once per task, not joined to each row (which would decode its JSON per row).
     alerts = Alert.objects.in_bulk({row["alert_id"] for row in due})
     contacts = citizen_contacts(citizen_ids=citizen_ids, channels={row["channel"] for row in due})
-    suppressed = set(
-        Suppression.objects.filter(citizen_id__any=citizen_ids).values_list("citizen_id", "channel")
-    )
+    suppressed = {
+        (citizen_id, channel): reason
+        for citizen_id, channel, reason in Suppression.objects.filter(
+            citizen_id__any=citizen_ids
+        ).values_list("citizen_id", "channel", "reason")
+    }
     renderers: dict[uuid.UUID, Renderer] = {}
     channels: dict[str, BaseChannel] = {}
     throttles = {name: _Throttle(name) for name in Channel.values}
@@ -197,7 +200,7 @@ def deliveries_send(*, delivery_ids: Sequence[int]) -> SendResult:
 def _prepare(
     row: Delivery,
     contacts: dict[uuid.UUID, CitizenContact],
-    suppressed: set[tuple[uuid.UUID, str]],
+    suppressed: dict[tuple[uuid.UUID, str], str],
     renderers: dict[uuid.UUID, Renderer],
 ) -> OutgoingMessage | str:
     """The row's message, or, when it is not to be sent, its new state set in memory and the
@@ -218,7 +221,10 @@ def _prepare(
     if row.alert.state == Alert.State.CANCELLED:
         row.status, row.finished_at, row.handoff_at = Status.CANCELLED, now, None
         return "skipped"
-    if (row.citizen_id, row.channel) in suppressed:
+    suppression = suppressed.get((row.citizen_id, row.channel)) if row.citizen_id else None
+    if suppression is not None and not (
+        row.alert.confirms_opt_out and suppression == Suppression.Reason.OPT_OUT
+    ):
         row.status, row.finished_at, row.handoff_at = Status.SUPPRESSED, now, None
         return "skipped"
     if contact is None or not address:

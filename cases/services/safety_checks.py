@@ -6,7 +6,6 @@ Messages to citizens go through the alerts' ledger (`message_alert_create`), nev
 a channel: every question, reminder and clarification is a Delivery row with its status."""
 
 import datetime
-import re
 import secrets
 import uuid
 from collections.abc import Collection, Sequence
@@ -30,7 +29,7 @@ from core.ratelimit import hit
 from notifications.alerts import MessageTexts, message_alert_create
 from notifications.events import InboundSmsReceived
 from notifications.models import Alert
-from notifications.receipts import inbound_message_claim
+from notifications.receipts import inbound_message_claim, sms_keyword
 from notifications.selectors import alert_exists
 from regions.selectors import regions_of_country
 from registrations.selectors import (
@@ -41,7 +40,9 @@ from registrations.selectors import (
 )
 
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-SAFE_WORDS = {"SAFE", "OK", "SECURE", "SECURITE", "SÉCURITÉ"}
+# Accepted whatever the language the question was asked in, as `sms_keyword` leaves them
+# (capitals, no accents): the English texts ask for SAFE or HELP, the French ones for OK or AIDE.
+SAFE_WORDS = {"SAFE", "OK", "SECURE", "SECURITE"}
 HELP_WORDS = {"HELP", "AIDE", "SOS"}
 CLARIFICATIONS_PER_HOUR = 3
 
@@ -75,6 +76,8 @@ def _question_texts(check: SafetyCheck) -> dict[str, MessageTexts]:
     for language in languages():
         question = check.question_fr if language == "fr" else check.question_en
         with translation.override(language):
+            # Translators: SAFE and HELP are reply keywords: translate them only into words
+            # the service accepts as well (in French, OK and AIDE).
             reply = _("Reply SAFE %(code)s or HELP %(code)s.") % {"code": check.code}
             texts[language] = MessageTexts(
                 subject=_("Are you safe? Please answer before %(deadline)s")
@@ -311,6 +314,7 @@ def _clarify(*, citizen_id: str, country_code: str, code: str) -> None:
     texts = {}
     for language in languages():
         with translation.override(language):
+            # Translators: the reply keywords as in "Reply SAFE %(code)s or HELP %(code)s.".
             text = _("Sorry, we did not understand. Reply SAFE %(code)s or HELP %(code)s.") % {
                 "code": code
             }
@@ -332,8 +336,10 @@ def _open_checks_of(citizen_ids: Collection[uuid.UUID | str]) -> list[SafetyResp
 
 @transaction.atomic
 def sms_reply_handle(*, event: InboundSmsReceived) -> str:
-    """A text from a citizen: SAFE or HELP (with the check's code) records an answer; anything
-    else, from someone with an open check, gets a short clarification. Returns what was done.
+    """A text from a citizen: SAFE or HELP (OK or AIDE as the French texts ask; every word in
+    every language, whatever its capitals and accents), with the check's code, records an
+    answer; anything else, from someone with an open check, gets a short clarification.
+    Returns what was done.
 
     Once per message: it is claimed in the transaction that acts on it, so the same event
     twice (relayed again, or its task redelivered) records nothing and sends nothing more."""
@@ -342,7 +348,7 @@ def sms_reply_handle(*, event: InboundSmsReceived) -> str:
     message = inbound_message_claim(message_id=event.message_id)
     if message is None:
         return "unknown_or_handled"
-    words = re.findall(r"[\wÀ-ÿ]+", message.body.upper())
+    words = sms_keyword(message.body).split()
     keyword = next((w for w in words if w in SAFE_WORDS or w in HELP_WORDS), None)
     # Everyone sharing this verified number (a couple, say) may be the one answering.
     citizen_ids = citizen_ids_by_phone(phone=message.sender) or [uuid.UUID(event.citizen_id)]

@@ -47,11 +47,47 @@ def test_start_asks_everyone_present_by_email_with_links_and_by_sms_with_the_cod
     assert check_of_response_token(token) == (check, str(awa.id))
     [sms] = sms_outbox
     assert sms.to == awa.phone
-    assert sms.text.startswith("Combats signalés à Gao. Êtes-vous en sécurité ? Répondez SAFE")
+    assert sms.text == (
+        "Combats signalés à Gao. Êtes-vous en sécurité ? "
+        f"Répondez OK {check.code} ou AIDE {check.code}."
+    )
     assert "Je suis en sécurité : http" in email.body
-    assert f"SAFE {check.code}" in sms.text
-    assert f"HELP {check.code}" in sms.text
     assert check.question_alert.kind == Alert.Kind.MESSAGE
+
+
+def test_the_text_message_asks_for_the_reply_keywords_of_the_citizens_language(
+    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
+):
+    awa = citizen_in("ML-7", language="en", name="Awa")
+
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+
+    [sms] = sms_outbox
+    assert sms.to == awa.phone
+    assert sms.body.endswith(f"Reply SAFE {check.code} or HELP {check.code}.")
+
+
+@pytest.mark.parametrize(
+    ("language", "reply", "status"),
+    [
+        ("en", "ok {code}", Status.SAFE),
+        ("en", "Aide {code}", Status.NEEDS_HELP),
+        ("fr", "SAFE {code}", Status.SAFE),
+        ("fr", "help {code}!", Status.NEEDS_HELP),
+        ("fr", "OK {code}", Status.SAFE),
+        ("fr", " aide {code}.", Status.NEEDS_HELP),
+        ("fr", "sécurite {code}", Status.SAFE),
+    ],
+)
+def test_every_reply_keyword_is_accepted_in_both_languages(
+    language, reply, status, bamako_officer, django_capture_on_commit_callbacks
+):
+    awa = citizen_in("ML-7", language=language, name="Awa")
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+
+    text_in(awa.phone, reply.format(code=check.code), django_capture_on_commit_callbacks)
+
+    assert SafetyResponse.objects.get(citizen=awa).status == status
 
 
 def test_only_officers_of_the_country_start_a_check(
@@ -94,8 +130,22 @@ def test_unclear_sms_gets_a_short_clarification_through_the_ledger(
     [clarification] = sms_outbox
     assert clarification.to == awa.phone
     assert f"SAFE {check.code}" in clarification.text
+    assert f"HELP {check.code}" in clarification.text
     assert Delivery.objects.filter(citizen_id=awa.id, channel="sms").count() == 2
     assert SafetyResponse.objects.get(citizen=awa).status == Status.PENDING
+
+
+def test_a_french_clarification_asks_for_the_french_keywords(
+    bamako_officer, django_capture_on_commit_callbacks, sms_outbox
+):
+    awa = citizen_in("ML-7", language="fr", name="Awa")
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+    sms_outbox.clear()
+
+    text_in(awa.phone, "que se passe-t-il ?", django_capture_on_commit_callbacks)
+
+    [clarification] = sms_outbox
+    assert clarification.body.endswith(f"Répondez OK {check.code} ou AIDE {check.code}.")
 
 
 def test_sms_from_someone_without_an_open_check_gets_nothing(

@@ -64,7 +64,7 @@ def test_the_text_message_asks_for_the_reply_keywords_of_the_citizens_language(
 
     [sms] = sms_outbox
     assert sms.to == awa.phone
-    assert sms.body.endswith(f"Reply SAFE {check.code} or HELP {check.code}.")
+    assert sms.text.endswith(f"Reply SAFE {check.code} or HELP {check.code}.")
 
 
 @pytest.mark.parametrize(
@@ -145,7 +145,7 @@ def test_a_french_clarification_asks_for_the_french_keywords(
     text_in(awa.phone, "que se passe-t-il ?", django_capture_on_commit_callbacks)
 
     [clarification] = sms_outbox
-    assert clarification.body.endswith(f"Répondez OK {check.code} ou AIDE {check.code}.")
+    assert clarification.text.endswith(f"Répondez OK {check.code} ou AIDE {check.code}.")
 
 
 def test_sms_from_someone_without_an_open_check_gets_nothing(

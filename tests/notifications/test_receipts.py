@@ -50,7 +50,7 @@ def text_in(callbacks, *, sender: str, body: str, provider_id: str = "") -> None
 
 
 def sms_to(outbox, phone: str) -> list[str]:
-    return [message.body for message in outbox if message.to == phone]
+    return [message.text for message in outbox if message.to == phone]
 
 
 def test_keywords_are_compared_without_capitals_accents_or_punctuation():

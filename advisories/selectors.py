@@ -1,5 +1,6 @@
 """Reads of advisories for the pages, the API, the feeds and the apps above (alerts)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -9,7 +10,7 @@ from django.utils import translation
 
 from accounts.models import User
 from accounts.selectors import country_codes_of_user
-from advisories.levels import effective_levels, level_colour, level_name
+from advisories.levels import effective_levels, governing_regions, level_colour, level_name
 from advisories.models import Advisory, LevelChange, RegionOverride
 from regions.models import Region
 from regions.selectors import countries_all, regions_of_country
@@ -17,12 +18,14 @@ from regions.selectors import countries_all, regions_of_country
 __all__ = [
     "AdvisoryDigest",
     "CountryLevel",
+    "RegionAdvice",
     "advisories_of_staff",
     "advisories_public",
     "advisory_current",
-    "advisory_digest",
+    "advisory_digests",
     "advisory_history",
     "advisory_levels",
+    "advisory_region_advice",
     "countries_with_levels",
     "current_level_subquery",
     "level_colour",
@@ -61,6 +64,37 @@ def advisory_levels(*, advisory: Advisory) -> dict[str, int]:
     return effective_levels(
         country_level=advisory.country_level, overrides=overrides, parents=parents
     )
+
+
+@dataclass(frozen=True)
+class RegionAdvice:
+    """What a version tells the people of one region: its effective level and the note of the
+    region level governing it (empty when none does)."""
+
+    level: int
+    note_en: str
+    note_fr: str
+
+
+def advisory_region_advice(*, advisory: Advisory) -> dict[str, RegionAdvice]:
+    """The advice of every region of the advisory's country under that version, by the rule
+    of effective levels: a nested subdivision follows its nearest ancestor with a level."""
+    overrides = {override.region_id: override for override in advisory.overrides.all()}
+    parents = list(
+        regions_of_country(country_code=advisory.country_id).values_list("code", "parent_id")
+    )
+    governing = governing_regions(overridden=overrides.keys(), parents=parents)
+    advice = {}
+    for code, _parent in parents:
+        override = overrides.get(governing.get(code, ""))
+        advice[code] = (
+            RegionAdvice(level=advisory.country_level, note_en="", note_fr="")
+            if override is None
+            else RegionAdvice(
+                level=override.level, note_en=override.note_en, note_fr=override.note_fr
+            )
+        )
+    return advice
 
 
 def region_levels(*, country_code: str) -> dict[str, int]:
@@ -127,34 +161,53 @@ def advisory_history(*, country_code: str) -> QuerySet[Advisory]:
 
 @dataclass(frozen=True)
 class AdvisoryDigest:
-    """What an alert message says about the advisory, in one language."""
+    """What an alert message says about the advisory, in one language. `region_notes` holds
+    the note of each region given a level, by region code; `region_levels` that level."""
 
     advisory_id: str
     country_code: str
     country_name: str
     country_level: int
+    posture: str
     posture_label: str
     assistance_note: str
     summary: str
     instructions: str
+    change_note: str
     public_url: str
+    region_levels: Mapping[str, int]
+    region_notes: Mapping[str, str]
 
 
-def advisory_digest(*, advisory_id: str, language: str) -> AdvisoryDigest:
-    advisory = Advisory.objects.select_related("country").get(id=advisory_id)
-    with translation.override(language):
-        return AdvisoryDigest(
-            advisory_id=str(advisory.id),
-            country_code=advisory.country_id,
-            country_name=advisory.country.name,
-            country_level=advisory.country_level,
-            posture_label=str(advisory.get_posture_display()),
-            assistance_note=advisory.localized("assistance_note", language),
-            summary=advisory.localized("summary", language),
-            instructions=advisory.localized("instructions", language),
-            public_url=settings.SITE_URL
-            + reverse("advisories:country", kwargs={"code": advisory.country_id}),
-        )
+def advisory_digests(*, advisory_id: str) -> dict[str, AdvisoryDigest]:
+    """The digest in each language of the site (`settings.LANGUAGES`), from two queries."""
+    advisory = (
+        Advisory.objects.select_related("country").prefetch_related("overrides").get(id=advisory_id)
+    )
+    overrides = list(advisory.overrides.all())
+    digests = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            digests[language] = AdvisoryDigest(
+                advisory_id=str(advisory.id),
+                country_code=advisory.country_id,
+                country_name=advisory.country.name,
+                country_level=advisory.country_level,
+                posture=advisory.posture,
+                posture_label=str(advisory.get_posture_display()),
+                assistance_note=advisory.localized("assistance_note", language),
+                summary=advisory.localized("summary", language),
+                instructions=advisory.localized("instructions", language),
+                change_note=advisory.localized("change_note", language),
+                public_url=settings.SITE_URL
+                + reverse("advisories:country", kwargs={"code": advisory.country_id}),
+                region_levels={override.region_id: override.level for override in overrides},
+                region_notes={
+                    override.region_id: override.localized("note", language)
+                    for override in overrides
+                },
+            )
+    return digests
 
 
 def regions_with_levels(*, advisory: Advisory) -> list[tuple[Region, int, RegionOverride | None]]:

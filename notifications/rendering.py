@@ -277,27 +277,39 @@ class LevelChangeRenderer:
     def _sms(self, context: dict[str, object]) -> str:
         """The text message: the first of ever shorter versions within two segments, else
         within three, else the shortest. Parts are left out least needed first (see
-        SMS_OPTIONAL_PARTS), then regions of the list, then the regional note; the headline,
+        SMS_OPTIONAL_PARTS), then regions at the end of the list (the most that fit, found
+        by halving: a country has a hundred regions), then the regional note; the headline,
         the link to the full advice and how to opt out always stay."""
-        options: dict[str, object] = dict.fromkeys((*SMS_OPTIONAL_PARTS, "show_note"), True)
-        candidates = [{**context, **options}]
+        regions: list[RegionNews] = list(context["elsewhere"])  # type: ignore[call-overload]
+
+        def text(kept: int = len(regions), **options: bool) -> str:
+            parts = dict.fromkeys((*SMS_OPTIONAL_PARTS, "show_note"), True) | options
+            shown = {"elsewhere": regions[:kept], "more": len(regions) - kept}
+            return " ".join(render_to_string(SMS_TEMPLATE, {**context, **parts, **shown}).split())
+
+        without_options: dict[str, bool] = {}
+        lighter = [text()]
         for part in SMS_OPTIONAL_PARTS:
-            options[part] = False
-            candidates.append({**context, **options})
-        regions = list(context["elsewhere"])  # type: ignore[call-overload]
-        for kept in range(len(regions) - 1, -1, -1):
-            candidates.append(
-                {**context, **options, "elsewhere": regions[:kept], "more": len(regions) - kept}
-            )
-        candidates.append({**candidates[-1], "show_note": False})
-        texts = [
-            " ".join(render_to_string(SMS_TEMPLATE, candidate).split()) for candidate in candidates
-        ]
+            without_options[part] = False
+            lighter.append(text(**without_options))
+        shortest = text(0, show_note=False, **without_options)
         for limit in (SMS_SEGMENTS_WANTED, SMS_SEGMENTS_MAX):
-            for text in texts:
-                if sms.segments(text) <= limit:
-                    return text
-        return texts[-1]
+            for candidate in lighter:
+                if sms.segments(candidate) <= limit:
+                    return candidate
+            fitting, low, high = None, 0, len(regions) - 1
+            while low <= high:
+                kept = (low + high) // 2
+                candidate = text(kept, **without_options)
+                if sms.segments(candidate) <= limit:
+                    fitting, low = candidate, kept + 1
+                else:
+                    high = kept - 1
+            if fitting is not None:
+                return fitting
+            if sms.segments(shortest) <= limit:
+                return shortest
+        return shortest
 
 
 class MessageRenderer:

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 
-from accounts.models import Membership
+from accounts.models import Membership, Post
 from advisories import services
 from advisories.events import Notify, RegionAdviceChange, RiskLevelChanged
 from advisories.models import Advisory
@@ -87,11 +87,15 @@ def texts_to(citizen):
 def test_advice_only_for_gao_reaches_gao_and_mali_without_region_each_in_their_words(
     people, mali_with_gao_at_4, django_capture_on_commit_callbacks
 ):
+    Post.objects.filter(code="post-ml").update(emergency_phone="+223 20 00 00 00")
     alert = republish(
         mali_with_gao_at_4,
         django_capture_on_commit_callbacks,
         overrides=[("ML-7", 4, *LEAVE_NOTE)],
         notify=Notify.CHANGED_REGIONS,
+        posture="ordered_departure",
+        assistance_note_en="Consular help is not guaranteed outside Bamako.",
+        assistance_note_fr="L'aide consulaire n'est pas garantie hors de Bamako.",
     )
 
     assert alert.changes == [{"region_code": "ML-7", "old_level": 4, "new_level": 4}]
@@ -110,12 +114,20 @@ def test_advice_only_for_gao_reaches_gao_and_mali_without_region_each_in_their_w
     assert "Fighting reported around Gao." in gao_en.body
     assert "Register your presence" in gao_en.body  # the instructions
     assert "has changed from level" not in gao_en.body
+    assert "Embassy posture: Ordered departure" in gao_en.body
+    assert "Consular help is not guaranteed outside Bamako." in gao_en.body
+    assert "24/7 emergency: +223 20 00 00 00" in gao_en.body
+    assert "Embassy post-ml" in gao_en.body
     assert "/manage/" in gao_en.body
+    [(html, _mime)] = gao_en.alternatives
+    assert "Leave now by commercial flight." in html
+    assert "has changed from level" not in html
     [gao_fr] = emails_to(people["gao_fr"])
     assert gao_fr.subject == (
         "Nouveaux conseils aux voyageurs pour Gao (niveau 4, Formellement déconseillé)"
     )
     assert "Partez maintenant par vol commercial." in gao_fr.body
+    assert "L'aide consulaire n'est pas garantie hors de Bamako." in gao_fr.body
     assert "Combats signalés autour de Gao." in gao_fr.body
     [gao_sms] = texts_to(people["gao_en"])
     assert gao_sms.startswith(
@@ -311,3 +323,23 @@ def test_a_version_approved_by_two_approvers_at_once_alerts_once(ml_staff):
     [alert] = Alert.objects.filter(advisory=draft)
     assert alert.region_codes == ["ML-7"]
     assert Delivery.objects.filter(alert=alert).count() == 1
+
+
+def test_a_regional_note_too_long_for_a_text_message_leaves_it_for_the_email(
+    people, mali_with_gao_at_4, django_capture_on_commit_callbacks
+):
+    long_note = "Restez à l'intérieur, fenêtres fermées, et suivez les consignes. " * 5
+    republish(
+        mali_with_gao_at_4,
+        django_capture_on_commit_callbacks,
+        overrides=[("ML-7", 4, "Stay inside.", long_note)],
+        notify=Notify.CHANGED_REGIONS,
+    )
+
+    [text] = texts_to(people["gao_fr"])
+    assert text.startswith("ALERTE CONSULAIRE Gao : nouveaux conseils")
+    assert "fenêtres" not in text
+    assert "/advisories/ML/" in text
+    assert sms.segments(text) <= 2
+    [email] = emails_to(people["gao_fr"])
+    assert long_note.strip() in email.body

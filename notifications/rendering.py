@@ -147,6 +147,7 @@ class LevelChangeRenderer:
         self.alert = alert
         self.changes = {change["region_code"]: change for change in alert.changes}
         self.countries: dict[str, _Country] = {}
+        self.changed: dict[str, list[RegionNews]] = {}
         self.cache: dict[tuple[str, str, str], _Rendered] = {}
         # The advisory as each language tells it, read once: every region renders from it.
         self.digests: dict[str, AdvisoryDigest] = {}
@@ -240,6 +241,11 @@ class LevelChangeRenderer:
 
     def _changed_regions(self, language: str) -> list[RegionNews]:
         """Every region that changed, but a subdivision that says the same as its parent."""
+        if language not in self.changed:
+            self.changed[language] = self._list_changed_regions(language)
+        return self.changed[language]
+
+    def _list_changed_regions(self, language: str) -> list[RegionNews]:
         country = self._country(language)
         news = {code: self._news(code, language) for code in sorted(self.changes)}
         shown = []

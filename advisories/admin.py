@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.selectors import country_codes_of_user
 from advisories import services
-from advisories.models import Advisory, Indicator, RegionOverride, Transition
+from advisories.models import Advisory, Indicator, Notify, RegionOverride, Transition
 from core.audit import AuditedModelAdminMixin
 from core.exceptions import ApplicationError
 from regions.selectors import countries_all, countries_with_codes, regions_all, regions_of_country
@@ -62,6 +62,16 @@ class AdvisoryForm(forms.ModelForm[Advisory]):
     class Meta:
         model = Advisory
         fields = list(services.DRAFT_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        """The service's rule, on the form's fields: whoever more than the people whose level
+        changed is told reads the change note."""
+        cleaned = super().clean() or {}
+        if cleaned.get("notify", Notify.LEVEL_CHANGES) != Notify.LEVEL_CHANGES:
+            for name in services.NOTIFICATION_TEXTS:
+                if not (cleaned.get(name) or "").strip():
+                    self.add_error(name, services.NOTIFICATION_TEXT_MISSING)
+        return cleaned
 
 
 class ReasonForm(forms.Form):
@@ -152,6 +162,7 @@ class AdvisoryAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Advisory]):
         "status",
         "version",
         "country_level",
+        "notify",
         "author",
         "scheduled_for",
         "published_at",
@@ -164,6 +175,7 @@ class AdvisoryAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Advisory]):
     fieldsets = [
         (None, {"fields": ["country", "status", "version", "based_on", "scheduled_for"]}),
         (_("Levels"), {"fields": ["country_level", "indicators", "posture"]}),
+        (_("Who is told"), {"fields": ["notify"]}),
         (
             _("English"),
             {

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from accounts.models import User
 from advisories import services
 from advisories.levels import effective_levels, level_colour, level_name
-from advisories.models import Advisory, Indicator, Level, Posture, RegionOverride
+from advisories.models import Advisory, Indicator, Level, Notify, Posture, RegionOverride
 from advisories.selectors import (
     advisories_of_staff,
     advisories_public,
@@ -87,6 +87,7 @@ class AdvisorySerializer(serializers.ModelSerializer[Advisory]):
             "indicators",
             "posture",
             *TEXT_FIELDS,
+            "notify",
             "based_on",
             "supersedes",
             "scheduled_for",
@@ -120,6 +121,13 @@ class DraftInputSerializer(serializers.Serializer[Any]):
         child=serializers.ChoiceField(choices=Indicator.choices), required=False
     )
     posture = serializers.ChoiceField(choices=Posture.choices, required=False)
+    notify = serializers.ChoiceField(
+        choices=Notify.choices,
+        required=False,
+        help_text="Whom publishing tells: the regions whose level changed (the default), the "
+        "regions whose level or regional advice changed, or the whole country. Any but the "
+        "first needs the change note in English and French: it is what people read.",
+    )
     scheduled_for = serializers.DateTimeField(required=False, allow_null=True)
     overrides = OverrideInputSerializer(many=True, required=False)
 

@@ -1,7 +1,7 @@
 """Level schemes and the effective-level rule, kept free of queries so every reader (selectors,
 API, pages, feeds) computes levels the same way."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 # Each language has its own official scheme, not a translation of the other's words.
 LEVEL_NAMES: dict[str, tuple[str, str, str, str]] = {
@@ -57,3 +57,19 @@ def effective_levels(
     for code in parent_of:
         resolve(code)
     return levels
+
+
+def governing_regions(
+    *, overridden: Collection[str], parents: Iterable[tuple[str, str | None]]
+) -> dict[str, str]:
+    """The region whose override governs each region, by the rule of `effective_levels`: its
+    own, else its nearest overridden ancestor's. Regions no override governs are absent."""
+    parent_of = dict(parents)
+    governing: dict[str, str] = {}
+    for code in parent_of:
+        current: str | None = code
+        while current is not None and current not in overridden:
+            current = parent_of.get(current)
+        if current is not None:
+            governing[code] = current
+    return governing

@@ -3,6 +3,7 @@ from django.db import models
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from advisories.events import Notify
 from core.models import BaseModel
 
 
@@ -105,6 +106,10 @@ class Advisory(LocalizedTextMixin, BaseModel):
     instructions_fr = models.TextField(_("instructions (French)"), blank=True)
     change_note_en = models.CharField(_("change note (English)"), max_length=500, blank=True)
     change_note_fr = models.CharField(_("change note (French)"), max_length=500, blank=True)
+    # Set by the editor, seen by the approver; a new draft starts at the routine default.
+    notify = models.CharField(
+        _("who is told"), max_length=20, choices=Notify.choices, default=Notify.LEVEL_CHANGES
+    )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -189,7 +194,7 @@ class Advisory(LocalizedTextMixin, BaseModel):
         return self.published_at is not None
 
 
-class RegionOverride(BaseModel):
+class RegionOverride(LocalizedTextMixin, BaseModel):
     """A region's level in one advisory version, when it differs from the country level.
     Nested subdivisions inherit it unless they have their own."""
 
@@ -219,9 +224,7 @@ class RegionOverride(BaseModel):
 
     @property
     def note(self) -> str:
-        if (get_language() or "en").startswith("fr") and self.note_fr:
-            return self.note_fr
-        return self.note_en
+        return self.localized("note")
 
 
 class LevelChange(models.Model):

@@ -1,5 +1,6 @@
 """Reads of advisories for the pages, the API, the feeds and the apps above (alerts)."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -9,22 +10,24 @@ from django.utils import translation
 
 from accounts.models import User
 from accounts.selectors import country_codes_of_user
-from advisories.levels import effective_levels, level_colour, level_name
+from advisories.levels import effective_levels, governing_regions, level_colour, level_name
 from advisories.models import Advisory, LevelChange, RegionOverride
 from regions.models import Region
-from regions.selectors import countries_all, regions_of_country
+from regions.selectors import countries_all, region_names, regions_of_country
 
 __all__ = [
     "AdvisoryDigest",
     "CountryLevel",
     "PlaceAdvice",
+    "RegionAdvice",
     "advice_current_for_place",
     "advisories_of_staff",
     "advisories_public",
     "advisory_current",
-    "advisory_digest",
+    "advisory_digests",
     "advisory_history",
     "advisory_levels",
+    "advisory_region_advice",
     "countries_with_levels",
     "current_level_subquery",
     "level_colour",
@@ -63,6 +66,37 @@ def advisory_levels(*, advisory: Advisory) -> dict[str, int]:
     return effective_levels(
         country_level=advisory.country_level, overrides=overrides, parents=parents
     )
+
+
+@dataclass(frozen=True)
+class RegionAdvice:
+    """What a version tells the people of one region: its effective level and the note of the
+    region level governing it (empty when none does)."""
+
+    level: int
+    note_en: str
+    note_fr: str
+
+
+def advisory_region_advice(*, advisory: Advisory) -> dict[str, RegionAdvice]:
+    """The advice of every region of the advisory's country under that version, by the rule
+    of effective levels: a nested subdivision follows its nearest ancestor with a level."""
+    overrides = {override.region_id: override for override in advisory.overrides.all()}
+    parents = list(
+        regions_of_country(country_code=advisory.country_id).values_list("code", "parent_id")
+    )
+    governing = governing_regions(overridden=overrides.keys(), parents=parents)
+    advice = {}
+    for code, _parent in parents:
+        override = overrides.get(governing.get(code, ""))
+        advice[code] = (
+            RegionAdvice(level=advisory.country_level, note_en="", note_fr="")
+            if override is None
+            else RegionAdvice(
+                level=override.level, note_en=override.note_en, note_fr=override.note_fr
+            )
+        )
+    return advice
 
 
 def region_levels(*, country_code: str) -> dict[str, int]:
@@ -129,34 +163,53 @@ def advisory_history(*, country_code: str) -> QuerySet[Advisory]:
 
 @dataclass(frozen=True)
 class AdvisoryDigest:
-    """What an alert message says about the advisory, in one language."""
+    """What an alert message says about the advisory, in one language. `region_notes` holds
+    the note of each region given a level, by region code; `region_levels` that level."""
 
     advisory_id: str
     country_code: str
     country_name: str
     country_level: int
+    posture: str
     posture_label: str
     assistance_note: str
     summary: str
     instructions: str
+    change_note: str
     public_url: str
+    region_levels: Mapping[str, int]
+    region_notes: Mapping[str, str]
 
 
-def advisory_digest(*, advisory_id: str, language: str) -> AdvisoryDigest:
-    advisory = Advisory.objects.select_related("country").get(id=advisory_id)
-    with translation.override(language):
-        return AdvisoryDigest(
-            advisory_id=str(advisory.id),
-            country_code=advisory.country_id,
-            country_name=advisory.country.name,
-            country_level=advisory.country_level,
-            posture_label=str(advisory.get_posture_display()),
-            assistance_note=advisory.localized("assistance_note", language),
-            summary=advisory.localized("summary", language),
-            instructions=advisory.localized("instructions", language),
-            public_url=settings.SITE_URL
-            + reverse("advisories:country", kwargs={"code": advisory.country_id}),
-        )
+def advisory_digests(*, advisory_id: str) -> dict[str, AdvisoryDigest]:
+    """The digest in each language of the site (`settings.LANGUAGES`), from two queries."""
+    advisory = (
+        Advisory.objects.select_related("country").prefetch_related("overrides").get(id=advisory_id)
+    )
+    overrides = list(advisory.overrides.all())
+    digests = {}
+    for language, _name in settings.LANGUAGES:
+        with translation.override(language):
+            digests[language] = AdvisoryDigest(
+                advisory_id=str(advisory.id),
+                country_code=advisory.country_id,
+                country_name=advisory.country.name,
+                country_level=advisory.country_level,
+                posture=advisory.posture,
+                posture_label=str(advisory.get_posture_display()),
+                assistance_note=advisory.localized("assistance_note", language),
+                summary=advisory.localized("summary", language),
+                instructions=advisory.localized("instructions", language),
+                change_note=advisory.localized("change_note", language),
+                public_url=settings.SITE_URL
+                + reverse("advisories:country", kwargs={"code": advisory.country_id}),
+                region_levels={override.region_id: override.level for override in overrides},
+                region_notes={
+                    override.region_id: override.localized("note", language)
+                    for override in overrides
+                },
+            )
+    return digests
 
 
 @dataclass(frozen=True)
@@ -174,29 +227,21 @@ class PlaceAdvice:
 def advice_current_for_place(
     *, country_code: str, region_code: str | None, language: str
 ) -> PlaceAdvice | None:
-    """The country's current version as it applies in the region: the level and note of the
-    region's own override or of its nearest overridden ancestor's, else the country's. Without
-    a region, the country as a whole. None when the country has no published version."""
-    advisory = (
-        Advisory.objects.filter(country_id=country_code.upper(), status=Advisory.Status.PUBLISHED)
-        .select_related("country")
-        .prefetch_related("overrides")
-        .first()
-    )
+    """The country's current version as it applies in the region (`advisory_region_advice`);
+    without a region, the country as a whole. None when the country has no published
+    version."""
+    advisory = advisory_current(country_code=country_code)
     if advisory is None:
         return None
-    overrides = {override.region_id: override for override in advisory.overrides.all()}
+    region_advice = advisory_region_advice(advisory=advisory).get(region_code or "")
     with translation.override(language):
-        regions = {region.code: region for region in regions_of_country(country_code=country_code)}
-        region = regions.get(region_code or "")
-        place_name = region.name if region else advisory.country.name
-        level, note = advisory.country_level, ""
-        code = region.code if region else None
-        while code is not None:
-            if code in overrides:
-                level, note = overrides[code].level, overrides[code].note
-                break
-            code = regions[code].parent_id if code in regions else None
+        if region_advice is None:
+            place_name, level, note = advisory.country.name, advisory.country_level, ""
+        else:
+            place_name = region_names(codes=[region_code or ""])[region_code or ""]
+            level = region_advice.level
+            note = region_advice.note_fr if language.startswith("fr") else region_advice.note_en
+            note = note or region_advice.note_en
         return PlaceAdvice(
             place_name=place_name,
             level=level,

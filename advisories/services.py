@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.permissions import SYSTEM, System, require_role
-from advisories.events import RegionLevelChange, RiskLevelChanged
+from advisories.events import Notify, RegionAdviceChange, RegionLevelChange, RiskLevelChanged
 from advisories.models import Advisory, Indicator, LevelChange, Posture, RegionOverride, Transition
-from advisories.selectors import advisory_levels
+from advisories.selectors import RegionAdvice, advisory_region_advice
 from core import events
 from core.exceptions import Conflict, PermissionDenied, ValidationFailed
 from regions.selectors import country_exists, region_codes_of_country
@@ -43,7 +43,13 @@ CONTENT_FIELDS = (
     "instructions_en",
     "instructions_fr",
 )
-DRAFT_FIELDS = (*CONTENT_FIELDS, "change_note_en", "change_note_fr", "scheduled_for")
+# The change note and whom to tell belong to one version: a new draft starts without them.
+DRAFT_FIELDS = (*CONTENT_FIELDS, "change_note_en", "change_note_fr", "notify", "scheduled_for")
+NOTIFICATION_TEXTS = ("change_note_en", "change_note_fr")
+NOTIFICATION_TEXT_MISSING = _(
+    "Write the change note in English and French: it is the message the people told of this "
+    "version read."
+)
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,11 @@ def _validate_fields(fields: Mapping[str, Any]) -> None:
             )
     if "posture" in fields and fields["posture"] not in Posture.values:
         raise ValidationFailed(_("Unknown staffing posture."), field="posture")
+    if "notify" in fields and fields["notify"] not in Notify.values:
+        raise ValidationFailed(
+            _("Choose whom to tell: %(choices)s") % {"choices": ", ".join(Notify.values)},
+            field="notify",
+        )
     scheduled_for = fields.get("scheduled_for")
     if scheduled_for is not None and (
         not isinstance(scheduled_for, datetime) or timezone.is_naive(scheduled_for)
@@ -128,6 +139,20 @@ def _validate_fields(fields: Mapping[str, Any]) -> None:
         raise ValidationFailed(
             _("Give the publication time with its time zone."), field="scheduled_for"
         )
+
+
+def _require_notification_text(advisory: Advisory) -> None:
+    """A version that tells more people than those whose level changed tells them what
+    changed: its change note, in every language they read."""
+    if advisory.notify == Notify.LEVEL_CHANGES:
+        return
+    for name in NOTIFICATION_TEXTS:
+        if not getattr(advisory, name).strip():
+            raise ValidationFailed(
+                NOTIFICATION_TEXT_MISSING,
+                field=name,
+                code="notification_text_missing",
+            )
 
 
 def _validate_overrides(*, country_code: str, overrides: Sequence[OverrideInput]) -> None:
@@ -196,6 +221,7 @@ def advisory_draft_create(
             setattr(advisory, name, getattr(current, name))
     for name, value in fields.items():
         setattr(advisory, name, value)
+    _require_notification_text(advisory)
     advisory.full_clean(exclude=["author", "country"], validate_constraints=False)
     advisory.save()
     if overrides is None and current is not None:
@@ -233,6 +259,7 @@ def advisory_draft_update(
         _validate_overrides(country_code=advisory.country_id, overrides=overrides)
     for name, value in fields.items():
         setattr(advisory, name, value)
+    _require_notification_text(advisory)
     advisory.full_clean(exclude=["author", "country"], validate_constraints=False)
     advisory.save()
     if overrides is not None:
@@ -252,6 +279,7 @@ def advisory_submit(*, advisory: Advisory, submitted_by: User, comment: str = ""
             raise ValidationFailed(
                 _("The summary is needed in English and French before submitting."), field=name
             )
+    _require_notification_text(advisory)
     advisory.status = Advisory.Status.SUBMITTED
     advisory.submitted_by = submitted_by
     advisory.submitted_at = timezone.now()
@@ -309,10 +337,12 @@ def advisory_approve(*, advisory: Advisory, approved_by: User, comment: str = ""
 def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advisory:
     """Make an approved version the country's current one and supersede the previous.
 
-    The effective level of every region before and after is compared; the differences are
-    recorded with the version and, when there are any, one `RiskLevelChanged` is published
-    for after the commit. `published_by` is `SYSTEM` when the beat task publishes on schedule;
-    a person publishing must be an approver for the country."""
+    The effective level and regional note of every region before and after are compared; the
+    level differences are recorded with the version. One `RiskLevelChanged`, with both kinds
+    of difference and the version's choice of whom to tell, is published for after the
+    commit when there is anyone to tell: a level changed, the editor chose the whole country,
+    or the regions whose advice changed and some did. `published_by` is `SYSTEM` when the beat
+    task publishes on schedule; a person publishing must be an approver for the country."""
     actor = published_by if isinstance(published_by, User) else None
     if actor is not None:
         _require_role(user=actor, country_code=advisory.country_id, role=APPROVER)
@@ -325,8 +355,8 @@ def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advi
     advisory = Advisory.objects.select_for_update(no_key=True).get(pk=advisory.pk)
     _require_status(advisory, Advisory.Status.SCHEDULED)
     previous = _current_for_update(advisory.country_id)
-    old_levels = advisory_levels(advisory=previous) if previous else {}
-    new_levels = advisory_levels(advisory=advisory)
+    old_advice = advisory_region_advice(advisory=previous) if previous else {}
+    new_advice = advisory_region_advice(advisory=advisory)
     now = timezone.now()
 
     if previous is not None:
@@ -357,9 +387,18 @@ def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advi
     )
 
     changes = tuple(
-        RegionLevelChange(region_code=code, old_level=old_levels.get(code), new_level=level)
-        for code, level in sorted(new_levels.items())
-        if old_levels.get(code) != level
+        RegionLevelChange(
+            region_code=code,
+            old_level=old_advice[code].level if code in old_advice else None,
+            new_level=advice.level,
+        )
+        for code, advice in sorted(new_advice.items())
+        if code not in old_advice or old_advice[code].level != advice.level
+    )
+    advice_changes = tuple(
+        RegionAdviceChange(region_code=code, new_level=advice.level)
+        for code, advice in sorted(new_advice.items())
+        if _notes(advice) != _notes(old_advice.get(code))
     )
     LevelChange.objects.bulk_create(
         LevelChange(
@@ -370,19 +409,31 @@ def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advi
         )
         for change in changes
     )
-    if changes:
+    notify = Notify(advisory.notify)
+    if changes or notify == Notify.COUNTRY or (notify == Notify.CHANGED_REGIONS and advice_changes):
         events.publish(
             RiskLevelChanged(
-                advisory_id=str(advisory.pk), country_code=advisory.country_id, changes=changes
+                advisory_id=str(advisory.pk),
+                country_code=advisory.country_id,
+                changes=changes,
+                notify_code=notify.value,
+                advice_changes=advice_changes,
             )
         )
     logger.info(
-        "advisory %s published for %s: %d region level(s) changed",
+        "advisory %s published for %s: %d region level(s) and %d regional advice changed, "
+        "telling %s",
         advisory.pk,
         advisory.country_id,
         len(changes),
+        len(advice_changes),
+        notify.value,
     )
     return advisory
+
+
+def _notes(advice: RegionAdvice | None) -> tuple[str, str]:
+    return ("", "") if advice is None else (advice.note_en.strip(), advice.note_fr.strip())
 
 
 @transaction.atomic

@@ -107,8 +107,14 @@ def _decode(hint: Any, value: Any) -> Any:
         return tuple(_decode(arguments[0], item) for item in value)
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         hints = get_type_hints(hint)
+        # A field added since the row was written takes its default; one without a default
+        # is missing, and the constructor says so.
         return hint(
-            **{f.name: _decode(hints[f.name], value[f.name]) for f in dataclasses.fields(hint)}
+            **{
+                f.name: _decode(hints[f.name], value[f.name])
+                for f in dataclasses.fields(hint)
+                if f.name in value
+            }
         )
     return value
 

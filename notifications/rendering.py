@@ -24,8 +24,9 @@ from django.utils import translation
 from django.utils.html import escape, linebreaks, urlize
 
 from accounts.selectors import posts_covering_country
-from advisories.levels import level_name
-from advisories.selectors import AdvisoryDigest, advisory_digest
+from advisories.levels import effective_levels, governing_regions, level_name
+from advisories.selectors import AdvisoryDigest, advisory_digests
+from core import sms
 from core.channels import OutgoingMessage
 from core.links import token_url
 from notifications.models import Alert, Channel
@@ -39,6 +40,8 @@ SUBJECT_TEMPLATE = "notifications/alert/email_subject.txt"
 TEXT_TEMPLATE = "notifications/alert/email_body.txt"
 HTML_TEMPLATE = "notifications/alert/email_body.html"
 SMS_TEMPLATE = "notifications/alert/sms.txt"
+REGION_TEMPLATE = "notifications/alert/region.txt"
+HEADLINE_TEMPLATE = "notifications/alert/headline.txt"
 
 # Placeholders of the level-change templates: they cannot occur in any template or advisory
 # text.
@@ -68,7 +71,14 @@ def preload() -> None:
     for language, _name in settings.LANGUAGES:
         with translation.override(language):
             get_resolver().reverse_dict  # noqa: B018 - built for the active language on first use
-    for name in (SUBJECT_TEMPLATE, TEXT_TEMPLATE, HTML_TEMPLATE, SMS_TEMPLATE):
+    for name in (
+        SUBJECT_TEMPLATE,
+        TEXT_TEMPLATE,
+        HTML_TEMPLATE,
+        SMS_TEMPLATE,
+        REGION_TEMPLATE,
+        HEADLINE_TEMPLATE,
+    ):
         get_template(name)
 
 
@@ -96,13 +106,48 @@ class _Rendered:
     html: str
 
 
+@dataclass(frozen=True)
+class RegionNews:
+    """What a message says of one region: its level under the published version, the level
+    before (only when it changed) and its regional note."""
+
+    code: str
+    name: str
+    level: int
+    level_name: str
+    level_changed: bool
+    old_level: int | None
+    old_level_name: str
+    note: str
+
+
+@dataclass(frozen=True)
+class _Country:
+    """The country's regions as one language names them, with each region's level and note
+    under the published version."""
+
+    names: dict[str, str]
+    parents: dict[str, str | None]
+    levels: dict[str, int]
+    notes: dict[str, str]
+
+
+# What a text message may leave out, least needed first, to stay within its segments.
+SMS_OPTIONAL_PARTS = ("show_assistance", "show_change_note", "show_posture")
+SMS_SEGMENTS_WANTED = 2
+SMS_SEGMENTS_MAX = 3
+
+
 class LevelChangeRenderer:
-    """Renders the messages of one level change from the alert templates."""
+    """Renders the messages of one publication from the alert templates, each true for its
+    reader's region: what changed there (a level, or only the advice), or, for a reader with
+    no region or whose region did not change, what changed region by region."""
 
     def __init__(self, alert: Alert) -> None:
         self.alert = alert
         self.changes = {change["region_code"]: change for change in alert.changes}
-        self.region_names: dict[tuple[str, str], str] = {}
+        self.countries: dict[str, _Country] = {}
+        self.changed: dict[str, list[RegionNews]] = {}
         self.cache: dict[tuple[str, str, str], _Rendered] = {}
         # The advisory as each language tells it, read once: every region renders from it.
         self.digests: dict[str, AdvisoryDigest] = {}
@@ -149,51 +194,128 @@ class LevelChangeRenderer:
             ),
         )
 
-    def _region_name(self, region_code: str, language: str) -> str:
-        if not self.region_names:
+    def _digest(self, language: str) -> AdvisoryDigest:
+        if not self.digests:
+            self.digests = advisory_digests(advisory_id=str(self.alert.advisory_id))
+        return self.digests.get(language) or self.digests.get(language[:2]) or self.digests["en"]
+
+    def _country(self, language: str) -> _Country:
+        if not self.countries:
             for lang, _name in settings.LANGUAGES:
+                digest = self._digest(lang)
                 with translation.override(lang):
-                    for region in regions_of_country(country_code=self.alert.country_id):
-                        self.region_names[(region.code, lang)] = region.name
-        return self.region_names.get((region_code, language[:2]), region_code)
+                    regions = list(regions_of_country(country_code=self.alert.country_id))
+                parents = {region.code: region.parent_id for region in regions}
+                governing = governing_regions(
+                    overridden=digest.region_notes.keys(), parents=parents.items()
+                )
+                self.countries[lang] = _Country(
+                    names={region.code: region.name for region in regions},
+                    parents=parents,
+                    levels=effective_levels(
+                        country_level=digest.country_level,
+                        overrides=digest.region_levels,
+                        parents=parents.items(),
+                    ),
+                    notes={code: digest.region_notes[ruler] for code, ruler in governing.items()},
+                )
+        return self.countries.get(language[:2]) or self.countries["en"]
+
+    def _news(self, code: str, language: str) -> RegionNews:
+        country = self._country(language)
+        change = self.changes.get(code)
+        level = change["new_level"] if change else country.levels.get(code, 0)
+        old_level = change["old_level"] if change else level
+        level_changed = old_level != level
+        shown_old = old_level if level_changed else None
+        return RegionNews(
+            code=code,
+            name=country.names.get(code, code),
+            level=level,
+            level_name=level_name(level=level, language=language) if level else "",
+            level_changed=level_changed,
+            old_level=shown_old,
+            old_level_name=level_name(level=shown_old, language=language) if shown_old else "",
+            note=country.notes.get(code, ""),
+        )
+
+    def _changed_regions(self, language: str) -> list[RegionNews]:
+        """Every region that changed, but a subdivision that says the same as its parent."""
+        if language not in self.changed:
+            self.changed[language] = self._list_changed_regions(language)
+        return self.changed[language]
+
+    def _list_changed_regions(self, language: str) -> list[RegionNews]:
+        country = self._country(language)
+        news = {code: self._news(code, language) for code in sorted(self.changes)}
+        shown = []
+        for code, region in news.items():
+            parent = news.get(country.parents.get(code) or "")
+            if parent is not None and (parent.level, parent.note) == (region.level, region.note):
+                continue
+            shown.append(region)
+        return sorted(shown, key=lambda region: region.name)
 
     def _render(self, *, channel: str, language: str, region_code: str) -> _Rendered:
-        if language not in self.digests:
-            self.digests[language] = advisory_digest(
-                advisory_id=str(self.alert.advisory_id), language=language
-            )
-        digest = self.digests[language]
-        change = self.changes.get(region_code)
-        if change is None:
-            # A presence somewhere in the country: speak of the country as a whole.
-            region_name = digest.country_name
-            new_level = digest.country_level
-            old_level = None
-        else:
-            region_name = self._region_name(region_code, language)
-            new_level = change["new_level"]
-            old_level = change["old_level"]
-        context = {
+        own = self._news(region_code, language) if region_code else None
+        own_changed = region_code in self.changes
+        context: dict[str, object] = {
             "name": _NAME,
             "manage_url": _MANAGE_URL,
             "unsubscribe_url": _UNSUBSCRIBE_URL,
-            "digest": digest,
-            "region_name": region_name,
-            "new_level": new_level,
-            "new_level_name": level_name(level=new_level, language=language),
-            "old_level": old_level,
-            "old_level_name": level_name(level=old_level, language=language) if old_level else "",
+            "digest": self._digest(language),
+            "own": own,
+            "own_changed": own_changed,
+            # A reader whose own region changed reads of it; anyone else of every change.
+            "elsewhere": [] if own_changed else self._changed_regions(language),
+            "more": 0,
             "posts": self.posts,
         }
         with translation.override(language):
             if channel == Channel.SMS:
-                text = render_to_string(SMS_TEMPLATE, context).strip()
-                return _Rendered(subject="", text=" ".join(text.split()), html="")
+                return _Rendered(subject="", text=self._sms(context), html="")
             return _Rendered(
                 subject=" ".join(render_to_string(SUBJECT_TEMPLATE, context).split()),
                 text=render_to_string(TEXT_TEMPLATE, context),
                 html=render_to_string(HTML_TEMPLATE, context),
             )
+
+    def _sms(self, context: dict[str, object]) -> str:
+        """The text message: the first of ever shorter versions within two segments, else
+        within three, else the shortest. Parts are left out least needed first (see
+        SMS_OPTIONAL_PARTS), then regions at the end of the list (the most that fit, found
+        by halving: a country has a hundred regions), then the regional note; the headline,
+        the link to the full advice and how to opt out always stay."""
+        regions: list[RegionNews] = list(context["elsewhere"])  # type: ignore[call-overload]
+
+        def text(kept: int = len(regions), **options: bool) -> str:
+            parts = dict.fromkeys((*SMS_OPTIONAL_PARTS, "show_note"), True) | options
+            shown = {"elsewhere": regions[:kept], "more": len(regions) - kept}
+            return " ".join(render_to_string(SMS_TEMPLATE, {**context, **parts, **shown}).split())
+
+        without_options: dict[str, bool] = {}
+        lighter = [text()]
+        for part in SMS_OPTIONAL_PARTS:
+            without_options[part] = False
+            lighter.append(text(**without_options))
+        shortest = text(0, show_note=False, **without_options)
+        for limit in (SMS_SEGMENTS_WANTED, SMS_SEGMENTS_MAX):
+            for candidate in lighter:
+                if sms.segments(candidate) <= limit:
+                    return candidate
+            fitting, low, high = None, 0, len(regions) - 1
+            while low <= high:
+                kept = (low + high) // 2
+                candidate = text(kept, **without_options)
+                if sms.segments(candidate) <= limit:
+                    fitting, low = candidate, kept + 1
+                else:
+                    high = kept - 1
+            if fitting is not None:
+                return fitting
+            if sms.segments(shortest) <= limit:
+                return shortest
+        return shortest
 
 
 class MessageRenderer:

@@ -47,12 +47,13 @@ TEXTS = {
 
 
 def publish(*, country_code, editor, approver, level, overrides=(), **fields) -> Advisory:
-    """Draft, submit and approve a version through the services: the path staff take."""
+    """Draft, submit and approve a version through the services: the path staff take. An
+    override is (region code, level), with its notes in English and French if any."""
     draft = services.advisory_draft_create(
         country_code=country_code,
         author=editor,
         fields={**TEXTS, "country_level": level, **fields},
-        overrides=[services.OverrideInput(code, lvl) for code, lvl in overrides],
+        overrides=[services.OverrideInput(*override) for override in overrides],
     )
     services.advisory_submit(advisory=draft, submitted_by=editor)
     return services.advisory_approve(advisory=draft, approved_by=approver)

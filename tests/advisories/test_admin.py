@@ -126,3 +126,50 @@ def test_published_version_opens_read_only(ml_editor, ml_approver, client):
 
 def test_sign_in_page_renders_for_anonymous_visitors(client, geography):
     assert client.get("/admin/login/").status_code == 200
+
+
+def test_the_approver_sees_whom_a_submitted_version_tells(ml_editor, ml_approver, client):
+    draft = services.advisory_draft_create(
+        country_code="ML",
+        author=ml_editor,
+        fields={
+            **TEXTS,
+            "notify": "changed_regions",
+            "change_note_en": "Leave Gao now.",
+            "change_note_fr": "Quittez Gao maintenant.",
+        },
+    )
+    services.advisory_submit(advisory=draft, submitted_by=ml_editor)
+    login_verified(client, ml_approver)
+
+    page = client.get(f"{CHANGELIST}{draft.pk}/change/")
+
+    assert page.status_code == 200
+    assert "The people in regions whose level or regional advice changed" in page.text
+
+
+def test_the_admin_refuses_a_choice_to_tell_without_the_change_note(ml_editor, client):
+    draft = services.advisory_draft_create(country_code="ML", author=ml_editor, fields=TEXTS)
+    login_verified(client, ml_editor)
+    url = f"{CHANGELIST}{draft.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.update(
+        {
+            "notify": "country",
+            "indicators": [],
+            "regionoverride_set-TOTAL_FORMS": "0",
+            "regionoverride_set-INITIAL_FORMS": "0",
+            "overrides-TOTAL_FORMS": "0",
+            "overrides-INITIAL_FORMS": "0",
+            "transitions-TOTAL_FORMS": "0",
+            "transitions-INITIAL_FORMS": "0",
+        }
+    )
+
+    response = client.post(url, data)
+
+    assert response.status_code == 200
+    assert "change_note_en" in response.context["adminform"].form.errors
+    draft.refresh_from_db()
+    assert draft.notify == "level_changes"

@@ -308,3 +308,56 @@ def test_a_published_since_that_is_no_moment_is_a_400(api_client, geography, sin
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["published_since"]
+
+
+def test_telling_the_changed_regions_without_a_change_note_answers_400_in_french(
+    ml_editor, api_client
+):
+    api_client.force_authenticate(ml_editor)
+    draft = api_client.post("/api/v1/advisories/", {"country": "ML", **TEXTS}, format="json")
+
+    response = api_client.patch(
+        f"/api/v1/advisories/{draft.json()['id']}/",
+        {"notify": "changed_regions", "change_note_en": "Leave Gao now."},
+        format="json",
+        headers={"Accept-Language": "fr"},
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert list(body["errors"]) == ["change_note_fr"]
+    assert body["detail"].startswith("Rédigez la note de modification")
+    saved = api_client.get(f"/api/v1/advisories/{draft.json()['id']}/").json()
+    assert (saved["notify"], saved["change_note_en"]) == ("level_changes", "")
+
+
+def test_a_choice_of_whom_to_tell_is_drafted_and_shown(ml_editor, api_client):
+    api_client.force_authenticate(ml_editor)
+
+    response = api_client.post(
+        "/api/v1/advisories/",
+        {
+            "country": "ML",
+            "notify": "country",
+            "change_note_en": "Leave the country.",
+            "change_note_fr": "Quittez le pays.",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201
+    assert response.json()["notify"] == "country"
+
+
+def test_a_region_of_another_country_answers_400_and_saves_nothing(ml_editor, api_client):
+    api_client.force_authenticate(ml_editor)
+
+    response = api_client.post(
+        "/api/v1/advisories/",
+        {"country": "ML", "overrides": [{"region": "LB-BA", "level": 4}]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["overrides"]
+    assert not Advisory.objects.exists()

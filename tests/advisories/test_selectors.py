@@ -13,7 +13,7 @@ def test_digest_speaks_the_citizens_language(ml_editor, ml_approver, settings):
         assistance_note_fr="L'aide consulaire n'est pas garantie hors de la capitale.",
     )
 
-    digest = selectors.advisory_digest(advisory_id=str(published.pk), language="fr")
+    digest = selectors.advisory_digests(advisory_id=str(published.pk))["fr"]
 
     assert digest.country_name == "Mali"
     assert digest.country_level == 3

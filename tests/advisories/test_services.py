@@ -6,7 +6,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import Membership
 from advisories import selectors, services
-from advisories.events import RegionLevelChange, RiskLevelChanged
+from advisories.events import RegionAdviceChange, RegionLevelChange, RiskLevelChanged
 from advisories.models import Advisory, Transition
 from core.exceptions import Conflict, PermissionDenied, ValidationFailed
 from tests.accounts.factories import MembershipFactory, UserFactory, staff_at
@@ -360,3 +360,137 @@ def test_superuser_is_still_bound_by_four_eyes(lb_editor):
     with pytest.raises(PermissionDenied):
         services.advisory_approve(advisory=draft, approved_by=admin)
     assert Transition.objects.filter(advisory=draft, action="approve").count() == 0
+
+
+CHANGE_NOTES = {
+    "change_note_en": "Fighting around Gao: leave by the safest route.",
+    "change_note_fr": "Combats autour de Gao : partez par la route la plus sure.",
+}
+
+
+def gao_at_4(editor, approver, *, note_en="", note_fr="", **fields):
+    return publish(
+        country_code="ML",
+        editor=editor,
+        approver=approver,
+        level=3,
+        overrides=[("ML-7", 4, note_en, note_fr)],
+        **fields,
+    )
+
+
+def test_an_advice_only_version_telling_the_changed_regions_publishes_them(
+    ml_editor, ml_approver, risk_events, django_capture_on_commit_callbacks
+):
+    gao_at_4(ml_editor, ml_approver, note_en="Avoid the north.")
+    risk_events.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        published = gao_at_4(
+            ml_editor,
+            ml_approver,
+            note_en="Leave now by commercial flight.",
+            note_fr="Quittez le pays par vol commercial.",
+            notify="changed_regions",
+            **CHANGE_NOTES,
+        )
+
+    assert risk_events == [
+        RiskLevelChanged(
+            advisory_id=str(published.pk),
+            country_code="ML",
+            changes=(),
+            notify_code="changed_regions",
+            advice_changes=(RegionAdviceChange(region_code="ML-7", new_level=4),),
+        )
+    ]
+    assert published.level_changes.count() == 0
+
+
+def test_an_advice_only_version_telling_level_changes_only_publishes_no_event(
+    ml_editor, ml_approver, risk_events, django_capture_on_commit_callbacks
+):
+    gao_at_4(ml_editor, ml_approver)
+    risk_events.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        gao_at_4(ml_editor, ml_approver, note_en="Leave now.")
+
+    assert risk_events == []
+
+
+def test_a_version_telling_the_country_publishes_even_when_nothing_changed(
+    ml_editor, ml_approver, risk_events, django_capture_on_commit_callbacks
+):
+    gao_at_4(ml_editor, ml_approver)
+    risk_events.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        published = gao_at_4(ml_editor, ml_approver, notify="country", **CHANGE_NOTES)
+
+    assert [(event.advisory_id, event.notify_code, event.changes) for event in risk_events] == [
+        (str(published.pk), "country", ())
+    ]
+
+
+def test_a_nested_subdivision_follows_its_parents_regional_advice(
+    risk_events, django_capture_on_commit_callbacks, geography
+):
+    editor = staff_at("FR", Membership.Role.EDITOR)
+    approver = staff_at("FR", Membership.Role.APPROVER)
+    publish(country_code="FR", editor=editor, approver=approver, level=1, overrides=[("FR-IDF", 2)])
+    risk_events.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(
+            country_code="FR",
+            editor=editor,
+            approver=approver,
+            level=1,
+            overrides=[("FR-IDF", 2, "Strikes: expect no trains.")],
+            notify="changed_regions",
+            **CHANGE_NOTES,
+        )
+
+    [event] = risk_events
+    changed = {change.region_code for change in event.advice_changes}
+    assert {"FR-IDF", "FR-75C", "FR-92"} <= changed
+    assert "FR-69" not in changed
+    assert {change.new_level for change in event.advice_changes} == {2}
+
+
+def test_a_new_draft_tells_level_changes_only_whatever_the_last_version_told(
+    ml_editor, ml_approver
+):
+    gao_at_4(ml_editor, ml_approver, notify="country", **CHANGE_NOTES)
+
+    draft = services.advisory_draft_create(country_code="ML", author=ml_editor)
+
+    assert draft.notify == "level_changes"
+    assert draft.change_note_en == ""
+
+
+@pytest.mark.parametrize("missing", ["change_note_en", "change_note_fr"])
+def test_telling_more_people_needs_the_change_note_in_each_language(ml_editor, missing):
+    draft = services.advisory_draft_create(country_code="ML", author=ml_editor, fields=TEXTS)
+
+    with pytest.raises(ValidationFailed) as refusal:
+        services.advisory_draft_update(
+            advisory=draft,
+            editor=ml_editor,
+            fields={"notify": "changed_regions", **CHANGE_NOTES, missing: "  "},
+        )
+
+    assert refusal.value.field == missing
+    draft.refresh_from_db()
+    assert (draft.notify, draft.change_note_en) == ("level_changes", "")
+
+
+def test_an_unknown_choice_of_whom_to_tell_is_refused(ml_editor):
+    with pytest.raises(ValidationFailed) as refusal:
+        services.advisory_draft_create(
+            country_code="ML", author=ml_editor, fields={"notify": "everyone"}
+        )
+
+    assert refusal.value.field == "notify"
+    assert not Advisory.objects.exists()

@@ -9,7 +9,7 @@ import time_machine
 from django.db import connection, transaction
 from django.utils import timezone
 
-from advisories.events import RegionLevelChange, RiskLevelChanged
+from advisories.events import Notify, RegionAdviceChange, RegionLevelChange, RiskLevelChanged
 from core import events
 from core.models import OutboxEvent
 from notifications.events import InboundSmsReceived
@@ -70,6 +70,13 @@ def after(seconds: float) -> datetime.datetime:
                 RegionLevelChange(region_code="ML-1", old_level=2, new_level=3),
             ),
         ),
+        RiskLevelChanged(
+            advisory_id="4b6f1a52-6a4e-4c57-9d3b-64f0d0b0f6a1",
+            country_code="ML",
+            changes=(),
+            notify_code=Notify.CHANGED_REGIONS,
+            advice_changes=(RegionAdviceChange(region_code="ML-7", new_level=4),),
+        ),
         InboundSmsReceived(message_id="0f4cf4c5-0e37-4bd1-a1c9-2f2b5a9e1bb1", citizen_id=None),
         InboundSmsReceived(
             message_id="0f4cf4c5-0e37-4bd1-a1c9-2f2b5a9e1bb1",
@@ -84,6 +91,33 @@ def test_an_event_round_trips_through_its_stored_payload(event):
     stored.refresh_from_db()
 
     assert events.decode(stored.name, stored.payload) == event
+
+
+def test_a_row_written_before_an_event_gained_fields_reads_with_their_defaults():
+    stored = OutboxEvent.objects.create(
+        name="advisories.risk_level_changed",
+        payload={
+            "advisory_id": "4b6f1a52-6a4e-4c57-9d3b-64f0d0b0f6a1",
+            "country_code": "ML",
+            "changes": [{"region_code": "ML-7", "old_level": 3, "new_level": 4}],
+        },
+        next_attempt_at=after(0),
+    )
+
+    event = events.decode(stored.name, stored.payload)
+
+    assert event == RiskLevelChanged(
+        advisory_id="4b6f1a52-6a4e-4c57-9d3b-64f0d0b0f6a1",
+        country_code="ML",
+        changes=(RegionLevelChange(region_code="ML-7", old_level=3, new_level=4),),
+        notify_code=Notify.LEVEL_CHANGES,
+        advice_changes=(),
+    )
+
+
+def test_a_row_missing_a_field_without_default_does_not_read():
+    with pytest.raises(TypeError):
+        events.decode("advisories.risk_level_changed", {"advisory_id": "x", "country_code": "ML"})
 
 
 @pytest.mark.parametrize(

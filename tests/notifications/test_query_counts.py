@@ -23,9 +23,10 @@ MESSAGE_TEXTS = {
 
 def send_queries_per_task() -> int:
     # The due rows, their alerts, their citizens' contacts and suppressions; the level
-    # change's renderer reads the posts, the advisory in the one language of its readers and
-    # the region names in each language; last, the finished alerts are marked done.
-    return 4 + 4 + 1
+    # change's renderer reads the posts, the advisory and its region levels (with their
+    # notes, which each region's readers are told; every language from these two) and the
+    # region names in each language; last, the finished alerts are marked done.
+    return 4 + 5 + 1
 
 
 def send_queries_per_hand_off_batch() -> int:

@@ -232,7 +232,7 @@ def test_each_choice_writes_exactly_the_rows_the_recipients_sql_selects(
     assert written == selected
     assert {citizen_id for citizen_id, _channel in written} == {people[n].id for n in reached}
     alert.refresh_from_db()
-    assert alert.recipients == len(written)
+    assert alert.messages == len(written)
 
 
 def test_country_readers_whose_region_did_not_change_are_told_so(

@@ -8,7 +8,7 @@ from cases.services import cases as case_services
 from cases.services import safety_checks
 from core.models import AuditEvent
 from tests.accounts.factories import MembershipFactory, login_verified
-from tests.cases.conftest import citizen_in, start_check
+from tests.cases.conftest import citizen_in, second_person, start_check
 
 pytestmark = pytest.mark.usefixtures("geography")
 
@@ -239,28 +239,43 @@ def test_the_check_form_offers_the_posts_countries_and_their_regions_only(client
     assert not SafetyCheck.objects.exists()
 
 
-def test_staff_start_a_check_from_the_page(
+def test_staff_write_a_check_then_a_second_person_starts_it_from_its_page(
     client, bamako_officer, django_capture_on_commit_callbacks
 ):
     citizen_in("ML-7")
+    citizen_in("ML-1")
     login_verified(client, bamako_officer)
+    written = client.post(
+        reverse("cases:check_new"),
+        {
+            "country": "ML",
+            "regions": "ML-7",
+            "question_en": "Are you safe?",
+            "deadline": "2099-01-01T10:00",
+            "send_email": "on",
+            "reminder_minutes": "60",
+        },
+    )
+    check = SafetyCheck.objects.get()
+    draft_page = client.get(reverse("cases:check_board", args=[check.id]))
+    own_approval = client.post(reverse("cases:check_board", args=[check.id]), {"action": "submit"})
+    refused = client.post(reverse("cases:check_board", args=[check.id]), {"action": "approve"})
+    login_verified(client, second_person("ML", role=Membership.Role.OFFICER))
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("cases:check_new"),
-            {
-                "country": "ML",
-                "regions": "ML-7",
-                "question_en": "Are you safe?",
-                "deadline": "2099-01-01T10:00",
-                "send_email": "on",
-                "reminder_minutes": "60",
-            },
-        )
+        approved = client.post(reverse("cases:check_board", args=[check.id]), {"action": "approve"})
+    board = client.get(reverse("cases:check_board", args=[check.id]))
 
-    assert response.status_code == 302
+    assert written.status_code == 302
+    assert draft_page.context["reach"].people == 1
+    assert "1 people, 1 messages" in draft_page.content.decode()
+    assert own_approval.status_code == 302
+    assert refused.status_code == 400
+    assert "another staff member must approve it" in refused.context["refusal"]
+    assert approved.status_code == 302
     assert SafetyResponse.objects.count() == 1
     assert len(mail.outbox) == 1
+    assert "Approved by ml-second-officer" in board.content.decode()
 
 
 def test_manage_page_shows_the_open_check_with_answer_links(client, asked):

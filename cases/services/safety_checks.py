@@ -324,6 +324,7 @@ def safety_check_approve(*, check: SafetyCheck, approver: User) -> SafetyCheck:
         if check.created_by_id == approver.id:
             raise PermissionDenied(
                 _("You wrote this safety check: another staff member must approve it."),
+                field="approved_by",
                 code="four_eyes",
             )
         if check.status != SafetyCheck.Status.AWAITING_APPROVAL:
@@ -364,11 +365,13 @@ def safety_check_start_alone(*, check: SafetyCheck, started_by: User) -> SafetyC
                     "Your post has not opted into urgent mode: another staff member must "
                     "approve this safety check."
                 ),
+                field="started_alone",
                 code="four_eyes",
             )
         if check.created_by_id != started_by.id:
             raise PermissionDenied(
                 _("Only the author of a safety check can start it alone; approve it instead."),
+                field="started_alone",
                 code="not_author",
             )
         if check.status not in (SafetyCheck.Status.DRAFT, SafetyCheck.Status.AWAITING_APPROVAL):

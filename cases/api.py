@@ -103,27 +103,23 @@ class SafetyCheckSerializer(serializers.ModelSerializer[SafetyCheck]):
         """The author's choices: what was given, else what the draft says (or the defaults)."""
         data = self.validated_data
 
-        def given(name: str, source: str, default: Any) -> Any:
+        def given(source: str, default: Any) -> Any:
             if source in data:
                 return data[source]
             return getattr(current, source) if current is not None else default
 
         # Optional in the serializer: the service refuses a check without regions.
         return safety_checks.CheckFields(
-            region_codes=given("region_codes", "region_codes", []),
-            question_en=given("question_en", "question_en", ""),
-            question_fr=given("question_fr", "question_fr", ""),
-            deadline=given("deadline", "deadline", None),
-            send_email=given("send_email", "send_email", True),
-            send_sms=given("send_sms", "send_sms", True),
-            reminder_minutes=given("reminder_minutes", "reminder_minutes", 120),
-            escalate_to_emergency_contact=given(
-                "escalate_to_emergency_contact", "escalate_to_emergency_contact", True
-            ),
-            open_case_on_no_response=given(
-                "open_case_on_no_response", "open_case_on_no_response", False
-            ),
-            alert_id=given("alert", "alert_id", None),
+            region_codes=given("region_codes", []),
+            question_en=given("question_en", ""),
+            question_fr=given("question_fr", ""),
+            deadline=given("deadline", None),
+            send_email=given("send_email", True),
+            send_sms=given("send_sms", True),
+            reminder_minutes=given("reminder_minutes", 120),
+            escalate_to_emergency_contact=given("escalate_to_emergency_contact", True),
+            open_case_on_no_response=given("open_case_on_no_response", False),
+            alert_id=given("alert_id", None),
         )
 
 

@@ -178,7 +178,7 @@ def check_list(request: HttpRequest) -> HttpResponse:
 
 
 # The services name the fields of a check; the form calls two of them otherwise.
-_FORM_FIELDS = {"region_codes": "regions", "country_code": "country", "alert": None}
+_FORM_FIELDS = {"region_codes": "regions", "country_code": "country"}
 
 
 def _check_fields(data: dict[str, Any]) -> safety_checks.CheckFields:

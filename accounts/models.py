@@ -29,6 +29,16 @@ class Post(BaseModel):
     phone = models.CharField(_("public phone"), max_length=40, blank=True)
     emergency_phone = models.CharField(_("24/7 emergency phone"), max_length=40, blank=True)
     address = models.TextField(_("address"), blank=True)
+    # Off by default: a safety check then needs a second person's approval before anyone is
+    # asked, like any other message to a region (docs/design.md, "Safety checks").
+    urgent_safety_checks = models.BooleanField(
+        _("urgent mode for safety checks"),
+        default=False,
+        help_text=_(
+            "One officer may start a safety check alone, without a second person's approval. "
+            "Each such start is recorded in the audit trail and shown on the check."
+        ),
+    )
     countries = models.ManyToManyField(
         "regions.Country", related_name="posts", blank=True, verbose_name=_("countries covered")
     )

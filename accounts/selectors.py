@@ -71,6 +71,16 @@ def user_has_role(
     return memberships.filter(post__countries=country_code.upper()).exists()
 
 
+def urgent_safety_check_post(*, user: User, country_code: str) -> Post | None:
+    """The post under whose urgent mode the user may start a safety check in the country
+    alone: one covering the country, with the mode on, where the user is consular staff
+    (any such post for a superuser). None: the check needs a second person."""
+    posts = posts_of_user(user=user, roles=REGISTER_ROLES).filter(
+        countries=country_code.upper(), urgent_safety_checks=True
+    )
+    return posts.order_by("code").first()
+
+
 def post_get(*, code: str) -> Post | None:
     return Post.objects.filter(code=code).first()
 

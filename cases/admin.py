@@ -1,7 +1,7 @@
 """Read-only admin views of checks and cases, scoped to the posts where the staff member is
 an officer or post administrator (advisory editors and approvers see no citizen): the work
 itself happens on the staff pages (/staff/checks/, /staff/cases/), which go through the
-services."""
+services. A check's approval (or its start alone, under its post's urgent mode) shows here."""
 
 from django.contrib import admin
 from django.db.models import QuerySet
@@ -18,10 +18,16 @@ from core.admin_readonly import ReadOnlyStaffAdmin
 
 @admin.register(SafetyCheck)
 class SafetyCheckAdmin(ReadOnlyStaffAdmin):
-    list_display = ["code", "country", "status", "deadline", "board"]
-    list_filter = ["status", "country"]
-    list_select_related = ["country"]
+    list_display = ["code", "country", "status", "deadline", "approval", "board"]
+    list_filter = ["status", "started_alone", "country"]
+    list_select_related = ["country", "approved_by"]
     exclude = ["question_alert", "reminder_alert", "alert"]
+    readonly_fields = ["approval"]
+
+    @admin.display(description=_("approval"))
+    def approval(self, check: SafetyCheck) -> str:
+        # Said in words: "started without a second person (urgent mode)" or who approved it.
+        return check.approval_note or "-"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[SafetyCheck]:
         user: User = request.user  # type: ignore[assignment]

@@ -19,6 +19,7 @@ from cases.services import safety_checks
 from core.api import STRICT_FIELD_MAPPING, StrictCharField
 from core.audit import AuditedViewSetMixin
 from core.pagination import CursorPagination
+from notifications.selectors import RecipientCounts
 
 
 def _user(request: Request) -> User:
@@ -35,6 +36,20 @@ class SafetyCheckSerializer(serializers.ModelSerializer[SafetyCheck]):
     serializer_field_mapping = STRICT_FIELD_MAPPING
     country = StrictCharField(source="country_id")
     alert = serializers.UUIDField(source="alert_id", required=False, allow_null=True)
+    created_by = serializers.CharField(
+        source="created_by.username", read_only=True, allow_null=True, default=None
+    )
+    approved_by = serializers.CharField(
+        source="approved_by.username", read_only=True, allow_null=True, default=None
+    )
+    started_alone = serializers.BooleanField(
+        read_only=True,
+        help_text="Started by its author without a second person, under the post's urgent mode.",
+    )
+    approval = serializers.SerializerMethodField(
+        help_text="Who let the check go, in your language: the approver, or that it was "
+        "started without a second person (urgent mode)."
+    )
 
     class Meta:
         model = SafetyCheck
@@ -53,6 +68,14 @@ class SafetyCheckSerializer(serializers.ModelSerializer[SafetyCheck]):
             "reminder_minutes",
             "escalate_to_emergency_contact",
             "open_case_on_no_response",
+            "created_by",
+            "submitted_at",
+            "approved_by",
+            "approved_at",
+            "rejection_reason",
+            "started_alone",
+            "approval",
+            "started_at",
             "reminded_at",
             "escalated_at",
             "closed_at",
@@ -62,12 +85,65 @@ class SafetyCheckSerializer(serializers.ModelSerializer[SafetyCheck]):
             "id",
             "code",
             "status",
+            "submitted_at",
+            "approved_at",
+            "rejection_reason",
+            "started_at",
             "reminded_at",
             "escalated_at",
             "closed_at",
             "created_at",
         ]
         extra_kwargs = {"question_fr": {"required": False, "allow_blank": True}}
+
+    def get_approval(self, check: SafetyCheck) -> str:
+        return check.approval_note
+
+    def fields_of(self, current: SafetyCheck | None = None) -> safety_checks.CheckFields:
+        """The author's choices: what was given, else what the draft says (or the defaults)."""
+        data = self.validated_data
+
+        def given(source: str, default: Any) -> Any:
+            if source in data:
+                return data[source]
+            return getattr(current, source) if current is not None else default
+
+        # Optional in the serializer: the service refuses a check without regions.
+        return safety_checks.CheckFields(
+            region_codes=given("region_codes", []),
+            question_en=given("question_en", ""),
+            question_fr=given("question_fr", ""),
+            deadline=given("deadline", None),
+            send_email=given("send_email", True),
+            send_sms=given("send_sms", True),
+            reminder_minutes=given("reminder_minutes", 120),
+            escalate_to_emergency_contact=given("escalate_to_emergency_contact", True),
+            open_case_on_no_response=given("open_case_on_no_response", False),
+            alert_id=given("alert_id", None),
+        )
+
+
+class SafetyCheckUpdateSerializer(SafetyCheckSerializer):
+    class Meta(SafetyCheckSerializer.Meta):
+        read_only_fields = [*SafetyCheckSerializer.Meta.read_only_fields, "country"]
+
+
+class ReachSerializer(serializers.Serializer[RecipientCounts]):
+    people = serializers.IntegerField(help_text="People the question would be sent to.")
+    messages = serializers.IntegerField(help_text="Messages (deliveries) the fan-out would write.")
+    by_channel = serializers.DictField(child=serializers.IntegerField())
+    by_region = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text='By region code ("": presences naming no region), then "people" and channels.',
+    )
+    by_language = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField()),
+        help_text='By language, then "people" and channels.',
+    )
+
+
+class RejectionSerializer(serializers.Serializer[Any]):
+    reason = StrictCharField(max_length=2000, allow_blank=True)
 
 
 class SafetyCheckDetailSerializer(SafetyCheckSerializer):
@@ -146,41 +222,103 @@ class SafetyCheckViewSet(
     mixins.CreateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Safety checks of the countries your posts cover; the detail carries the live counts."""
+    """Safety checks of the countries your posts cover; the detail carries the live counts.
+
+    A check is created as a draft; `preview` shows whom it would reach, `submit` hands it to
+    a second person, whose `approve` starts it (or `reject` sends it back with a reason). Under
+    its post's urgent mode, the author may `start-alone`."""
 
     permission_classes = [permissions.IsAuthenticated]
     serializer_class = SafetyCheckSerializer
     audit_object_type = "cases.safetycheck"
     filterset_fields = ["status", "country"]
+    # What a second person needs: the check and its reach, never the citizens' answers.
+    APPROVAL_ACTIONS = ("retrieve", "preview", "approve", "reject")
 
     def get_queryset(self) -> QuerySet[SafetyCheck]:
-        return selectors.checks_for_staff(user=_user(self.request))
+        if self.action in self.APPROVAL_ACTIONS:
+            return selectors.checks_for_staff_or_approval(user=_user(self.request))
+        return selectors.checks_for_staff(user=_user(self.request)).select_related(
+            "created_by", "approved_by"
+        )
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         check = self.get_object()
-        board = selectors.check_board(check_id=check.id)
-        return Response(SafetyCheckDetailSerializer(check, context={"board": board}).data)
+        return self._detail(check)
 
+    def _detail(self, check: SafetyCheck, code: int = status.HTTP_200_OK) -> Response:
+        board = selectors.check_board(check_id=check.id)
+        data = SafetyCheckDetailSerializer(check, context={"board": board}).data
+        return Response(data, status=code)
+
+    @extend_schema(request=SafetyCheckSerializer, responses={201: SafetyCheckDetailSerializer})
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A draft: nobody is asked before it is approved (or started alone)."""
         serializer = SafetyCheckSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        check = safety_checks.safety_check_start(
-            started_by=_user(request),
-            country_code=data["country_id"],
-            # Optional in the serializer: the service refuses a check without regions.
-            region_codes=data.get("region_codes", []),
-            question_en=data["question_en"],
-            question_fr=data.get("question_fr", ""),
-            deadline=data["deadline"],
-            send_email=data.get("send_email", True),
-            send_sms=data.get("send_sms", True),
-            reminder_minutes=data.get("reminder_minutes", 120),
-            escalate_to_emergency_contact=data.get("escalate_to_emergency_contact", True),
-            open_case_on_no_response=data.get("open_case_on_no_response", False),
-            alert_id=data.get("alert_id"),
+        check = safety_checks.safety_check_create(
+            author=_user(request),
+            country_code=serializer.validated_data["country_id"],
+            fields=serializer.fields_of(),
         )
-        return Response(SafetyCheckSerializer(check).data, status=status.HTTP_201_CREATED)
+        return self._detail(check, status.HTTP_201_CREATED)
+
+    @extend_schema(request=SafetyCheckUpdateSerializer, responses=SafetyCheckDetailSerializer)
+    def partial_update(self, request: Request, pk: str | None = None) -> Response:
+        """Change a draft; what is not given stays as it was."""
+        check = self.get_object()
+        serializer = SafetyCheckUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        check = safety_checks.safety_check_update(
+            check=check, editor=_user(request), fields=serializer.fields_of(check)
+        )
+        return self._detail(check)
+
+    @extend_schema(
+        responses=ReachSerializer,
+        summary="Whom starting the check now would write to, by region, channel, language",
+    )
+    @action(detail=True, methods=["get"])
+    def preview(self, request: Request, pk: str | None = None) -> Response:
+        return Response(ReachSerializer(selectors.check_reach(check=self.get_object())).data)
+
+    @extend_schema(request=None, responses=SafetyCheckDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str | None = None) -> Response:
+        check = safety_checks.safety_check_submit(
+            check=self.get_object(), submitted_by=_user(request)
+        )
+        return self._detail(check)
+
+    @extend_schema(request=None, responses=SafetyCheckDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request: Request, pk: str | None = None) -> Response:
+        """Four eyes: another staff member of the post starts the check (it is sent at once)."""
+        check = safety_checks.safety_check_approve(check=self.get_object(), approver=_user(request))
+        return self._detail(check)
+
+    @extend_schema(request=RejectionSerializer, responses=SafetyCheckDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request: Request, pk: str | None = None) -> Response:
+        check = self.get_object()
+        data = RejectionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        check = safety_checks.safety_check_reject(
+            check=check, rejected_by=_user(request), reason=data.validated_data["reason"]
+        )
+        return self._detail(check)
+
+    @extend_schema(
+        request=None,
+        responses=SafetyCheckDetailSerializer,
+        summary="Start your own check without a second person (your post's urgent mode)",
+    )
+    @action(detail=True, methods=["post"], url_path="start-alone")
+    def start_alone(self, request: Request, pk: str | None = None) -> Response:
+        check = safety_checks.safety_check_start_alone(
+            check=self.get_object(), started_by=_user(request)
+        )
+        return self._detail(check)
 
     @extend_schema(responses=ResponseSerializer(many=True), parameters=[ResponseFilterSerializer])
     # The check list's filters do not apply to its responses: `status` does.

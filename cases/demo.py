@@ -21,16 +21,21 @@ def seed_safety_check() -> list[str]:
     if SafetyCheck.objects.filter(question_en=QUESTION_EN).exists():
         return ["Demo safety check already there."]
     officer = user_get_by_username(username="bamako-officer")
-    if officer is None:
+    approver = user_get_by_username(username="bamako-approver")
+    if officer is None or approver is None:
         return ["Demo safety check skipped: seed the demo staff first."]
-    check = safety_checks.safety_check_start(
-        started_by=officer,
+    draft = safety_checks.safety_check_create(
+        author=officer,
         country_code="ML",
-        region_codes=["ML-7"],
-        question_en=QUESTION_EN,
-        question_fr=QUESTION_FR,
-        deadline=timezone.now() + datetime.timedelta(days=1),
+        fields=safety_checks.CheckFields(
+            region_codes=["ML-7"],
+            question_en=QUESTION_EN,
+            question_fr=QUESTION_FR,
+            deadline=timezone.now() + datetime.timedelta(days=1),
+        ),
     )
+    safety_checks.safety_check_submit(check=draft, submitted_by=officer)
+    check = safety_checks.safety_check_approve(check=draft, approver=approver)
     asked = list(
         SafetyResponse.objects.filter(safety_check=check)
         .order_by("citizen_id")
@@ -57,4 +62,7 @@ def seed_safety_check() -> list[str]:
         region_code="ML-7",
         summary="Demo: a mother in Lyon asks for news of her son in Gao",
     )
-    return [f"Demo safety check {check.code} for ML-7: {len(asked)} asked (bamako-officer)."]
+    return [
+        f"Demo safety check {check.code} for ML-7: {len(asked)} asked "
+        "(written by bamako-officer, approved by bamako-approver)."
+    ]

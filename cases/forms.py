@@ -2,9 +2,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.models import Case, CaseEvent, SafetyResponse
+from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from cases.selectors import CheckArea
 
 
@@ -65,6 +66,30 @@ class SafetyCheckForm(forms.Form):
             (area.country_name, [(code, f"{code} · {name}") for code, name in area.regions])
             for area in areas
         ]
+
+    @staticmethod
+    def initial_of(check: SafetyCheck) -> dict[str, Any]:
+        """A draft's values, to change it."""
+        return {
+            "country": check.country_id,
+            "regions": check.region_codes,
+            "question_en": check.question_en,
+            "question_fr": check.question_fr,
+            "deadline": timezone.localtime(check.deadline).strftime("%Y-%m-%dT%H:%M"),
+            "send_email": check.send_email,
+            "send_sms": check.send_sms,
+            "reminder_minutes": check.reminder_minutes,
+            "escalate_to_emergency_contact": check.escalate_to_emergency_contact,
+            "open_case_on_no_response": check.open_case_on_no_response,
+        }
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why it is sent back to its author"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class NoteForm(forms.Form):

@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -12,12 +12,16 @@ class SafetyCheck(BaseModel):
     """ "Are you safe?" asked of everyone present in some regions, answered until a deadline."""
 
     class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
         OPEN = "open", _("Open")
         CLOSED = "closed", _("Closed")
 
+    STARTED_STATUSES = (Status.OPEN, Status.CLOSED)
+
     code = models.CharField(_("reference code"), max_length=8, unique=True)
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.OPEN
+        _("status"), max_length=20, choices=Status.choices, default=Status.DRAFT
     )
     country = models.ForeignKey(
         "regions.Country", on_delete=models.PROTECT, related_name="+", verbose_name=_("country")
@@ -68,8 +72,26 @@ class SafetyCheck(BaseModel):
         on_delete=models.SET_NULL,
         null=True,
         related_name="+",
-        verbose_name=_("started by"),
+        verbose_name=_("written by"),
     )
+    submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    # The second person, whose approval started the check; kept (PROTECT) as long as the check.
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("approved by"),
+    )
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    # Started by its author alone, under their post's urgent mode (accounts.Post).
+    started_alone = models.BooleanField(
+        _("started without a second person (urgent mode)"), default=False
+    )
+    # When the question went out: the reminder and the escalation count from here.
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
     escalated_at = models.DateTimeField(
         _("emergency contacts written to at"), null=True, blank=True
@@ -80,6 +102,21 @@ class SafetyCheck(BaseModel):
         ordering = ["-created_at"]
         verbose_name = _("safety check")
         verbose_name_plural = _("safety checks")
+        constraints = [
+            # Four eyes: nobody is asked until someone other than the author approved the
+            # check, or the author started it alone under their post's urgent mode.
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "awaiting_approval"])
+                | Q(started_alone=True)
+                | (Q(approved_by__isnull=False) & ~Q(approved_by=F("created_by"))),
+                name="check_started_approved_by_another",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "awaiting_approval"])
+                | Q(started_at__isnull=False),
+                name="check_started_has_start_time",
+            ),
+        ]
         indexes = [
             # The beat task: open checks, for reminders and deadlines.
             models.Index(fields=["deadline"], condition=Q(status="open"), name="check_open_idx"),
@@ -87,6 +124,20 @@ class SafetyCheck(BaseModel):
 
     def __str__(self) -> str:
         return f"{self.code} · {self.country_id} · {self.created_at:%Y-%m-%d}"
+
+    @property
+    def is_started(self) -> bool:
+        return self.status in self.STARTED_STATUSES
+
+    @property
+    def approval_note(self) -> str:
+        """Who let the check go, as staff pages, the admin and the API show it (read
+        `approved_by` with the check: select_related)."""
+        if self.started_alone:
+            return str(_("Started without a second person (urgent mode)"))
+        if self.approved_by is not None:
+            return str(_("Approved by %(name)s") % {"name": self.approved_by.get_username()})
+        return ""
 
 
 class SafetyResponse(models.Model):

@@ -6,15 +6,18 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 
-from accounts.models import User
+from accounts.models import Membership, User
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user, posts_of_user
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
 from core import personal_data
-from notifications.selectors import response_token_read
+from notifications.selectors import RecipientCounts, message_preview, response_token_read
 from regions.selectors import country_get, regions_of_country
 from registrations.selectors import citizen_get
 
 BOARD_STATUSES = [status.value for status in SafetyResponse.Status]
+# Who may be the second person of a safety check: a post's officers, approvers and
+# administrators (the author, an officer, never approves their own).
+CHECK_APPROVER_ROLES = (Membership.Role.OFFICER, Membership.Role.APPROVER, Membership.Role.ADMIN)
 
 
 def checks_for_staff(*, user: User) -> QuerySet[SafetyCheck]:
@@ -23,6 +26,44 @@ def checks_for_staff(*, user: User) -> QuerySet[SafetyCheck]:
     editors and approvers do not see."""
     return SafetyCheck.objects.filter(
         country_id__in=country_codes_of_user(user=user, roles=REGISTER_ROLES)
+    )
+
+
+def checks_to_approve(*, user: User) -> QuerySet[SafetyCheck]:
+    """Checks awaiting a second person in the countries where the user may approve them
+    (officers, approvers and administrators of a post covering the country). An approver sees
+    the check, its question and its reach, never the citizens: nobody has answered yet."""
+    # A subquery, so the scope costs no round trip of its own.
+    countries = posts_of_user(user=user, roles=CHECK_APPROVER_ROLES).values("countries")
+    return SafetyCheck.objects.filter(
+        status=SafetyCheck.Status.AWAITING_APPROVAL, country_id__in=countries
+    )
+
+
+def checks_for_staff_or_approval(*, user: User) -> QuerySet[SafetyCheck]:
+    """The checks the user works on or may approve: where a check's page and its approval
+    steps look them up."""
+    return SafetyCheck.objects.filter(
+        Q(id__in=checks_for_staff(user=user).values("id"))
+        | Q(id__in=checks_to_approve(user=user).values("id"))
+    ).select_related("country", "created_by", "approved_by")
+
+
+def check_for_staff_or_approval(*, user: User, check_id: uuid.UUID | str) -> SafetyCheck | None:
+    try:
+        return checks_for_staff_or_approval(user=user).filter(id=check_id).first()
+    except ValueError:
+        return None
+
+
+def check_reach(*, check: SafetyCheck) -> RecipientCounts:
+    """Who starting the check now would write to: people and messages by region, channel and
+    language, counted by the very SQL the question's fan-out inserts with."""
+    return message_preview(
+        country_code=check.country_id,
+        region_codes=check.region_codes,
+        send_email=check.send_email,
+        send_sms=check.send_sms,
     )
 
 

@@ -7,20 +7,22 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django import forms
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from accounts.selectors import REGISTER_ROLES, posts_of_user
+from accounts.selectors import REGISTER_ROLES, posts_of_user, urgent_safety_check_post
 from cases import selectors
 from cases.forms import (
     CaseFilterForm,
     HelpForm,
     MessageForm,
     NoteForm,
+    RejectForm,
     SafetyCheckForm,
     StatusForm,
 )
@@ -31,6 +33,7 @@ from cases.services import safety_checks
 from core.audit import Action, audit_record
 from core.exceptions import ApplicationError
 from core.http import no_store
+from regions.selectors import region_names
 from registrations.selectors import citizen_get, presence_current_of_citizen
 
 # --- Citizens -------------------------------------------------------------------------------
@@ -164,46 +167,122 @@ def _user(request: HttpRequest) -> User:
 @staff_view
 @require_http_methods(["GET"])
 def check_list(request: HttpRequest) -> HttpResponse:
-    checks = selectors.checks_for_staff(user=_user(request)).select_related("country")[:100]
-    return render(request, "cases/check_list.html", {"checks": checks})
+    user = _user(request)
+    checks = selectors.checks_for_staff(user=user).select_related("country")[:100]
+    to_approve = (
+        selectors.checks_to_approve(user=user)
+        .exclude(created_by=user)
+        .select_related("country", "created_by")[:100]
+    )
+    return render(request, "cases/check_list.html", {"checks": checks, "to_approve": to_approve})
+
+
+# The services name the fields of a check; the form calls two of them otherwise.
+_FORM_FIELDS = {"region_codes": "regions", "country_code": "country"}
+
+
+def _check_fields(data: dict[str, Any]) -> safety_checks.CheckFields:
+    return safety_checks.CheckFields(
+        region_codes=data["regions"],
+        question_en=data["question_en"],
+        question_fr=data["question_fr"],
+        deadline=data["deadline"],
+        send_email=data["send_email"],
+        send_sms=data["send_sms"],
+        reminder_minutes=data["reminder_minutes"],
+        escalate_to_emergency_contact=data["escalate_to_emergency_contact"],
+        open_case_on_no_response=data["open_case_on_no_response"],
+    )
+
+
+def _refusal_on(form: forms.Form, error: ApplicationError) -> None:
+    field = _FORM_FIELDS.get(error.field or "", error.field)
+    form.add_error(field if field in form.fields else None, str(error.message))
 
 
 @staff_view
 @require_http_methods(["GET", "POST"])
 def check_new(request: HttpRequest) -> HttpResponse:
+    """Write a check: it is saved as a draft, whose page shows whom it would reach."""
     areas = selectors.check_areas_for_staff(user=_user(request))
     form = SafetyCheckForm(request.POST or None, areas=areas)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            check = safety_checks.safety_check_start(
-                started_by=_user(request),
-                country_code=data["country"],
-                region_codes=data["regions"],
-                question_en=data["question_en"],
-                question_fr=data["question_fr"],
-                deadline=data["deadline"],
-                send_email=data["send_email"],
-                send_sms=data["send_sms"],
-                reminder_minutes=data["reminder_minutes"],
-                escalate_to_emergency_contact=data["escalate_to_emergency_contact"],
-                open_case_on_no_response=data["open_case_on_no_response"],
+            check = safety_checks.safety_check_create(
+                author=_user(request),
+                country_code=form.cleaned_data["country"],
+                fields=_check_fields(form.cleaned_data),
             )
         except ApplicationError as error:
-            field = {"region_codes": "regions", "country_code": "country"}.get(
-                error.field or "", error.field
-            )
-            form.add_error(field if field in form.fields else None, str(error.message))
+            _refusal_on(form, error)
         else:
             return redirect("cases:check_board", check_id=check.id)
     return render(request, "cases/check_new.html", {"form": form})
 
 
 @staff_view
-@require_http_methods(["GET"])
-def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
+@require_http_methods(["GET", "POST"])
+def check_edit(request: HttpRequest, check_id: str) -> HttpResponse:
     check = selectors.check_for_staff(user=_user(request), check_id=check_id)
+    if check is None or check.status != SafetyCheck.Status.DRAFT:
+        raise Http404
+    areas = [
+        area
+        for area in selectors.check_areas_for_staff(user=_user(request))
+        if area.country_code == check.country_id
+    ]
+    form = SafetyCheckForm(
+        request.POST or None, areas=areas, initial=SafetyCheckForm.initial_of(check)
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            safety_checks.safety_check_update(
+                check=check, editor=_user(request), fields=_check_fields(form.cleaned_data)
+            )
+        except ApplicationError as error:
+            _refusal_on(form, error)
+        else:
+            return redirect("cases:check_board", check_id=check.id)
+    return render(request, "cases/check_new.html", {"form": form, "check": check})
+
+
+def _check_step(request: HttpRequest, check: SafetyCheck, reject_form: RejectForm) -> str:
+    """Run the approval step the page's button asked for; returns the refusal to show ("" when
+    it went through)."""
+    user, step = _user(request), request.POST.get("action")
+    try:
+        if step == "submit":
+            safety_checks.safety_check_submit(check=check, submitted_by=user)
+        elif step == "approve":
+            safety_checks.safety_check_approve(check=check, approver=user)
+        elif step == "start_alone":
+            safety_checks.safety_check_start_alone(check=check, started_by=user)
+        elif step == "reject":
+            if not reject_form.is_valid():
+                return _("Say why the safety check is rejected.")
+            safety_checks.safety_check_reject(
+                check=check, rejected_by=user, reason=reject_form.cleaned_data["reason"]
+            )
+        else:
+            return _("Choose an action.")
+    except ApplicationError as error:
+        return str(error.message)
+    return ""
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
+    """A started check's board; before it starts, its reach and the approval steps."""
+    user = _user(request)
+    check = selectors.check_for_staff_or_approval(user=user, check_id=check_id)
     if check is None:
+        raise Http404
+    if check.is_started and request.method == "POST":
+        return HttpResponseNotAllowed(["GET"])
+    if not check.is_started:
+        return _check_approval_page(request, check)
+    if selectors.check_for_staff(user=user, check_id=check.id) is None:
         raise Http404
     status = request.GET.get("status") or SafetyResponse.Status.NEEDS_HELP
     if status not in SafetyResponse.Status.values:
@@ -230,6 +309,43 @@ def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
         # A live board without scripts: the browser reloads it while answers come in.
         response["Refresh"] = str(BOARD_REFRESH_SECONDS)
     return response
+
+
+def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpResponse:
+    user = _user(request)
+    reject_form = RejectForm(request.POST if request.POST.get("action") == "reject" else None)
+    refusal = ""
+    if request.method == "POST":
+        refusal = _check_step(request, check, reject_form)
+        if not refusal:
+            started = selectors.check_for_staff(user=user, check_id=check.id)
+            if started is None:
+                # An approver who sees no citizen: the check is on its way, its board is not
+                # theirs to read.
+                return redirect("cases:check_list")
+            return redirect("cases:check_board", check_id=check.id)
+    reach = selectors.check_reach(check=check)
+    names = region_names(codes=reach.by_region)
+    nowhere = _("Somewhere in the country (no region given)")
+    author = check.created_by_id == user.id
+    return render(
+        request,
+        "cases/check_approval.html",
+        {
+            "check": check,
+            "reach": reach,
+            "reach_by_region": [
+                (f"{code} · {names.get(code, '')}" if code else nowhere, counts)
+                for code, counts in reach.by_region.items()
+            ],
+            "refusal": refusal,
+            "reject_form": reject_form,
+            "is_author": author,
+            "urgent_mode": author
+            and urgent_safety_check_post(user=user, country_code=check.country_id) is not None,
+        },
+        status=400 if refusal else 200,
+    )
 
 
 BOARD_REFRESH_SECONDS = 30

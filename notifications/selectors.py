@@ -1,6 +1,7 @@
 import datetime
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -166,7 +167,7 @@ def citizen_data_export(citizen_id: uuid.UUID) -> personal_data.Sections:
 
 @dataclass(frozen=True)
 class RecipientCounts:
-    """What a staff message's fan-out would write now: messages by channel, and people and
+    """What a message's fan-out would write now: messages by channel, and people and
     messages by region ("" for people whose presence names no region) and by language."""
 
     people: int
@@ -179,6 +180,31 @@ class RecipientCounts:
 def staff_message_preview(*, alert: Alert) -> RecipientCounts:
     """Counts the very rows the fan-out would insert (same SQL), grouped by the database: two
     small grouped queries whatever the number of citizens."""
+    return _ledger_rows_counted(alert)
+
+
+def message_preview(
+    *,
+    country_code: str,
+    region_codes: Collection[str],
+    send_email: bool = True,
+    send_sms: bool = True,
+) -> RecipientCounts:
+    """What `alerts.message_alert_create` with these regions and channels would have its
+    fan-out write now (a safety check's question, before anyone approved it): the alert it
+    would create, unsaved, counted by the fan-out's own SQL."""
+    alert = Alert(
+        kind=Alert.Kind.MESSAGE,
+        country_id=country_code.upper(),
+        region_codes=sorted(region_codes),
+        audience=Alert.Audience.CITIZENS,
+        send_email=send_email,
+        send_sms=send_sms,
+    )
+    return _ledger_rows_counted(alert)
+
+
+def _ledger_rows_counted(alert: Alert) -> RecipientCounts:
     rows_sql, params = ledger_rows_sql(alert)
     by_channel: dict[str, int] = defaultdict(int)
     by_region: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

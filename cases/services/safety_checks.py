@@ -2,9 +2,15 @@
 by text message), the reminder, the word to their emergency contacts, and the close at the
 deadline that may open a welfare case for each citizen who did not answer.
 
+A check follows the rule of every message to a region: written as a draft, its reach
+previewed, submitted, and started only when a second person approves it (draft ->
+awaiting_approval -> open -> closed, or back to draft when rejected). A post that opted into
+urgent mode lets its officer start a check alone; that start is audited and the check says so.
+
 Messages to citizens go through the alerts' ledger (`message_alert_create`), never straight to
 a channel: every question, reminder and clarification is a Delivery row with its status."""
 
+import dataclasses
 import datetime
 import secrets
 import uuid
@@ -19,12 +25,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from accounts.permissions import require_role
-from accounts.selectors import REGISTER_ROLES, post_covering_country
+from accounts.selectors import REGISTER_ROLES, post_covering_country, urgent_safety_check_post
 from cases.models import Case, CaseEvent, SafetyCheck, SafetyResponse
+from cases.selectors import CHECK_APPROVER_ROLES
 from cases.services.cases import HELP_CASE_KIND, _case_create, _post_for
 from cases.services.texts import languages
+from core.audit import Action, audit_record
 from core.crypto import row_key_sql
-from core.exceptions import Conflict, ValidationFailed
+from core.exceptions import Conflict, PermissionDenied, ValidationFailed
 from core.ratelimit import hit
 from notifications.alerts import MessageTexts, message_alert_create
 from notifications.events import InboundSmsReceived
@@ -45,6 +53,9 @@ CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 SAFE_WORDS = {"SAFE", "OK", "SECURE", "SECURITE"}
 HELP_WORDS = {"HELP", "AIDE", "SOS"}
 CLARIFICATIONS_PER_HOUR = 3
+# The post's consular staff write and submit checks; a second person of a post covering the
+# country (CHECK_APPROVER_ROLES: another officer, an approver, a post administrator) approves.
+CHECK_AUTHOR_ROLES = REGISTER_ROLES
 
 
 @dataclass(frozen=True)
@@ -159,78 +170,253 @@ def _insert_responses(check: SafetyCheck) -> int:
         return max(cursor.rowcount, 0)
 
 
-def safety_check_start(
-    *,
-    started_by: User,
-    country_code: str,
-    region_codes: Sequence[str],
-    question_en: str,
-    question_fr: str = "",
-    deadline: datetime.datetime,
-    send_email: bool = True,
-    send_sms: bool = True,
-    reminder_minutes: int | None = 120,
-    escalate_to_emergency_contact: bool = True,
-    open_case_on_no_response: bool = False,
-    alert_id: uuid.UUID | str | None = None,
-) -> SafetyCheck:
-    """Ask everyone present in the regions whether they are safe; each gets a pending
-    response row now, so the board counts from the first second."""
-    country_code = country_code.upper()
+@dataclass(frozen=True)
+class CheckFields:
+    """What the author of a check decides: whom to ask (the regions), what, by when, and how
+    to follow up."""
+
+    region_codes: Sequence[str]
+    question_en: str
+    deadline: datetime.datetime
+    question_fr: str = ""
+    send_email: bool = True
+    send_sms: bool = True
+    reminder_minutes: int | None = 120
+    escalate_to_emergency_contact: bool = True
+    open_case_on_no_response: bool = False
+    alert_id: uuid.UUID | str | None = None
+
+
+def _cleaned(*, country_code: str, fields: CheckFields) -> CheckFields:
+    """The fields as they are saved; a refusal names the field."""
+    known = {region.code for region in regions_of_country(country_code=country_code)}
+    region_codes = sorted({code.strip().upper() for code in fields.region_codes if code.strip()})
+    if not region_codes or not set(region_codes) <= known:
+        raise ValidationFailed(_("Choose regions of the country."), field="region_codes")
+    if fields.deadline <= timezone.now():
+        raise ValidationFailed(_("The deadline must be in the future."), field="deadline")
+    if not (fields.send_email or fields.send_sms):
+        raise ValidationFailed(_("Choose at least one channel."), field="send_email")
+    if not fields.question_en.strip():
+        raise ValidationFailed(_("Write the question."), field="question_en")
+    if fields.reminder_minutes is not None and fields.reminder_minutes < 1:
+        raise ValidationFailed(
+            _("Remind after one minute at least, or not at all."), field="reminder_minutes"
+        )
+    if fields.alert_id is not None and not alert_exists(
+        alert_id=fields.alert_id, country_code=country_code
+    ):
+        raise ValidationFailed(_("No such alert for this country."), field="alert")
+    return dataclasses.replace(
+        fields,
+        region_codes=region_codes,
+        question_en=fields.question_en.strip(),
+        question_fr=fields.question_fr.strip() or fields.question_en.strip(),
+    )
+
+
+def _require_author(*, user: User, country_code: str) -> None:
     require_role(
-        user=started_by,
-        roles=REGISTER_ROLES,
+        user=user,
+        roles=CHECK_AUTHOR_ROLES,
         country_code=country_code,
         message=_("You cannot start a safety check in this country."),
     )
-    known = {region.code for region in regions_of_country(country_code=country_code)}
-    region_codes = sorted({code.upper() for code in region_codes})
-    if not region_codes or not set(region_codes) <= known:
-        raise ValidationFailed(_("Choose regions of the country."), field="region_codes")
-    if deadline <= timezone.now():
-        raise ValidationFailed(_("The deadline must be in the future."), field="deadline")
-    if not (send_email or send_sms):
-        raise ValidationFailed(_("Choose at least one channel."), field="send_email")
-    if not question_en.strip():
-        raise ValidationFailed(_("Write the question."), field="question_en")
-    if alert_id is not None and not alert_exists(alert_id=alert_id, country_code=country_code):
-        raise ValidationFailed(_("No such alert for this country."), field="alert")
+
+
+def _require_approver(*, user: User, country_code: str) -> None:
+    require_role(
+        user=user,
+        roles=CHECK_APPROVER_ROLES,
+        country_code=country_code,
+        message=_("Only staff of a post covering this country can approve its safety checks."),
+    )
+
+
+def _locked(check: SafetyCheck) -> SafetyCheck:
+    return SafetyCheck.objects.select_for_update().get(id=check.id)
+
+
+def _audit(*, user: User, check: SafetyCheck, action: str, step: str, **detail: str) -> None:
+    audit_record(
+        actor=user,
+        action=action,
+        obj=check,
+        detail={"step": step, "country": check.country_id, "status": check.status, **detail},
+    )
+
+
+def safety_check_create(*, author: User, country_code: str, fields: CheckFields) -> SafetyCheck:
+    """A draft check: nobody is asked until a second person approves it (or its author starts
+    it alone under their post's urgent mode)."""
+    country_code = country_code.strip().upper()
+    _require_author(user=author, country_code=country_code)
+    cleaned = _cleaned(country_code=country_code, fields=fields)
     with transaction.atomic():
         for _attempt in range(5):
             try:
                 with transaction.atomic():
                     check = SafetyCheck.objects.create(
                         code=_new_code(),
+                        status=SafetyCheck.Status.DRAFT,
                         country_id=country_code,
-                        region_codes=region_codes,
-                        alert_id=alert_id,
-                        question_en=question_en.strip(),
-                        question_fr=question_fr.strip() or question_en.strip(),
-                        deadline=deadline,
-                        send_email=send_email,
-                        send_sms=send_sms,
-                        reminder_minutes=reminder_minutes,
-                        escalate_to_emergency_contact=escalate_to_emergency_contact,
-                        open_case_on_no_response=open_case_on_no_response,
-                        created_by=started_by,
+                        region_codes=list(cleaned.region_codes),
+                        alert_id=cleaned.alert_id,
+                        question_en=cleaned.question_en,
+                        question_fr=cleaned.question_fr,
+                        deadline=cleaned.deadline,
+                        send_email=cleaned.send_email,
+                        send_sms=cleaned.send_sms,
+                        reminder_minutes=cleaned.reminder_minutes,
+                        escalate_to_emergency_contact=cleaned.escalate_to_emergency_contact,
+                        open_case_on_no_response=cleaned.open_case_on_no_response,
+                        created_by=author,
                     )
                 break
             except IntegrityError:
                 continue
         else:
             raise Conflict(_("Could not find a free reference code; try again."))
-        _insert_responses(check)
-        check.question_alert = message_alert_create(
-            country_code=country_code,
-            region_codes=region_codes,
-            texts=_question_texts(check),
-            created_by=started_by,
-            send_email=send_email,
-            send_sms=send_sms,
-            response_url_template=response_url_template(),
-        )
-        check.save(update_fields=["question_alert", "updated_at"])
+        _audit(user=author, check=check, action=Action.CREATE, step="create")
     return check
+
+
+def safety_check_update(*, check: SafetyCheck, editor: User, fields: CheckFields) -> SafetyCheck:
+    """Rewrite a draft. A submitted check goes back to draft (rejected) first, so an approver
+    never approves a moving target."""
+    with transaction.atomic():
+        check = _locked(check)
+        _require_author(user=editor, country_code=check.country_id)
+        if check.status != SafetyCheck.Status.DRAFT:
+            raise Conflict(_("Only a draft can be changed."), field="status")
+        cleaned = _cleaned(country_code=check.country_id, fields=fields)
+        check.region_codes = list(cleaned.region_codes)
+        check.alert_id = cleaned.alert_id
+        check.question_en, check.question_fr = cleaned.question_en, cleaned.question_fr
+        check.deadline = cleaned.deadline
+        check.send_email, check.send_sms = cleaned.send_email, cleaned.send_sms
+        check.reminder_minutes = cleaned.reminder_minutes
+        check.escalate_to_emergency_contact = cleaned.escalate_to_emergency_contact
+        check.open_case_on_no_response = cleaned.open_case_on_no_response
+        check.save()
+        _audit(user=editor, check=check, action=Action.CHANGE, step="update")
+    return check
+
+
+def safety_check_submit(*, check: SafetyCheck, submitted_by: User) -> SafetyCheck:
+    """Hand a draft to a second person of a post covering the country."""
+    with transaction.atomic():
+        check = _locked(check)
+        _require_author(user=submitted_by, country_code=check.country_id)
+        if check.status != SafetyCheck.Status.DRAFT:
+            raise Conflict(_("Only a draft can be submitted."), field="status")
+        check.status, check.submitted_at = SafetyCheck.Status.AWAITING_APPROVAL, timezone.now()
+        check.rejection_reason = ""
+        check.save(update_fields=["status", "submitted_at", "rejection_reason", "updated_at"])
+        _audit(user=submitted_by, check=check, action=Action.CHANGE, step="submit")
+    return check
+
+
+def safety_check_approve(*, check: SafetyCheck, approver: User) -> SafetyCheck:
+    """Four eyes: staff of a post covering the country (officer, approver or post
+    administrator), who did not write the check, starts it. Under the row lock, so two
+    approvers at once start it once: the second is told it is no longer awaiting approval."""
+    with transaction.atomic():
+        check = _locked(check)
+        _require_approver(user=approver, country_code=check.country_id)
+        if check.created_by_id == approver.id:
+            raise PermissionDenied(
+                _("You wrote this safety check: another staff member must approve it."),
+                field="approved_by",
+                code="four_eyes",
+            )
+        if check.status != SafetyCheck.Status.AWAITING_APPROVAL:
+            raise Conflict(_("Only a submitted safety check can be approved."), field="status")
+        check.approved_by, check.approved_at = approver, timezone.now()
+        _start(check, started_by=approver)
+        _audit(user=approver, check=check, action=Action.CHANGE, step="approve")
+    return check
+
+
+def safety_check_reject(*, check: SafetyCheck, rejected_by: User, reason: str) -> SafetyCheck:
+    """Send a submitted check back to draft, with the reason for its author."""
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed(_("Say why the safety check is rejected."), field="reason")
+    with transaction.atomic():
+        check = _locked(check)
+        _require_approver(user=rejected_by, country_code=check.country_id)
+        if check.status != SafetyCheck.Status.AWAITING_APPROVAL:
+            raise Conflict(_("Only a submitted safety check can be rejected."), field="status")
+        check.status, check.rejection_reason = SafetyCheck.Status.DRAFT, reason[:2000]
+        check.save(update_fields=["status", "rejection_reason", "updated_at"])
+        _audit(user=rejected_by, check=check, action=Action.CHANGE, step="reject")
+    return check
+
+
+def safety_check_start_alone(*, check: SafetyCheck, started_by: User) -> SafetyCheck:
+    """Urgent mode: the author starts their own draft (or submitted) check without a second
+    person, which only a post covering the country that opted into the mode allows. The start
+    is audited under that post, and the check says it was started alone."""
+    with transaction.atomic():
+        check = _locked(check)
+        _require_author(user=started_by, country_code=check.country_id)
+        post = urgent_safety_check_post(user=started_by, country_code=check.country_id)
+        if post is None:
+            raise PermissionDenied(
+                _(
+                    "Your post has not opted into urgent mode: another staff member must "
+                    "approve this safety check."
+                ),
+                field="started_alone",
+                code="four_eyes",
+            )
+        if check.created_by_id != started_by.id:
+            raise PermissionDenied(
+                _("Only the author of a safety check can start it alone; approve it instead."),
+                field="started_alone",
+                code="not_author",
+            )
+        if check.status not in (SafetyCheck.Status.DRAFT, SafetyCheck.Status.AWAITING_APPROVAL):
+            raise Conflict(_("This safety check has started already."), field="status")
+        check.started_alone = True
+        _start(check, started_by=started_by)
+        audit_record(
+            actor=started_by,
+            action=Action.CHANGE,
+            obj=check,
+            post_code=post.code,
+            detail={
+                "step": "start_alone",
+                "country": check.country_id,
+                "status": check.status,
+                "urgent_mode_post": post.code,
+            },
+        )
+    return check
+
+
+def _start(check: SafetyCheck, *, started_by: User) -> None:
+    """Ask everyone present in the regions, on the locked check; each gets a pending response
+    row now, so the board counts from the first second."""
+    now = timezone.now()
+    if check.deadline <= now:
+        raise Conflict(
+            _("The deadline has passed: send the check back to draft to set a new one."),
+            field="deadline",
+        )
+    check.status, check.started_at = SafetyCheck.Status.OPEN, now
+    _insert_responses(check)
+    check.question_alert = message_alert_create(
+        country_code=check.country_id,
+        region_codes=check.region_codes,
+        texts=_question_texts(check),
+        created_by=started_by,
+        send_email=check.send_email,
+        send_sms=check.send_sms,
+        response_url_template=response_url_template(),
+    )
+    check.save()
 
 
 def _help_case_open(
@@ -463,7 +649,8 @@ def _reminder_due(check: SafetyCheck, now: datetime.datetime) -> bool:
     return (
         check.reminder_minutes is not None
         and check.reminded_at is None
-        and now >= check.created_at + datetime.timedelta(minutes=check.reminder_minutes)
+        and check.started_at is not None
+        and now >= check.started_at + datetime.timedelta(minutes=check.reminder_minutes)
     )
 
 

@@ -3,7 +3,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from accounts.models import Membership
+from accounts.models import Membership, User
 from cases.models import SafetyCheck
 from cases.services import safety_checks
 from notifications.receipts import inbound_record
@@ -39,22 +39,42 @@ def citizen_in(region_code: str, *, household: int = 0, **fields) -> Citizen:
     return citizen
 
 
-def start_check(officer, callbacks=None, **fields) -> SafetyCheck:
-    """Start a check for ML-7; with `callbacks` (django_capture_on_commit_callbacks) the
-    question is fanned out and sent too."""
+def second_person(country_code: str = "ML", *, role: str = Membership.Role.APPROVER) -> User:
+    """A staff member of the post covering the country who may approve a check."""
+    username = f"{country_code.lower()}-second-{role}"
+    user = User.objects.filter(username=username).first()
+    return user or staff_at(country_code, role, username=username)
+
+
+def check_fields(**fields) -> safety_checks.CheckFields:
     values = {
-        "started_by": officer,
-        "country_code": "ML",
         "region_codes": ["ML-7"],
         "question_en": "Fighting reported in Gao. Are you safe?",
         "question_fr": "Combats signalés à Gao. Êtes-vous en sécurité ?",
         "deadline": timezone.now() + datetime.timedelta(hours=6),
         **fields,
     }
+    return safety_checks.CheckFields(**values)
+
+
+def draft_check(officer, *, country_code: str = "ML", **fields) -> SafetyCheck:
+    return safety_checks.safety_check_create(
+        author=officer, country_code=country_code, fields=check_fields(**fields)
+    )
+
+
+def start_check(officer, callbacks=None, *, approver=None, **fields) -> SafetyCheck:
+    """A check for ML-7 written by the officer, submitted and approved by a second person
+    (an approver of the post unless given), which starts it; with `callbacks`
+    (django_capture_on_commit_callbacks) the question is fanned out and sent too."""
+    country_code = fields.pop("country_code", "ML")
+    approver = approver or second_person(country_code)
+    check = draft_check(officer, country_code=country_code, **fields)
+    safety_checks.safety_check_submit(check=check, submitted_by=officer)
     if callbacks is None:
-        return safety_checks.safety_check_start(**values)
+        return safety_checks.safety_check_approve(check=check, approver=approver)
     with callbacks(execute=True):
-        return safety_checks.safety_check_start(**values)
+        return safety_checks.safety_check_approve(check=check, approver=approver)
 
 
 def text_in(sender: str, body: str, callbacks, *, provider_id: str | None = None) -> None:

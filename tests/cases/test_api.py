@@ -6,35 +6,49 @@ from django.utils import timezone
 from cases.models import Case, SafetyResponse
 from cases.services import safety_checks
 from core.models import AuditEvent
-from tests.cases.conftest import citizen_in, start_check
+from tests.cases.conftest import citizen_in, second_person, start_check
 
 pytestmark = pytest.mark.usefixtures("geography")
 
 
-def test_start_a_check_and_read_its_counts(
+def test_write_preview_submit_and_approve_a_check_then_read_its_counts(
     api_client, bamako_officer, django_capture_on_commit_callbacks
 ):
     citizen_in("ML-7", household=1)
     api_client.force_authenticate(bamako_officer)
+    created = api_client.post(
+        "/api/v1/safety-checks/",
+        {
+            "country": "ML",
+            "region_codes": ["ML-7"],
+            "question_en": "Are you safe?",
+            "deadline": (timezone.now() + datetime.timedelta(hours=2)).isoformat(),
+        },
+        format="json",
+    )
+    assert created.status_code == 201, created.json()
+    url = f"/api/v1/safety-checks/{created.json()['id']}/"
+    preview = api_client.get(f"{url}preview/").json()
+    submitted = api_client.post(f"{url}submit/")
+    api_client.force_authenticate(second_person("ML"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        created = api_client.post(
-            "/api/v1/safety-checks/",
-            {
-                "country": "ML",
-                "region_codes": ["ML-7"],
-                "question_en": "Are you safe?",
-                "deadline": (timezone.now() + datetime.timedelta(hours=2)).isoformat(),
-            },
-            format="json",
-        )
-    assert created.status_code == 201, created.json()
-    detail = api_client.get(f"/api/v1/safety-checks/{created.json()['id']}/").json()
+        approved = api_client.post(f"{url}approve/")
+    api_client.force_authenticate(bamako_officer)
+    detail = api_client.get(url).json()
 
+    assert created.json()["status"] == "draft"
+    assert preview["people"] == 1
+    assert preview["by_region"]["ML-7"]["people"] == 1
+    assert submitted.json()["status"] == "awaiting_approval"
+    assert approved.status_code == 200, approved.json()
+    assert detail["status"] == "open"
+    assert detail["approved_by"] == "ml-second-approver"
+    assert detail["started_alone"] is False
     assert detail["counts"]["pending"] == {"citizens": 1, "people": 2}
     assert detail["regions"]["ML-7"]["pending"] == {"citizens": 1, "people": 2}
     assert len(api_client.get("/api/v1/safety-checks/").json()["results"]) == 1
-    responses = api_client.get(f"/api/v1/safety-checks/{created.json()['id']}/responses/")
+    responses = api_client.get(f"{url}responses/")
     assert [r["status"] for r in responses.json()["results"]] == ["pending"]
     assert AuditEvent.objects.filter(object_type="cases.safetycheck", action="create").exists()
 

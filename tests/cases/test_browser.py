@@ -1,4 +1,5 @@
-"""The issue's browser test: staff start a check for ML-7, a citizen answers "I need help"
+"""The issue's browser test: an officer writes a check for ML-7 and a second person approves
+it, both having seen its reach; a citizen answers "I need help"
 through the email link, the case appears in the Bamako queue, an officer assigns it to
 themselves, adds a note and resolves it. The citizen's pages pass axe."""
 
@@ -11,7 +12,7 @@ from playwright.sync_api import expect
 
 from cases.models import Case
 from tests.browser.test_advisories import sign_in
-from tests.cases.conftest import citizen_in
+from tests.cases.conftest import citizen_in, second_person
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,15 +37,30 @@ def test_check_help_answer_case_worked_to_resolution(
     citizen_in("ML-1", name="Moussa")
     base = live_server.url
 
-    # Staff start a check for ML-7.
+    # An officer writes a check for ML-7, sees whom it would ask, and submits it.
+    approver = second_person("ML")
     sign_in(page, base, "bamako-officer")
     page.goto(base + "/staff/checks/new/")
     page.get_by_label("Country").select_option("ML")
     page.get_by_label("Regions").select_option(["ML-7"])
     page.get_by_label("Question (English)").fill("Fighting reported in Gao. Are you safe?")
     page.get_by_label("Deadline").fill("2099-01-01T10:00")
-    page.get_by_role("button", name="Start the check").click()
+    page.get_by_role("button", name="Save the draft").click()
+    expect(page.locator("[data-reach]")).to_have_text("1 people, 2 messages")
+    page.get_by_role("button", name="Submit for approval").click()
+    assert not mail.outbox
+
+    # A second person of the post approves it, having seen the same reach: it starts.
+    sign_in(page, base, approver.username)
+    page.goto(base + "/staff/checks/")
+    page.get_by_role("link", name=re.compile("ML-7")).click()
+    expect(page.locator("[data-reach]")).to_have_text("1 people, 2 messages")
+    page.get_by_role("button", name="Approve and start the check").click()
+    sign_in(page, base, "bamako-officer")
+    page.goto(base + "/staff/checks/")
+    page.get_by_role("link", name=re.compile("ML-7")).click()
     expect(page.get_by_role("heading", name=re.compile("Safety check"))).to_be_visible()
+    expect(page.locator("[data-approval]")).to_have_text(f"Approved by {approver.username}")
     expect(page.locator('tfoot td[data-status="pending"]')).to_have_text("1 (2)")
 
     # The citizen answers "I need help" through the link in the email.

@@ -8,7 +8,7 @@ from cases.services import cases as case_services
 from cases.services import safety_checks
 from core.models import AuditEvent
 from tests.accounts.factories import MembershipFactory, login_verified
-from tests.cases.conftest import citizen_in, start_check
+from tests.cases.conftest import citizen_in, draft_check, second_person, start_check
 
 pytestmark = pytest.mark.usefixtures("geography")
 
@@ -239,28 +239,43 @@ def test_the_check_form_offers_the_posts_countries_and_their_regions_only(client
     assert not SafetyCheck.objects.exists()
 
 
-def test_staff_start_a_check_from_the_page(
+def test_staff_write_a_check_then_a_second_person_starts_it_from_its_page(
     client, bamako_officer, django_capture_on_commit_callbacks
 ):
     citizen_in("ML-7")
+    citizen_in("ML-1")
     login_verified(client, bamako_officer)
+    written = client.post(
+        reverse("cases:check_new"),
+        {
+            "country": "ML",
+            "regions": "ML-7",
+            "question_en": "Are you safe?",
+            "deadline": "2099-01-01T10:00",
+            "send_email": "on",
+            "reminder_minutes": "60",
+        },
+    )
+    check = SafetyCheck.objects.get()
+    draft_page = client.get(reverse("cases:check_board", args=[check.id]))
+    own_approval = client.post(reverse("cases:check_board", args=[check.id]), {"action": "submit"})
+    refused = client.post(reverse("cases:check_board", args=[check.id]), {"action": "approve"})
+    login_verified(client, second_person("ML", role=Membership.Role.OFFICER))
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(
-            reverse("cases:check_new"),
-            {
-                "country": "ML",
-                "regions": "ML-7",
-                "question_en": "Are you safe?",
-                "deadline": "2099-01-01T10:00",
-                "send_email": "on",
-                "reminder_minutes": "60",
-            },
-        )
+        approved = client.post(reverse("cases:check_board", args=[check.id]), {"action": "approve"})
+    board = client.get(reverse("cases:check_board", args=[check.id]))
 
-    assert response.status_code == 302
+    assert written.status_code == 302
+    assert draft_page.context["reach"].people == 1
+    assert "1 people, 1 messages" in draft_page.content.decode()
+    assert own_approval.status_code == 302
+    assert refused.status_code == 400
+    assert "another staff member must approve it" in refused.context["refusal"]
+    assert approved.status_code == 302
     assert SafetyResponse.objects.count() == 1
     assert len(mail.outbox) == 1
+    assert "Approved by ml-second-officer" in board.content.decode()
 
 
 def test_manage_page_shows_the_open_check_with_answer_links(client, asked):
@@ -353,3 +368,102 @@ def test_a_link_of_an_erased_citizen_is_not_found(client, asked):
     awa.delete()
 
     assert client.post(reverse("cases:respond_safe", args=[token])).status_code == 404
+
+
+def test_an_approver_finds_the_check_awaiting_approval_and_rejects_it_from_its_page(
+    client, bamako_officer
+):
+    citizen_in("ML-7")
+    check = safety_checks.safety_check_submit(
+        check=draft_check(bamako_officer), submitted_by=bamako_officer
+    )
+    draft_check(bamako_officer)  # not submitted: not theirs to see
+    approver = second_person("ML")
+    login_verified(client, approver)
+
+    listed = client.get(reverse("cases:check_list"))
+    page = client.get(reverse("cases:check_board", args=[check.id]))
+    no_reason = client.post(reverse("cases:check_board", args=[check.id]), {"action": "reject"})
+    rejected = client.post(
+        reverse("cases:check_board", args=[check.id]),
+        {"action": "reject", "reason": "Name the meeting point."},
+    )
+
+    assert list(listed.context["to_approve"]) == [check]
+    assert list(listed.context["checks"]) == []
+    assert page.context["reach"].people == 1
+    assert "Approve and start the check" in page.content.decode()
+    assert no_reason.status_code == 400
+    assert rejected.status_code == 302
+    check.refresh_from_db()
+    assert (check.status, check.rejection_reason) == ("draft", "Name the meeting point.")
+    # A draft is its author's: the approver no longer sees it.
+    assert client.get(reverse("cases:check_board", args=[check.id])).status_code == 404
+
+
+def test_the_author_changes_a_draft_on_its_edit_page(client, bamako_officer):
+    check = draft_check(bamako_officer)
+    login_verified(client, bamako_officer)
+
+    form = client.get(reverse("cases:check_edit", args=[check.id]))
+    changed = client.post(
+        reverse("cases:check_edit", args=[check.id]),
+        {
+            "country": "ML",
+            "regions": ["ML-7", "ML-1"],
+            "question_en": "Are you and yours safe?",
+            "deadline": "2099-01-01T10:00",
+            "send_email": "on",
+        },
+    )
+    safety_checks.safety_check_submit(check=check, submitted_by=bamako_officer)
+    submitted = client.get(reverse("cases:check_edit", args=[check.id]))
+
+    assert form.context["form"].initial["question_en"] == check.question_en
+    assert changed.status_code == 302
+    check.refresh_from_db()
+    assert (check.region_codes, check.question_en, check.send_sms) == (
+        ["ML-1", "ML-7"],
+        "Are you and yours safe?",
+        False,
+    )
+    assert submitted.status_code == 404
+
+
+def test_urgent_mode_offers_the_author_to_start_alone_and_the_board_says_so(
+    client, bamako_officer, django_capture_on_commit_callbacks
+):
+    citizen_in("ML-7")
+    check = draft_check(bamako_officer)
+    login_verified(client, bamako_officer)
+    without = client.get(reverse("cases:check_board", args=[check.id]))
+    Post.objects.filter(code="post-ml").update(urgent_safety_checks=True)
+
+    offered = client.get(reverse("cases:check_board", args=[check.id]))
+    with django_capture_on_commit_callbacks(execute=True):
+        started = client.post(
+            reverse("cases:check_board", args=[check.id]), {"action": "start_alone"}
+        )
+    board = client.get(reverse("cases:check_board", args=[check.id])).content.decode()
+    listed = client.get(reverse("cases:check_list")).content.decode()
+
+    assert "urgent mode" not in without.content.decode()
+    assert "Start now without a second person (urgent mode)" in offered.content.decode()
+    assert started.status_code == 302
+    assert len(mail.outbox) == 1
+    assert "Started without a second person (urgent mode)" in board
+    assert "started without a second person (urgent mode)" in listed
+
+
+def test_the_admin_shows_a_check_started_alone(client, bamako_officer):
+    Post.objects.filter(code="post-ml").update(urgent_safety_checks=True)
+    check = safety_checks.safety_check_start_alone(
+        check=draft_check(bamako_officer), started_by=bamako_officer
+    )
+    login_verified(client, bamako_officer)
+
+    listed = client.get("/admin/cases/safetycheck/").content.decode()
+    detail = client.get(f"/admin/cases/safetycheck/{check.id}/change/").content.decode()
+
+    assert "Started without a second person (urgent mode)" in listed
+    assert "Started without a second person (urgent mode)" in detail

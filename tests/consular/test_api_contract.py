@@ -2,12 +2,14 @@
 held to it too: a PATCH takes any single field alone, an answer to a known caller is never
 kept by a cache, and a bug answers the error shape in JSON."""
 
+import datetime
 import uuid
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from django.urls import path
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,6 +20,7 @@ from accounts.models import Membership, User
 from advisories import services as advisory_services
 from cases.models import Case
 from cases.services import cases as case_services
+from cases.services import safety_checks
 from notifications import staff_messages
 from notifications.alerts import MessageTexts
 from registrations import tokens
@@ -94,10 +97,20 @@ def _patchable(staff: User) -> dict[str, str]:
     case = case_services.case_open(
         opened_by=staff, kind=Case.Kind.WELFARE, country_code="ML", summary="Whereabouts"
     )
+    check = safety_checks.safety_check_create(
+        author=staff,
+        country_code="ML",
+        fields=safety_checks.CheckFields(
+            region_codes=["ML-7"],
+            question_en="Are you safe?",
+            deadline=timezone.now() + datetime.timedelta(hours=6),
+        ),
+    )
     return {
         "/api/v1/advisories/{id}/": str(advisory.id),
         "/api/v1/alerts/{id}/": str(alert.id),
         "/api/v1/cases/{id}/": str(case.id),
+        "/api/v1/safety-checks/{id}/": str(check.id),
     }
 
 

@@ -66,6 +66,8 @@ STAFF_ROLES = ("officer", "editor", "approver")
 # The roles that work with citizens (accounts.selectors.REGISTER_ROLES: officers and post
 # administrators; the matrix's posts have no administrator).
 CONSULAR_ROLES = ("officer",)
+# Who may be the second person of a safety check, among the matrix's roles.
+CHECK_APPROVERS = ("officer", "approver")
 STAFF = [f"{post}-{role}" for post in POSTS for role in STAFF_ROLES]
 ROLES = [ANONYMOUS, CITIZEN, *STAFF, SUPERUSER]
 TARGETS = ("own", "foreign")
@@ -430,6 +432,38 @@ MATRIX: dict[tuple[str, str], Operation] = {
         },
     ),
     ("GET", "/api/v1/safety-checks/{id}/"): Operation(expect=consular_record, path=_path("check")),
+    ("PATCH", "/api/v1/safety-checks/{id}/"): Operation(
+        expect=consular_write,
+        path=_path("check_draft"),
+        body=lambda world, role, target: {"question_en": "Are you and yours safe?"},
+    ),
+    ("GET", "/api/v1/safety-checks/{id}/preview/"): Operation(
+        # The second person (an approver too) sees the reach of a submitted check.
+        expect=lambda role, target: staff_record(role, target, reader_roles=CHECK_APPROVERS),
+        path=_path("check_submitted"),
+    ),
+    ("POST", "/api/v1/safety-checks/{id}/submit/"): Operation(
+        expect=consular_write, path=_path("check_draft")
+    ),
+    ("POST", "/api/v1/safety-checks/{id}/approve/"): Operation(
+        # The post's officer wrote it: the approver (or a superuser) is the second person.
+        expect=lambda role, target: staff_write(
+            role, target, writers=("approver",), readers=CHECK_APPROVERS
+        ),
+        path=_path("check_submitted"),
+    ),
+    ("POST", "/api/v1/safety-checks/{id}/reject/"): Operation(
+        expect=lambda role, target: staff_write(
+            role, target, writers=CHECK_APPROVERS, readers=CHECK_APPROVERS
+        ),
+        path=_path("check_submitted"),
+        body=lambda world, role, target: {"reason": "Add the meeting point."},
+    ),
+    ("POST", "/api/v1/safety-checks/{id}/start-alone/"): Operation(
+        # Urgent mode lets the author alone start their check; a superuser did not write it.
+        expect=lambda role, target: REFUSED if role == SUPERUSER else consular_write(role, target),
+        path=_path("check_draft"),
+    ),
     ("GET", "/api/v1/safety-checks/{id}/responses/"): Operation(
         expect=consular_record, path=_path("check")
     ),
@@ -586,7 +620,9 @@ def world(db) -> World:
     geography_load(country_codes=set(POSTS.values()))
     users: dict[str, User] = {}
     for post_code, country in POSTS.items():
-        post = PostFactory(code=post_code, countries=[country])
+        # Both posts opted into urgent mode, so that starting a check alone is reachable: by
+        # its author only.
+        post = PostFactory(code=post_code, countries=[country], urgent_safety_checks=True)
         for role in STAFF_ROLES:
             user = _token_only_user(f"{post_code}-{role}")
             MembershipFactory(user=user, post=post, role=role)
@@ -612,12 +648,24 @@ def world(db) -> World:
         records[("presence", country)] = presence
         records[("citizen", country)] = presence.citizen
         officer = users[f"{post_code}-officer"]
-        records[("check", country)] = safety_checks.safety_check_start(
-            started_by=officer,
-            country_code=country,
-            region_codes=[REGION[country]],
-            question_en="Are you safe?",
-            deadline=timezone.now() + datetime.timedelta(hours=6),
+        checks = [
+            safety_checks.safety_check_create(
+                author=officer,
+                country_code=country,
+                fields=safety_checks.CheckFields(
+                    region_codes=[REGION[country]],
+                    question_en="Are you safe?",
+                    deadline=timezone.now() + datetime.timedelta(hours=6),
+                ),
+            )
+            for _ in range(3)
+        ]
+        records[("check_draft", country)] = checks[0]
+        for check in checks[1:]:
+            safety_checks.safety_check_submit(check=check, submitted_by=officer)
+        records[("check_submitted", country)] = checks[1]
+        records[("check", country)] = safety_checks.safety_check_approve(
+            check=checks[2], approver=approver
         )
         records[("case", country)] = case_services.case_open(
             opened_by=officer, kind="welfare", country_code=country, summary="Walk-in."

@@ -101,15 +101,19 @@ def _send_everything(callbacks, sms_outbox) -> Citizen:
         )
 
     now = timezone.now()
-    with callbacks(execute=True):
-        safety_checks.safety_check_start(
-            started_by=officer,
-            country_code="ML",
+    check = safety_checks.safety_check_create(
+        author=officer,
+        country_code="ML",
+        fields=safety_checks.CheckFields(
             region_codes=["ML-7"],
             question_en="Fighting reported in Gao. Are you safe?",
             question_fr="Combats signalés à Gao. Êtes-vous en sécurité ?",
             deadline=now + datetime.timedelta(hours=6),
-        )
+        ),
+    )
+    safety_checks.safety_check_submit(check=check, submitted_by=officer)
+    with callbacks(execute=True):
+        safety_checks.safety_check_approve(check=check, approver=second_officer)
     with callbacks(execute=True):
         safety_checks.safety_checks_tick(now=now + datetime.timedelta(hours=3))
     with callbacks(execute=True):

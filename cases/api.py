@@ -19,7 +19,7 @@ from cases.services import safety_checks
 from core.api import STRICT_FIELD_MAPPING, StrictCharField
 from core.audit import AuditedViewSetMixin
 from core.pagination import CursorPagination
-from notifications.selectors import RecipientCounts
+from notifications.api import RecipientCountsSerializer
 
 
 def _user(request: Request) -> User:
@@ -126,20 +126,6 @@ class SafetyCheckSerializer(serializers.ModelSerializer[SafetyCheck]):
 class SafetyCheckUpdateSerializer(SafetyCheckSerializer):
     class Meta(SafetyCheckSerializer.Meta):
         read_only_fields = [*SafetyCheckSerializer.Meta.read_only_fields, "country"]
-
-
-class ReachSerializer(serializers.Serializer[RecipientCounts]):
-    people = serializers.IntegerField(help_text="People the question would be sent to.")
-    messages = serializers.IntegerField(help_text="Messages (deliveries) the fan-out would write.")
-    by_channel = serializers.DictField(child=serializers.IntegerField())
-    by_region = serializers.DictField(
-        child=serializers.DictField(child=serializers.IntegerField()),
-        help_text='By region code ("": presences naming no region), then "people" and channels.',
-    )
-    by_language = serializers.DictField(
-        child=serializers.DictField(child=serializers.IntegerField()),
-        help_text='By language, then "people" and channels.',
-    )
 
 
 class RejectionSerializer(serializers.Serializer[Any]):
@@ -275,12 +261,14 @@ class SafetyCheckViewSet(
         return self._detail(check)
 
     @extend_schema(
-        responses=ReachSerializer,
+        responses=RecipientCountsSerializer,
         summary="Whom starting the check now would write to, by region, channel, language",
     )
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
-        return Response(ReachSerializer(selectors.check_reach(check=self.get_object())).data)
+        return Response(
+            RecipientCountsSerializer(selectors.check_reach(check=self.get_object())).data
+        )
 
     @extend_schema(request=None, responses=SafetyCheckDetailSerializer)
     @action(detail=True, methods=["post"])

@@ -199,7 +199,10 @@ class StaffMessageCreateSerializer(StaffMessageUpdateSerializer):
 
 
 class RecipientCountsSerializer(serializers.Serializer[selectors.RecipientCounts]):
-    people = serializers.IntegerField()
+    """Whom a message would reach (a staff message's or a safety check's preview), counted by
+    the SQL its fan-out inserts with."""
+
+    people = serializers.IntegerField(help_text="People the message would be sent to.")
     messages = serializers.IntegerField(help_text="Deliveries the fan-out would create.")
     by_channel = serializers.DictField(child=serializers.IntegerField())
     by_region = serializers.DictField(

@@ -3,8 +3,6 @@ case page. Staff pages need a staff account past its second factor and show only
 member's posts; anything else answers 404."""
 
 import csv
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
@@ -32,7 +30,7 @@ from cases.services import cases as case_services
 from cases.services import safety_checks
 from core.audit import Action, audit_record
 from core.exceptions import ApplicationError
-from core.http import no_store
+from core.http import no_store, staff_view
 from regions.selectors import region_names
 from registrations.selectors import citizen_get, presence_current_of_citizen
 
@@ -144,19 +142,6 @@ def ask_help(request: HttpRequest, token: str) -> HttpResponse:
 
 
 # --- Staff ----------------------------------------------------------------------------------
-
-
-def staff_view[ViewT: Callable[..., HttpResponse]](view: ViewT) -> ViewT:
-    """Staff past their second factor; anyone else is sent to the admin's sign-in."""
-
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        user: Any = request.user
-        if not (user.is_authenticated and user.is_staff and user.is_verified()):
-            return redirect(f"/admin/login/?next={request.path}")
-        return view(request, *args, **kwargs)
-
-    return no_store(wrapped)  # type: ignore[return-value]
 
 
 def _user(request: HttpRequest) -> User:

@@ -9,7 +9,8 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.core.exceptions import BadRequest
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
 
@@ -36,6 +37,20 @@ def no_store[ViewT: Callable[..., Any]](view: ViewT) -> ViewT:
         return response
 
     return cast(ViewT, wrapped)
+
+
+def staff_view[ViewT: Callable[..., HttpResponse]](view: ViewT) -> ViewT:
+    """A staff page: staff past their second factor; anyone else is sent to the admin's
+    sign-in. Never cached, since staff pages name people."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        user: Any = request.user
+        if not (user.is_authenticated and user.is_staff and user.is_verified()):
+            return redirect(f"/admin/login/?next={request.path}")
+        return view(request, *args, **kwargs)
+
+    return no_store(cast(ViewT, wrapped))
 
 
 class NoStoreMixin:

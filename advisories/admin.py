@@ -11,6 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -147,7 +148,18 @@ def _apply(
         try:
             step(advisory)
         except ApplicationError as refusal:
-            modeladmin.message_user(request, f"{advisory}: {refusal.message}", messages.ERROR)
+            review = reverse("advisories-staff:review", kwargs={"advisory_id": advisory.pk})
+            modeladmin.message_user(
+                request,
+                format_html(
+                    '{}: {} <a href="{}">{}</a>',
+                    advisory,
+                    refusal.message,
+                    review,
+                    _("Open its review"),
+                ),
+                messages.ERROR,
+            )
         else:
             succeeded += 1
     if succeeded:
@@ -166,6 +178,7 @@ class AdvisoryAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Advisory]):
         "author",
         "scheduled_for",
         "published_at",
+        "review_link",
     ]
     list_filter = ["status", "country_level"]
     list_select_related = ["country", "author"]
@@ -230,6 +243,15 @@ class AdvisoryAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Advisory]):
         "superseded_at",
         "withdrawn_at",
     ]
+
+    @admin.display(description=_("review"))
+    def review_link(self, advisory: Advisory) -> str:
+        """Where the editor submits and the approver decides, with the reach in view."""
+        return format_html(
+            '<a href="{}">{}</a>',
+            reverse("advisories-staff:review", kwargs={"advisory_id": advisory.pk}),
+            _("Review"),
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Advisory]:
         return (

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import User
-from advisories import services
+from advisories import review, services
 from advisories.levels import effective_levels, level_colour, level_name
 from advisories.models import Advisory, Indicator, Level, Notify, Posture, RegionOverride
 from advisories.selectors import (
@@ -164,6 +164,45 @@ class CommentSerializer(serializers.Serializer[Any]):
     comment = StrictCharField(required=False, default="", allow_blank=True)
 
 
+class ApproveSerializer(CommentSerializer):
+    confirm_reach = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Approve even though the version tells nobody, or leaves people whose "
+        "advice changes untold (the review's `warnings`).",
+    )
+
+
+class ReachSerializer(serializers.Serializer[Any]):
+    people = serializers.IntegerField()
+    messages = serializers.IntegerField()
+    by_channel = serializers.DictField(child=serializers.IntegerField())
+    by_region = serializers.DictField(child=serializers.DictField(child=serializers.IntegerField()))
+    by_language = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField())
+    )
+
+
+class SmsPreviewSerializer(serializers.Serializer[Any]):
+    language = serializers.CharField()
+    region_code = serializers.CharField(help_text="Empty for the people with no region.")
+    text = serializers.CharField()
+    segments = serializers.IntegerField()
+    left_out = serializers.ListField(child=serializers.CharField())
+
+
+class ReviewSerializer(serializers.Serializer[Any]):
+    reach = ReachSerializer(allow_null=True, help_text="Null when approving tells nobody.")
+    untold_people = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="People registered in regions whose advice changes untold, by region code.",
+    )
+    sms = SmsPreviewSerializer(many=True)
+    warnings = serializers.ListField(
+        child=serializers.CharField(), help_text="What approving needs `confirm_reach` for."
+    )
+
+
 class ReasonSerializer(serializers.Serializer[Any]):
     reason = StrictCharField(required=False, default="", allow_blank=True)
 
@@ -278,17 +317,37 @@ class AdvisoryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         return self._render(advisory)
 
-    @extend_schema(request=CommentSerializer, responses=AdvisorySerializer)
+    @extend_schema(responses=ReviewSerializer)
+    @action(detail=True, methods=["get"])
+    def review(self, request: Request, pk: str | None = None) -> Response:
+        """What approving this version would send: people and messages by channel, region and
+        language (counted as the fan-out would write them), each kind of reader's text
+        message with its parts, and what approving needs confirming."""
+        found = review.advisory_review(advisory=self.get_object())
+        return Response(
+            ReviewSerializer(
+                {
+                    "reach": found.reach,
+                    "untold_people": found.untold_people,
+                    "sms": found.sms,
+                    "warnings": found.warnings,
+                }
+            ).data
+        )
+
+    @extend_schema(request=ApproveSerializer, responses=AdvisorySerializer)
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, pk: str | None = None) -> Response:
         """Approve a submitted version (another person than its authors): it publishes now, or
-        at its `scheduled_for`."""
-        serializer = CommentSerializer(data=request.data)
+        at its `scheduled_for`. A version that tells nobody, or leaves people whose advice
+        changes untold, needs `confirm_reach` (400 `confirmation_required` without)."""
+        serializer = ApproveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         advisory = services.advisory_approve(
             advisory=self.get_object(),
             approved_by=self._user(),
             comment=serializer.validated_data["comment"],
+            confirm_reach=serializer.validated_data["confirm_reach"],
         )
         return self._render(advisory)
 

@@ -101,7 +101,9 @@ def seed_advisories() -> list[str]:
                 overrides=spec["overrides"],
             )
             services.advisory_submit(advisory=draft, submitted_by=editor)
-            published = services.advisory_approve(advisory=draft, approved_by=approver)
+            published = services.advisory_approve(
+                advisory=draft, approved_by=approver, confirm_reach=True
+            )
         lines.append(
             f"  {country_code}: level {published.country_level} published "
             f"(drafted by {spec['editor']}, approved by {spec['approver']})"

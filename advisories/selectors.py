@@ -265,3 +265,36 @@ def regions_with_levels(*, advisory: Advisory) -> list[tuple[Region, int, Region
     rows = [(region, levels[region.code], overrides.get(region.code)) for region in regions]
     # Citizens look for a name, not a code: alphabetical in the active language.
     return sorted(rows, key=lambda row: row[0].name)
+
+
+# Who works on a country's advisories, and sees its versions before publication.
+ADVISORY_STAFF_ROLES = ("editor", "approver", "admin")
+
+
+def advisories_in_review(*, user: User) -> QuerySet[Advisory]:
+    """The versions not yet published of the countries the user writes or approves for:
+    drafts, those waiting for an approver, those approved and scheduled."""
+    codes = country_codes_of_user(user=user, roles=ADVISORY_STAFF_ROLES)
+    return (
+        Advisory.objects.filter(
+            country_id__in=codes,
+            status__in=[
+                Advisory.Status.DRAFT,
+                Advisory.Status.SUBMITTED,
+                Advisory.Status.SCHEDULED,
+            ],
+        )
+        .select_related("country", "author", "submitted_by")
+        .order_by("country_id", "-created_at")
+    )
+
+
+def advisory_of_staff(*, user: User, advisory_id: str) -> Advisory | None:
+    """One version of a country the user writes or approves for, whatever its state."""
+    codes = country_codes_of_user(user=user, roles=ADVISORY_STAFF_ROLES)
+    return (
+        Advisory.objects.filter(pk=advisory_id, country_id__in=codes)
+        .select_related("country", "author", "submitted_by", "approved_by")
+        .prefetch_related("overrides")
+        .first()
+    )

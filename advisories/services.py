@@ -15,9 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.permissions import SYSTEM, System, require_role
-from advisories.events import Notify, RegionAdviceChange, RegionLevelChange, RiskLevelChanged
+from advisories.events import Notify
 from advisories.models import Advisory, Indicator, LevelChange, Posture, RegionOverride, Transition
-from advisories.selectors import RegionAdvice, advisory_region_advice
+from advisories.publication import publication_plan_between
+from advisories.review import require_confirmation, require_sms_fit
 from core import events
 from core.exceptions import Conflict, PermissionDenied, ValidationFailed
 from regions.selectors import country_exists, region_codes_of_country
@@ -77,6 +78,17 @@ def _require_role(*, user: User, country_code: str, role: str) -> None:
         message=_("Only an editor of a post covering this country can do this."),
         code="not_editor",
     )
+
+
+def can_act(*, user: User, advisory: Advisory, role: str) -> bool:
+    """Whether the user may take the role's step on the version: the editor's (submit) or
+    the approver's (approve, reject; never on a version they wrote, edited or submitted).
+    Pages show a step's buttons by it; the step itself checks again."""
+    try:
+        _require_role(user=user, country_code=advisory.country_id, role=role)
+    except PermissionDenied:
+        return False
+    return role != APPROVER or user.pk not in _contributors(advisory)
 
 
 def _require_status(advisory: Advisory, *statuses: str) -> None:
@@ -280,6 +292,7 @@ def advisory_submit(*, advisory: Advisory, submitted_by: User, comment: str = ""
                 _("The summary is needed in English and French before submitting."), field=name
             )
     _require_notification_text(advisory)
+    require_sms_fit(advisory=advisory)
     advisory.status = Advisory.Status.SUBMITTED
     advisory.submitted_by = submitted_by
     advisory.submitted_at = timezone.now()
@@ -305,9 +318,13 @@ def _contributors(advisory: Advisory) -> set[int]:
 
 
 @transaction.atomic
-def advisory_approve(*, advisory: Advisory, approved_by: User, comment: str = "") -> Advisory:
+def advisory_approve(
+    *, advisory: Advisory, approved_by: User, comment: str = "", confirm_reach: bool = False
+) -> Advisory:
     """Four eyes: an approver for the country who neither wrote, edited nor submitted this
-    version approves it. It publishes now, or at `scheduled_for` when that is still ahead."""
+    version approves it. It publishes now, or at `scheduled_for` when that is still ahead.
+    A version that would tell nobody, or leave people whose advice changes untold, needs
+    `confirm_reach` (see `review.require_confirmation`)."""
     advisory = Advisory.objects.select_for_update().get(pk=advisory.pk)
     _require_role(user=approved_by, country_code=advisory.country_id, role=APPROVER)
     _require_status(advisory, Advisory.Status.SUBMITTED)
@@ -316,6 +333,7 @@ def advisory_approve(*, advisory: Advisory, approved_by: User, comment: str = ""
             _("You wrote or edited this version: another approver must approve it."),
             code="four_eyes",
         )
+    require_confirmation(advisory=advisory, confirmed=confirm_reach)
     now = timezone.now()
     advisory.status = Advisory.Status.SCHEDULED
     advisory.approved_by = approved_by
@@ -355,8 +373,6 @@ def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advi
     advisory = Advisory.objects.select_for_update(no_key=True).get(pk=advisory.pk)
     _require_status(advisory, Advisory.Status.SCHEDULED)
     previous = _current_for_update(advisory.country_id)
-    old_advice = advisory_region_advice(advisory=previous) if previous else {}
-    new_advice = advisory_region_advice(advisory=advisory)
     now = timezone.now()
 
     if previous is not None:
@@ -386,20 +402,7 @@ def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advi
         actor=actor,
     )
 
-    changes = tuple(
-        RegionLevelChange(
-            region_code=code,
-            old_level=old_advice[code].level if code in old_advice else None,
-            new_level=advice.level,
-        )
-        for code, advice in sorted(new_advice.items())
-        if code not in old_advice or old_advice[code].level != advice.level
-    )
-    advice_changes = tuple(
-        RegionAdviceChange(region_code=code, new_level=advice.level)
-        for code, advice in sorted(new_advice.items())
-        if _notes(advice) != _notes(old_advice.get(code))
-    )
+    plan = publication_plan_between(previous=previous, advisory=advisory)
     LevelChange.objects.bulk_create(
         LevelChange(
             advisory=advisory,
@@ -407,33 +410,20 @@ def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advi
             old_level=change.old_level,
             new_level=change.new_level,
         )
-        for change in changes
+        for change in plan.changes
     )
-    notify = Notify(advisory.notify)
-    if changes or notify == Notify.COUNTRY or (notify == Notify.CHANGED_REGIONS and advice_changes):
-        events.publish(
-            RiskLevelChanged(
-                advisory_id=str(advisory.pk),
-                country_code=advisory.country_id,
-                changes=changes,
-                notify_code=notify.value,
-                advice_changes=advice_changes,
-            )
-        )
+    if plan.event is not None:
+        events.publish(plan.event)
     logger.info(
         "advisory %s published for %s: %d region level(s) and %d regional advice changed, "
         "telling %s",
         advisory.pk,
         advisory.country_id,
-        len(changes),
-        len(advice_changes),
-        notify.value,
+        len(plan.changes),
+        len(plan.advice_changes),
+        advisory.notify,
     )
     return advisory
-
-
-def _notes(advice: RegionAdvice | None) -> tuple[str, str]:
-    return ("", "") if advice is None else (advice.note_en.strip(), advice.note_fr.strip())
 
 
 @transaction.atomic

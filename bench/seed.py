@@ -39,7 +39,9 @@ def publish_mali(level: int, *, alerting: bool) -> Advisory:
         )
         advisory_submit(advisory=draft, submitted_by=editor)
         return advisory_approve(
-            advisory=draft, approved_by=User.objects.get(username="bamako-approver")
+            advisory=draft,
+            approved_by=User.objects.get(username="bamako-approver"),
+            confirm_reach=True,
         )
     finally:
         events.subscribe(RiskLevelChanged, handlers.on_risk_level_changed)

@@ -15,14 +15,14 @@ from django.utils.translation import gettext as _
 
 from accounts.models import Membership, User
 from accounts.permissions import require_role
-from advisories.events import Notify, RiskLevelChanged
+from advisories.events import RiskLevelChanged
 from core.audit import Action, audit_record
 from core.exceptions import Conflict, ValidationFailed
 from notifications import queue
 from notifications.ledger import lease_end
 from notifications.models import Alert, Delivery
+from notifications.recipients import level_change_alert
 from notifications.sending import deliveries_enqueue
-from regions.selectors import region_codes_of_country
 
 # The languages a message is written in: each recipient reads it in theirs. Read once, as
 # the admin's and the API's forms are built from it.
@@ -42,43 +42,17 @@ class MessageTexts:
 
 
 def alert_create_for_level_change(*, event: RiskLevelChanged) -> Alert:
-    """The alert of one publication; the same event twice finds the alert it created.
-
-    Its changes are what the publication changed region by region: the levels, and, unless
-    the editor asked to tell only of level changes, the regions whose advice alone changed
-    (their old level is their new one). It reaches the people present in those regions, or in
-    the whole country when the editor chose it, and the people present in the country with
-    no region."""
-    changes = {
-        c.region_code: {
-            "region_code": c.region_code,
-            "old_level": c.old_level,
-            "new_level": c.new_level,
-        }
-        for c in event.changes
-    }
-    if event.notify_code != Notify.LEVEL_CHANGES:
-        for advice in event.advice_changes:
-            changes.setdefault(
-                advice.region_code,
-                {
-                    "region_code": advice.region_code,
-                    "old_level": advice.new_level,
-                    "new_level": advice.new_level,
-                },
-            )
-    if event.notify_code == Notify.COUNTRY:
-        region_codes = sorted(region_codes_of_country(country_code=event.country_code))
-    else:
-        region_codes = sorted(changes)
+    """The alert of one publication (see `recipients.level_change_alert`); the same event
+    twice finds the alert it created."""
+    planned = level_change_alert(event)
     with transaction.atomic():
         alert, created = Alert.objects.get_or_create(
             kind=Alert.Kind.LEVEL_CHANGE,
             advisory_id=event.advisory_id,
             defaults={
-                "country_id": event.country_code,
-                "changes": [changes[code] for code in sorted(changes)],
-                "region_codes": region_codes,
+                "country_id": planned.country_id,
+                "changes": planned.changes,
+                "region_codes": planned.region_codes,
             },
         )
         if created:

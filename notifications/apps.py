@@ -11,6 +11,7 @@ class NotificationsConfig(AppConfig):
     def ready(self) -> None:
         from anymail.signals import tracking
 
+        from advisories import review
         from advisories.events import RiskLevelChanged
         from core import events, health, personal_data
         from notifications import erasure, handlers, selectors
@@ -20,6 +21,7 @@ class NotificationsConfig(AppConfig):
         # Services enqueue the tasks by name (core.queue).
         import_module("notifications.tasks")
         events.subscribe(RiskLevelChanged, handlers.on_risk_level_changed)
+        review.register_previewer(selectors.PublicationPreviewer())
         # A keyword is answered by an alert, a layer above the receipts that record it.
         events.subscribe(SmsKeywordReceived, handlers.on_sms_keyword)
         # anymail's documented hook for provider receipts is a Django signal.

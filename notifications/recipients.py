@@ -8,8 +8,9 @@ from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from advisories.events import Notify, RiskLevelChanged
 from notifications.models import Alert, Suppression
-from regions.selectors import regions_of_country
+from regions.selectors import region_codes_of_country, regions_of_country
 from registrations.selectors import citizens_named, citizens_present_in_regions
 
 # The columns of a recipient that the ledger's INSERT ... SELECT reads.
@@ -22,6 +23,44 @@ RECIPIENT_COLUMNS = (
     "phone_verified_at",
     "matched_region_code",
 )
+
+
+def level_change_alert(event: RiskLevelChanged) -> Alert:
+    """The alert of one publication, unsaved: its changes are what the publication changed
+    region by region, the levels and, unless the editor asked to tell only of level changes,
+    the regions whose advice alone changed (their old level is their new one). It reaches the
+    people present in those regions, or in the whole country when the editor chose it, and
+    the people present in the country with no region. The fan-out sends it; the approver's
+    review counts it before."""
+    changes = {
+        c.region_code: {
+            "region_code": c.region_code,
+            "old_level": c.old_level,
+            "new_level": c.new_level,
+        }
+        for c in event.changes
+    }
+    if event.notify_code != Notify.LEVEL_CHANGES:
+        for advice in event.advice_changes:
+            changes.setdefault(
+                advice.region_code,
+                {
+                    "region_code": advice.region_code,
+                    "old_level": advice.new_level,
+                    "new_level": advice.new_level,
+                },
+            )
+    if event.notify_code == Notify.COUNTRY:
+        region_codes = sorted(region_codes_of_country(country_code=event.country_code))
+    else:
+        region_codes = sorted(changes)
+    return Alert(
+        kind=Alert.Kind.LEVEL_CHANGE,
+        advisory_id=event.advisory_id,
+        country_id=event.country_code,
+        changes=[changes[code] for code in sorted(changes)],
+        region_codes=region_codes,
+    )
 
 
 def ledger_rows_sql(alert: Alert) -> tuple[str, list[Any]]:

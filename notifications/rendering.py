@@ -132,6 +132,16 @@ class _Country:
     notes: dict[str, str]
 
 
+@dataclass(frozen=True)
+class SmsFit:
+    """A text message as sent, its parts, and what it left out to fit (names of
+    SMS_OPTIONAL_PARTS without "show_", "regions", "note")."""
+
+    text: str
+    segments: int
+    left_out: tuple[str, ...]
+
+
 # What a text message may leave out, least needed first, to stay within its segments.
 SMS_OPTIONAL_PARTS = ("show_assistance", "show_change_note", "show_posture")
 SMS_SEGMENTS_WANTED = 2
@@ -256,10 +266,11 @@ class LevelChangeRenderer:
             shown.append(region)
         return sorted(shown, key=lambda region: region.name)
 
-    def _render(self, *, channel: str, language: str, region_code: str) -> _Rendered:
-        own = self._news(region_code, language) if region_code else None
+    def _context(
+        self, *, own: RegionNews | None, region_code: str, language: str
+    ) -> dict[str, object]:
         own_changed = region_code in self.changes
-        context: dict[str, object] = {
+        return {
             "name": _NAME,
             "manage_url": _MANAGE_URL,
             "unsubscribe_url": _UNSUBSCRIBE_URL,
@@ -271,38 +282,61 @@ class LevelChangeRenderer:
             "more": 0,
             "posts": self.posts,
         }
+
+    def _render(self, *, channel: str, language: str, region_code: str) -> _Rendered:
+        own = self._news(region_code, language) if region_code else None
+        context = self._context(own=own, region_code=region_code, language=language)
         with translation.override(language):
             if channel == Channel.SMS:
-                return _Rendered(subject="", text=self._sms(context), html="")
+                return _Rendered(subject="", text=self._sms(context).text, html="")
             return _Rendered(
                 subject=" ".join(render_to_string(SUBJECT_TEMPLATE, context).split()),
                 text=render_to_string(TEXT_TEMPLATE, context),
                 html=render_to_string(HTML_TEMPLATE, context),
             )
 
-    def _sms(self, context: dict[str, object]) -> str:
+    def sms_fit(self, *, language: str, region_code: str) -> SmsFit:
+        """The text message a reader of that language and region gets, with what it left
+        out: the editor's review shows it."""
+        own = self._news(region_code, language) if region_code else None
+        with translation.override(language):
+            return self._sms(self._context(own=own, region_code=region_code, language=language))
+
+    def _sms(self, context: dict[str, object]) -> SmsFit:
         """The text message: the first of ever shorter versions within two segments, else
-        within three, else the shortest. Parts are left out least needed first (see
-        SMS_OPTIONAL_PARTS), then regions at the end of the list (the most that fit, found
-        by halving: a country has a hundred regions), then the regional note; the headline,
-        the link to the full advice and how to opt out always stay."""
+        within three. Parts are left out least needed first (see SMS_OPTIONAL_PARTS), then
+        regions at the end of the list (the most that fit, found by halving: a country has a
+        hundred regions). The regional note goes only when even the shortest with it takes
+        more than three (the editor's review refuses such a note): the headline, the link to
+        the full advice and how to opt out always stay."""
         regions: list[RegionNews] = list(context["elsewhere"])  # type: ignore[call-overload]
 
         def text(kept: int = len(regions), **options: bool) -> str:
             parts = dict.fromkeys((*SMS_OPTIONAL_PARTS, "show_note"), True) | options
             shown = {"elsewhere": regions[:kept], "more": len(regions) - kept}
-            return " ".join(render_to_string(SMS_TEMPLATE, {**context, **parts, **shown}).split())
+            rendered = render_to_string(SMS_TEMPLATE, {**context, **parts, **shown})
+            return sms.fold_to_gsm7(" ".join(rendered.split()))
+
+        def fit(candidate: str, left_out: list[str]) -> SmsFit:
+            return SmsFit(
+                text=candidate,
+                segments=sms.segments(candidate),
+                left_out=tuple(part.removeprefix("show_") for part in left_out),
+            )
 
         without_options: dict[str, bool] = {}
-        lighter = [text()]
+        lighter: list[tuple[str, list[str]]] = [(text(), [])]
         for part in SMS_OPTIONAL_PARTS:
             without_options[part] = False
-            lighter.append(text(**without_options))
-        shortest = text(0, show_note=False, **without_options)
+            lighter.append((text(**without_options), [*without_options]))
+        all_options = [*without_options]
+        shortest = fit(
+            text(0, show_note=False, **without_options), [*all_options, "regions", "note"]
+        )
         for limit in (SMS_SEGMENTS_WANTED, SMS_SEGMENTS_MAX):
-            for candidate in lighter:
+            for candidate, left_out in lighter:
                 if sms.segments(candidate) <= limit:
-                    return candidate
+                    return fit(candidate, left_out)
             fitting, low, high = None, 0, len(regions) - 1
             while low <= high:
                 kept = (low + high) // 2
@@ -312,9 +346,7 @@ class LevelChangeRenderer:
                 else:
                     high = kept - 1
             if fitting is not None:
-                return fitting
-            if sms.segments(shortest) <= limit:
-                return shortest
+                return fit(fitting, [*all_options, "regions"])
         return shortest
 
 

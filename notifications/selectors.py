@@ -5,6 +5,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.conf import settings
 from django.core import signing
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -12,10 +13,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import REGISTER_ROLES, posts_of_user
+from advisories.events import RiskLevelChanged
+from advisories.review import SmsPreview
 from core import personal_data
 from notifications.models import Alert, Delivery, InboundMessage, Suppression
-from notifications.recipients import ledger_rows_sql
-from notifications.rendering import RESPONSE_SALT
+from notifications.recipients import ledger_rows_sql, level_change_alert, regions_reached
+from notifications.rendering import RESPONSE_SALT, LevelChangeRenderer
 
 
 def alerts_for_staff(*, user: User, with_deliveries: bool = False) -> QuerySet[Alert]:
@@ -202,6 +205,37 @@ def message_preview(
         send_sms=send_sms,
     )
     return _ledger_rows_counted(alert)
+
+
+class PublicationPreviewer:
+    """What a publication would send, for the approver's review (`advisories.review`): its
+    people and messages counted by the fan-out's SQL, its text messages by the renderer
+    that sends them."""
+
+    def reach(self, event: RiskLevelChanged) -> RecipientCounts:
+        return _ledger_rows_counted(level_change_alert(event))
+
+    def regions_reached(self, event: RiskLevelChanged) -> list[str]:
+        return regions_reached(level_change_alert(event))
+
+    def sms(self, event: RiskLevelChanged) -> list[SmsPreview]:
+        alert = level_change_alert(event)
+        renderer = LevelChangeRenderer(alert)
+        readers = ["", *(change["region_code"] for change in alert.changes)]
+        previews = []
+        for language, _name in settings.LANGUAGES:
+            for region_code in readers:
+                fit = renderer.sms_fit(language=language, region_code=region_code)
+                previews.append(
+                    SmsPreview(
+                        language=language,
+                        region_code=region_code,
+                        text=fit.text,
+                        segments=fit.segments,
+                        left_out=fit.left_out,
+                    )
+                )
+        return previews
 
 
 def _ledger_rows_counted(alert: Alert) -> RecipientCounts:

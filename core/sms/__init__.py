@@ -7,6 +7,7 @@ configured in production the provider refuses to send rather than pretend (see
 `backends.unconfigured`).
 """
 
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -86,6 +87,46 @@ GSM7_BASIC = set(
 )
 GSM7_EXTENSION = set("^{}\\[~]|€\f")
 GSM7 = GSM7_BASIC | GSM7_EXTENSION
+
+
+# Letters and signs outside GSM-7 that read the same folded: the accents French writes on
+# capitals and on â ê î ô û ë ï ç, ligatures and typographic quotes. One of them alone
+# turns a whole message into UCS-2, less than half as many characters a part.
+_GSM7_FOLDS = str.maketrans(
+    {
+        "œ": "oe",
+        "Œ": "OE",
+        "\u2019": "'",
+        "\u2018": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "«": '"',
+        "»": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\u202f": " ",
+    }
+)
+
+
+def fold_to_gsm7(text: str) -> str:
+    """The text in GSM-7 when folding accents and typography is enough ("Île" reads "Ile",
+    "ç" "c"), so that it costs a GSM-7 part a 153 characters; otherwise the text unchanged
+    (a script GSM-7 cannot write stays UCS-2 whole)."""
+    if GSM7.issuperset(text):
+        return text
+    folded = []
+    for char in text.translate(_GSM7_FOLDS):
+        if char in GSM7:
+            folded.append(char)
+            continue
+        base = unicodedata.normalize("NFD", char)[0]
+        if base not in GSM7:
+            return text
+        folded.append(base)
+    return "".join(folded)
 
 
 def segments(text: str) -> int:

@@ -56,7 +56,7 @@ def publish(*, country_code, editor, approver, level, overrides=(), **fields) ->
         overrides=[services.OverrideInput(*override) for override in overrides],
     )
     services.advisory_submit(advisory=draft, submitted_by=editor)
-    return services.advisory_approve(advisory=draft, approved_by=approver)
+    return services.advisory_approve(advisory=draft, approved_by=approver, confirm_reach=True)
 
 
 MALI_NORTH = [("ML-BKO", 3), *((f"ML-{n}", 4) for n in range(6, 11))]

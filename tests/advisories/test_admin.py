@@ -4,6 +4,7 @@ from advisories import services
 from advisories.models import Advisory
 from tests.accounts.factories import login_verified
 from tests.advisories.conftest import TEXTS, publish
+from tests.registrations.factories import PresenceFactory
 
 CHANGELIST = "/admin/advisories/advisory/"
 
@@ -48,6 +49,7 @@ def test_editor_cannot_draft_for_another_country(ml_editor, lb_editor, client):
 
 
 def test_submit_then_approve_through_admin_actions(ml_editor, ml_approver, client):
+    PresenceFactory(region_id="ML-7")
     draft = services.advisory_draft_create(
         country_code="ML", author=ml_editor, fields={**TEXTS, "country_level": 4}
     )
@@ -60,6 +62,25 @@ def test_submit_then_approve_through_admin_actions(ml_editor, ml_approver, clien
     draft.refresh_from_db()
     assert draft.status == Advisory.Status.PUBLISHED
     assert draft.approved_by == ml_approver
+
+
+def test_an_admin_approval_that_tells_nobody_is_refused_with_a_link_to_the_review(
+    ml_editor, ml_approver, client
+):
+    draft = services.advisory_draft_create(
+        country_code="ML", author=ml_editor, fields={**TEXTS, "country_level": 4}
+    )
+    services.advisory_submit(advisory=draft, submitted_by=ml_editor)
+    login_verified(client, ml_approver)
+
+    response = client.post(
+        CHANGELIST, {"action": "approve", "_selected_action": [draft.pk]}, follow=True
+    )
+
+    draft.refresh_from_db()
+    assert draft.status == Advisory.Status.SUBMITTED
+    assert "Approving this version tells nobody." in response.content.decode()
+    assert f"/staff/advisories/{draft.pk}/" in response.content.decode()
 
 
 def test_editor_has_no_approve_action(ml_editor, client):

@@ -128,7 +128,9 @@ def test_staff_workflow_through_the_api(ml_editor, ml_approver, api_client):
     assert api_client.post(f"/api/v1/advisories/{advisory_id}/submit/").status_code == 200
 
     api_client.force_authenticate(ml_approver)
-    approved = api_client.post(f"/api/v1/advisories/{advisory_id}/approve/", {"comment": "OK"})
+    approved = api_client.post(
+        f"/api/v1/advisories/{advisory_id}/approve/", {"comment": "OK", "confirm_reach": True}
+    )
 
     assert approved.status_code == 200
     assert approved.json()["status"] == "published"
@@ -145,7 +147,9 @@ def test_approving_your_own_draft_answers_403_with_a_reason(geography, api_clien
     advisory_id = api_client.post("/api/v1/advisories/", {"country": "ML", **TEXTS}).json()["id"]
     api_client.post(f"/api/v1/advisories/{advisory_id}/submit/")
 
-    response = api_client.post(f"/api/v1/advisories/{advisory_id}/approve/")
+    response = api_client.post(
+        f"/api/v1/advisories/{advisory_id}/approve/", {"confirm_reach": True}
+    )
 
     assert response.status_code == 403
     assert response.json()["code"] == "four_eyes"
@@ -193,7 +197,7 @@ def test_reject_and_withdraw_through_the_api(ml_editor, ml_approver, api_client)
 
     missing_reason = api_client.post(f"/api/v1/advisories/{advisory_id}/reject/")
     rejected = api_client.post(f"/api/v1/advisories/{advisory_id}/reject/", {"reason": "Typo."})
-    again = api_client.post(f"/api/v1/advisories/{advisory_id}/approve/")
+    again = api_client.post(f"/api/v1/advisories/{advisory_id}/approve/", {"confirm_reach": True})
     api_client.force_authenticate(ml_editor)
     withdrawn = api_client.post(f"/api/v1/advisories/{advisory_id}/withdraw/")
 
@@ -212,7 +216,9 @@ def test_scheduled_approval_waits(ml_editor, ml_approver, api_client):
     api_client.post(f"/api/v1/advisories/{advisory_id}/submit/")
     api_client.force_authenticate(ml_approver)
 
-    response = api_client.post(f"/api/v1/advisories/{advisory_id}/approve/")
+    response = api_client.post(
+        f"/api/v1/advisories/{advisory_id}/approve/", {"confirm_reach": True}
+    )
 
     assert response.json()["status"] == "scheduled"
     assert response.json()["published_at"] is None
@@ -257,7 +263,9 @@ def test_acceptance_mali_north_then_whole_country_through_the_api(
         ]
         assert api_client.post(f"/api/v1/advisories/{advisory_id}/submit/").status_code == 200
         api_client.force_authenticate(ml_approver)
-        approved = api_client.post(f"/api/v1/advisories/{advisory_id}/approve/")
+        approved = api_client.post(
+            f"/api/v1/advisories/{advisory_id}/approve/", {"confirm_reach": True}
+        )
         assert approved.json()["status"] == "published"
         return advisory_id
 

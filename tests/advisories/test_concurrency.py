@@ -53,7 +53,7 @@ def test_a_publication_does_not_wait_for_foreign_key_checks_on_the_country(ml_ed
         country_code="ML", author=ml_editor, fields={**TEXTS, "country_level": 3}
     )
     services.advisory_submit(advisory=first, submitted_by=ml_editor)
-    services.advisory_approve(advisory=first, approved_by=ml_approver)
+    services.advisory_approve(advisory=first, approved_by=ml_approver, confirm_reach=True)
     second = services.advisory_draft_create(
         country_code="ML", author=ml_editor, fields={**TEXTS, "country_level": 4}
     )

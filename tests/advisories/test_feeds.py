@@ -33,7 +33,7 @@ def raise_mali_to_four(editor, approver):
         country_code="ML", author=editor, fields={"country_level": 4}, overrides=[]
     )
     services.advisory_submit(advisory=draft, submitted_by=editor)
-    return services.advisory_approve(advisory=draft, approved_by=approver)
+    return services.advisory_approve(advisory=draft, approved_by=approver, confirm_reach=True)
 
 
 def test_first_cap_alert_validates_and_lists_every_region(mali, client, cap_schema, settings):

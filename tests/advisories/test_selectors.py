@@ -34,7 +34,7 @@ def _publish_with_notes(editor, approver, country_code, level, overrides):
         overrides=[services.OverrideInput(*override) for override in overrides],
     )
     services.advisory_submit(advisory=draft, submitted_by=editor)
-    return services.advisory_approve(advisory=draft, approved_by=approver)
+    return services.advisory_approve(advisory=draft, approved_by=approver, confirm_reach=True)
 
 
 def test_advice_for_a_place_is_its_regions_level_and_note(ml_editor, ml_approver, settings):

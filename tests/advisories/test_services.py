@@ -39,7 +39,9 @@ def test_mali_north_then_whole_country_emits_one_event_with_the_six_changed_regi
             country_code="ML", author=ml_editor, fields={"country_level": 4}, overrides=[]
         )
         services.advisory_submit(advisory=draft, submitted_by=ml_editor)
-        second = services.advisory_approve(advisory=draft, approved_by=ml_approver)
+        second = services.advisory_approve(
+            advisory=draft, approved_by=ml_approver, confirm_reach=True
+        )
 
     assert risk_events == [
         RiskLevelChanged(
@@ -68,7 +70,9 @@ def test_publish_with_no_level_change_publishes_no_event(
             country_code="ML", author=ml_editor, fields={"body_en": "New wording only."}
         )
         services.advisory_submit(advisory=draft, submitted_by=ml_editor)
-        published = services.advisory_approve(advisory=draft, approved_by=ml_approver)
+        published = services.advisory_approve(
+            advisory=draft, approved_by=ml_approver, confirm_reach=True
+        )
 
     assert published.status == Advisory.Status.PUBLISHED
     assert risk_events == []
@@ -177,7 +181,7 @@ def test_author_cannot_approve_their_own_draft(geography):
     services.advisory_submit(advisory=draft, submitted_by=both)
 
     with pytest.raises(PermissionDenied) as refusal:
-        services.advisory_approve(advisory=draft, approved_by=both)
+        services.advisory_approve(advisory=draft, approved_by=both, confirm_reach=True)
 
     assert refusal.value.code == "four_eyes"
     draft.refresh_from_db()
@@ -192,7 +196,7 @@ def test_an_approver_who_edited_the_draft_cannot_approve_it(ml_editor, geography
     services.advisory_submit(advisory=draft, submitted_by=ml_editor)
 
     with pytest.raises(PermissionDenied):
-        services.advisory_approve(advisory=draft, approved_by=both)
+        services.advisory_approve(advisory=draft, approved_by=both, confirm_reach=True)
 
 
 def test_approver_of_another_post_cannot_approve(ml_editor, lb_approver):
@@ -200,14 +204,14 @@ def test_approver_of_another_post_cannot_approve(ml_editor, lb_approver):
     services.advisory_submit(advisory=draft, submitted_by=ml_editor)
 
     with pytest.raises(PermissionDenied):
-        services.advisory_approve(advisory=draft, approved_by=lb_approver)
+        services.advisory_approve(advisory=draft, approved_by=lb_approver, confirm_reach=True)
 
 
 def test_draft_cannot_be_approved_before_submission(ml_editor, ml_approver):
     draft = services.advisory_draft_create(country_code="ML", author=ml_editor, fields=TEXTS)
 
     with pytest.raises(Conflict):
-        services.advisory_approve(advisory=draft, approved_by=ml_approver)
+        services.advisory_approve(advisory=draft, approved_by=ml_approver, confirm_reach=True)
 
 
 def test_published_version_is_immutable(ml_editor, ml_approver):
@@ -358,7 +362,7 @@ def test_superuser_is_still_bound_by_four_eyes(lb_editor):
     services.advisory_submit(advisory=draft, submitted_by=admin)
 
     with pytest.raises(PermissionDenied):
-        services.advisory_approve(advisory=draft, approved_by=admin)
+        services.advisory_approve(advisory=draft, approved_by=admin, confirm_reach=True)
     assert Transition.objects.filter(advisory=draft, action="approve").count() == 0
 
 

@@ -90,7 +90,7 @@ def test_history_lists_versions_and_compares_them(mali, ml_editor, ml_approver, 
         overrides=[],
     )
     services.advisory_submit(advisory=draft, submitted_by=ml_editor)
-    second = services.advisory_approve(advisory=draft, approved_by=ml_approver)
+    second = services.advisory_approve(advisory=draft, approved_by=ml_approver, confirm_reach=True)
 
     history = client.get("/advisories/ML/history/").content.decode()
     compare_url = f"/advisories/ML/compare/{mali.pk}/{second.pk}/"

@@ -50,7 +50,7 @@ def test_editor_drafts_and_submits_another_approves_and_the_page_turns_red(
         country_code="ML", author=editor, fields={**TEXTS, "country_level": 2}
     )
     services.advisory_submit(advisory=first, submitted_by=editor)
-    services.advisory_approve(advisory=first, approved_by=approver)
+    services.advisory_approve(advisory=first, approved_by=approver, confirm_reach=True)
     base = live_server.url
 
     page.goto(base + "/advisories/ML/")
@@ -95,7 +95,9 @@ def test_public_advisory_pages_pass_axe_in_both_languages(page, live_server, art
             overrides=overrides,
         )
         services.advisory_submit(advisory=draft, submitted_by=editor)
-        versions.append(services.advisory_approve(advisory=draft, approved_by=approver))
+        versions.append(
+            services.advisory_approve(advisory=draft, approved_by=approver, confirm_reach=True)
+        )
     old, new = versions
     axe = Axe()
     pages = {

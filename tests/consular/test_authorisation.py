@@ -313,6 +313,14 @@ MATRIX: dict[tuple[str, str], Operation] = {
         ),
         path=_path("draft"),
     ),
+    ("GET", "/api/v1/advisories/{id}/review/"): Operation(
+        expect=lambda role, target: (
+            HIDDEN
+            if role in (ANONYMOUS, CITIZEN)
+            else staff_record(role, target, reader_roles=("editor", "approver"))
+        ),
+        path=_path("submitted"),
+    ),
     ("PATCH", "/api/v1/advisories/{id}/"): Operation(
         expect=lambda role, target: staff_write(
             role, target, writers=("editor",), readers=("editor", "approver")
@@ -332,7 +340,7 @@ MATRIX: dict[tuple[str, str], Operation] = {
             role, target, writers=("approver",), readers=("editor", "approver")
         ),
         path=_path("submitted"),
-        body=lambda world, role, target: {"comment": ""},
+        body=lambda world, role, target: {"comment": "", "confirm_reach": True},
     ),
     ("POST", "/api/v1/advisories/{id}/reject/"): Operation(
         expect=lambda role, target: staff_write(

@@ -13,7 +13,7 @@ from advisories import services
 from advisories.events import Notify, RegionAdviceChange, RiskLevelChanged
 from advisories.models import Advisory
 from core import sms
-from core.exceptions import Conflict
+from core.exceptions import Conflict, ValidationFailed
 from notifications import alerts
 from notifications.models import Alert, Delivery
 from notifications.recipients import ledger_rows_sql
@@ -304,7 +304,7 @@ def test_a_version_approved_by_two_approvers_at_once_alerts_once(ml_staff):
     def approve(user) -> None:
         try:
             barrier.wait()
-            services.advisory_approve(advisory=draft, approved_by=user)
+            services.advisory_approve(advisory=draft, approved_by=user, confirm_reach=True)
             outcomes.append("approved")
         except Conflict:
             outcomes.append("conflict")
@@ -325,10 +325,10 @@ def test_a_version_approved_by_two_approvers_at_once_alerts_once(ml_staff):
     assert Delivery.objects.filter(alert=alert).count() == 1
 
 
-def test_a_regional_note_too_long_for_a_text_message_leaves_it_for_the_email(
+def test_a_regional_note_longer_than_two_parts_is_kept_in_three_folded_to_gsm7(
     people, mali_with_gao_at_4, django_capture_on_commit_callbacks
 ):
-    long_note = "Restez à l'intérieur, fenêtres fermées, et suivez les consignes. " * 5
+    long_note = "Restez à l'intérieur, fenêtres fermées, et suivez les consignes. " * 3
     republish(
         mali_with_gao_at_4,
         django_capture_on_commit_callbacks,
@@ -338,8 +338,36 @@ def test_a_regional_note_too_long_for_a_text_message_leaves_it_for_the_email(
 
     [text] = texts_to(people["gao_fr"])
     assert text.startswith("ALERTE CONSULAIRE Gao : nouveaux conseils")
-    assert "fenêtres" not in text
+    # "ê" is not GSM-7: folded, the text costs 153 characters a part instead of 67.
+    assert "fenetres fermées" in text
     assert "/advisories/ML/" in text
-    assert sms.segments(text) <= 2
+    assert sms.segments(text) == 3
     [email] = emails_to(people["gao_fr"])
     assert long_note.strip() in email.body
+
+
+def test_a_regional_note_too_long_for_three_parts_is_refused_at_submission(
+    mali_with_gao_at_4,
+):
+    editor, _approver = mali_with_gao_at_4
+    long_note = "Restez à l'intérieur, fenêtres fermées, et suivez les consignes. " * 6
+    draft = services.advisory_draft_create(
+        country_code="ML",
+        author=editor,
+        fields={
+            "summary_en": "Leave.",
+            "summary_fr": "Partez.",
+            "country_level": 3,
+            "notify": Notify.CHANGED_REGIONS,
+            **CHANGE_NOTES,
+        },
+        overrides=[services.OverrideInput("ML-7", 4, "Stay inside.", long_note)],
+    )
+
+    with pytest.raises(ValidationFailed) as refused:
+        services.advisory_submit(advisory=draft, submitted_by=editor)
+
+    assert refused.value.field == "overrides"
+    assert "Gao" in str(refused.value.message)
+    draft.refresh_from_db()
+    assert draft.status == Advisory.Status.DRAFT

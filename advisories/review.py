@@ -175,9 +175,9 @@ def _warnings(
         warnings.append(
             ngettext(
                 "Its advice changes for %(people)d person registered in %(regions)s, who will "
-                "not be told: choose to tell the regions whose advice changed, or confirm.",
+                "not be told.",
                 "Its advice changes for %(people)d people registered in %(regions)s, who will "
-                "not be told: choose to tell the regions whose advice changed, or confirm.",
+                "not be told.",
                 sum(untold_people.values()),
             )
             % {

@@ -3,13 +3,18 @@ import secrets
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
+from django.core import mail
 from playwright.sync_api import Page, expect
 
 from accounts import mfa
 from accounts.models import Membership, User
 from advisories import services
+from advisories.events import Notify
+from core import sms
 from tests.accounts.factories import staff_at, totp_code
-from tests.advisories.conftest import TEXTS
+from tests.advisories.conftest import TEXTS, publish
+from tests.notifications.conftest import make_citizen
+from tests.registrations.factories import PresenceFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -51,6 +56,7 @@ def test_editor_drafts_and_submits_another_approves_and_the_page_turns_red(
     )
     services.advisory_submit(advisory=first, submitted_by=editor)
     services.advisory_approve(advisory=first, approved_by=approver, confirm_reach=True)
+    PresenceFactory(region_id="ML-7")  # someone to tell: the approval needs no confirming
     base = live_server.url
 
     page.goto(base + "/advisories/ML/")
@@ -119,3 +125,70 @@ def test_public_advisory_pages_pass_axe_in_both_languages(page, live_server, art
             ]
             page.screenshot(path=artifacts / f"advisories-{name}-{language}.png", full_page=True)
             assert blocking == [], f"{name} ({language}): {blocking}"
+
+
+def test_the_approver_sees_the_diff_and_the_reach_then_approves_with_the_button(
+    page, live_server, artifacts, geography, monkeypatch
+):
+    from consular.celery import app as celery_app
+
+    # The fan-out and the sends run in the server's thread when the approval commits.
+    monkeypatch.setitem(celery_app.conf, "task_always_eager", True)
+    editor = staff_at("ML", Membership.Role.EDITOR, username="bamako-ed")
+    approver = staff_at("ML", Membership.Role.APPROVER, username="bamako-ap")
+    publish(
+        country_code="ML",
+        editor=editor,
+        approver=approver,
+        level=3,
+        overrides=[("ML-7", 4, "Avoid travel north of Gao.", "Évitez le nord de Gao.")],
+    )
+    gao = make_citizen("ML-7", name="Awa")
+    make_citizen(None, country_code="ML", language="fr", name="Binta")
+    draft = services.advisory_draft_create(
+        country_code="ML",
+        author=editor,
+        fields={
+            **TEXTS,
+            "country_level": 3,
+            "notify": Notify.CHANGED_REGIONS,
+            "change_note_en": "Fighting reported around Gao.",
+            "change_note_fr": "Combats signalés autour de Gao.",
+        },
+        overrides=[
+            services.OverrideInput(
+                "ML-7",
+                4,
+                "Leave now by commercial flight.",
+                "Partez maintenant par vol commercial.",
+            )
+        ],
+    )
+    services.advisory_submit(advisory=draft, submitted_by=editor)
+    mail.outbox.clear()
+    sms.outbox.clear()
+    base = live_server.url
+
+    sign_in(page, base, "bamako-ap")
+    page.goto(base + "/staff/advisories/")
+    page.get_by_role("link", name="Mali").click()
+    expect(page.locator("[data-reach]")).to_contain_text("2 people, 4 messages")
+    expect(page.locator("ins").first).to_have_text("Leave now by commercial flight.")
+    expect(page.locator("del").first).to_have_text("Avoid travel north of Gao.")
+    expect(page.locator("[data-notify]")).to_contain_text("regional advice changed")
+    blocking = [
+        f"{violation['id']} ({violation['impact']})"
+        for violation in Axe().run(page).response["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]
+    page.screenshot(path=artifacts / "advisory-review.png", full_page=True)
+    assert blocking == []
+    page.get_by_role("button", name="Approve and publish").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Approved and published.")
+    draft.refresh_from_db()
+    assert draft.status == "published"
+    [email] = [message for message in mail.outbox if message.to == [gao.email]]
+    assert "Leave now by commercial flight." in email.body
+    assert any("Leave now by commercial flight." in text.text for text in sms.outbox)
+    assert len(mail.outbox) + len(sms.outbox) == 4

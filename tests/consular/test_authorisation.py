@@ -314,11 +314,7 @@ MATRIX: dict[tuple[str, str], Operation] = {
         path=_path("draft"),
     ),
     ("GET", "/api/v1/advisories/{id}/review/"): Operation(
-        expect=lambda role, target: (
-            HIDDEN
-            if role in (ANONYMOUS, CITIZEN)
-            else staff_record(role, target, reader_roles=("editor", "approver"))
-        ),
+        expect=lambda role, target: staff_record(role, target, reader_roles=("editor", "approver")),
         path=_path("submitted"),
     ),
     ("PATCH", "/api/v1/advisories/{id}/"): Operation(
@@ -646,8 +642,16 @@ def world(db) -> World:
         records[("draft", country)] = advisory_services.advisory_draft_create(
             country_code=country, author=editor, fields=TEXTS
         )
+        # It tells the country, where a citizen is present: approving it needs no confirming.
         submitted = advisory_services.advisory_draft_create(
-            country_code=country, author=editor, fields=TEXTS
+            country_code=country,
+            author=editor,
+            fields={
+                **TEXTS,
+                "notify": "country",
+                "change_note_en": "Reviewed.",
+                "change_note_fr": "Revu.",
+            },
         )
         records[("submitted", country)] = advisory_services.advisory_submit(
             advisory=submitted, submitted_by=editor

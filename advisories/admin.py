@@ -244,6 +244,35 @@ class AdvisoryAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Advisory]):
         "withdrawn_at",
     ]
 
+    def get_fieldsets(self, request: HttpRequest, obj: Advisory | None = None) -> Any:
+        """A version the user cannot change shows its indicators as labels, not as the
+        stored codes, and the way to its review."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or self.has_change_permission(request, obj):
+            return fieldsets
+        return [
+            (
+                name,
+                {
+                    **options,
+                    "fields": [
+                        "indicator_labels" if field == "indicators" else field
+                        for field in options["fields"]
+                    ]
+                    + (["review_link"] if name is None else []),
+                },
+            )
+            for name, options in fieldsets
+        ]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Advisory | None = None) -> Any:
+        return [*super().get_readonly_fields(request, obj), "indicator_labels", "review_link"]
+
+    @admin.display(description=_("risk indicators"))
+    def indicator_labels(self, advisory: Advisory) -> str:
+        labels = dict(Indicator.choices)
+        return ", ".join(str(labels.get(code, code)) for code in advisory.indicators) or "—"
+
     @admin.display(description=_("review"))
     def review_link(self, advisory: Advisory) -> str:
         """Where the editor submits and the approver decides, with the reach in view."""

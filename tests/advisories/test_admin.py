@@ -194,3 +194,21 @@ def test_the_admin_refuses_a_choice_to_tell_without_the_change_note(ml_editor, c
     assert "change_note_en" in response.context["adminform"].form.errors
     draft.refresh_from_db()
     assert draft.notify == "level_changes"
+
+
+def test_a_submitted_version_shows_its_indicators_as_labels_and_its_review(
+    ml_editor, ml_approver, client
+):
+    draft = services.advisory_draft_create(
+        country_code="ML",
+        author=ml_editor,
+        fields={**TEXTS, "country_level": 4, "indicators": ["terrorism", "kidnapping"]},
+    )
+    services.advisory_submit(advisory=draft, submitted_by=ml_editor)
+    login_verified(client, ml_approver)
+
+    page = client.get(f"{CHANGELIST}{draft.pk}/change/").content.decode()
+
+    assert "Terrorism, Kidnapping" in page
+    assert '"kidnapping"' not in page
+    assert f"/staff/advisories/{draft.pk}/" in page

@@ -99,11 +99,13 @@ class CountryPartnerLevels:
         return any(partner.above for partner in self.partners)
 
 
-def partner_levels_of_countries(*, country_codes: Collection[str]) -> list[CountryPartnerLevels]:
-    """Each country's partners' current levels next to ours, sorted by country name; three
-    queries whatever the number of countries."""
+def partner_levels_of_countries(
+    *, country_codes: Collection[str], statuses: list[SourceStatus] | None = None
+) -> list[CountryPartnerLevels]:
+    """Each country's partners' current levels next to ours, sorted by country name; four
+    queries whatever the number of countries (three given the sources' `statuses`)."""
     codes = {code.upper() for code in country_codes}
-    status = {s.name: s for s in sources_status()}
+    status = {s.name: s for s in (statuses if statuses is not None else sources_status())}
     ours = current_levels(country_codes=codes)
     by_country: dict[str, list[PartnerLevel]] = defaultdict(list)
     advice_rows = PartnerAdvice.objects.filter(country_id__in=codes).order_by("source")

@@ -262,7 +262,7 @@ def _warning_text(warning: PeerWarning) -> tuple[str, str]:
             parts.append(
                 _(
                     "%(partner)s now advises level %(level)d for %(country)s: "
-                    "\u201c%(label)s\u201d%(scope)s. Before: %(before)s. For comparison, "
+                    "“%(label)s”%(scope)s. Before: %(before)s. For comparison, "
                     "%(ours)s.\nTheir advice: %(link)s\nPartners side by side: %(page)s"
                 )
                 % {

@@ -20,14 +20,9 @@ def _user(request: HttpRequest) -> User:
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
     codes = selectors.peer_country_codes_for_staff(user=_user(request))
-    return render(
-        request,
-        "peers/overview.html",
-        {
-            "countries": selectors.partner_levels_of_countries(country_codes=codes),
-            "sources": selectors.sources_status(),
-        },
-    )
+    statuses = selectors.sources_status()
+    countries = selectors.partner_levels_of_countries(country_codes=codes, statuses=statuses)
+    return render(request, "peers/overview.html", {"countries": countries, "sources": statuses})
 
 
 @staff_view

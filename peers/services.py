@@ -55,6 +55,21 @@ def sources_due(*, now: datetime | None = None) -> list[str]:
     return [name for name in names if name not in waiting]
 
 
+@transaction.atomic
+def source_claim(*, name: str, now: datetime | None = None) -> bool:
+    """Take the source's next attempt for this worker: false when its time has not come, or
+    another worker holds it. The claim lasts a task's time limit, after which a fetch that
+    died with its worker is tried again."""
+    now = now or timezone.now()
+    SourceState.objects.get_or_create(source=name)
+    state = SourceState.objects.select_for_update().get(source=name)
+    if state.next_attempt_at is not None and state.next_attempt_at > now:
+        return False
+    state.next_attempt_at = now + timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+    state.save(update_fields=["next_attempt_at"])
+    return True
+
+
 def source_fetch(*, name: str, now: datetime | None = None) -> FetchSummary:
     """Fetch one source and record what it says; any failure is recorded on the source (its
     error, a backoff), never raised, so one broken source never stops the others."""

@@ -24,7 +24,7 @@ def fetch_partner_advice() -> dict[str, int]:
 
 @shared_task(name="peers.fetch_partner_source")
 def fetch_partner_source(name: str) -> dict[str, object]:
-    if name not in settings.PEER_SOURCES:
+    if name not in settings.PEER_SOURCES or not services.source_claim(name=name):
         return {"source": name, "ok": False}
     summary = services.source_fetch(name=name)
     return {"source": name, "ok": summary.ok, "changed": summary.changed}

@@ -231,3 +231,10 @@ def test_an_unsent_warning_is_sent_by_the_beat_once(
         assert tasks.fetch_partner_advice()["warnings_retried"] == 0
     assert len(mail.outbox) == 1
     assert services.peer_warning_send(warning_id=PeerWarning.objects.get().id) == 0
+
+
+def test_a_source_is_fetched_by_one_worker_at_a_time(posts, peer_settings, feeds):
+    assert services.source_claim(name="us")
+    assert not services.source_claim(name="us")  # another worker, meanwhile
+    assert tasks.fetch_partner_source("us") == {"source": "us", "ok": False}
+    assert not feeds.hits(US)

@@ -393,6 +393,11 @@ PEER_SOURCES: dict[str, dict[str, str]] = {
         "url": env.str("PEER_CANADA_URL", default=""),
     },
 }
+# Links to partner governments' advice on our public advisory pages, off by default: a JSON
+# list of [name, URL pattern] with {iso2} or {slug} (advisories/templatetags/partner_links.py).
+ADVISORY_PARTNER_LINKS: list[tuple[str, str]] = [
+    (str(name), str(pattern)) for name, pattern in env.json("ADVISORY_PARTNER_LINKS", default=[])
+]
 PEER_FETCH_SECONDS = env.int("PEER_FETCH_SECONDS", default=3600)
 PEER_TIMEOUT_SECONDS = env.float("PEER_TIMEOUT_SECONDS", default=20.0)
 PEER_MAX_BYTES = env.int("PEER_MAX_BYTES", default=10 * 1024 * 1024)

@@ -155,9 +155,11 @@ def partner_levels_of_countries(
     )
 
 
-def partner_levels(*, country_code: str) -> CountryPartnerLevels | None:
+def partner_levels(
+    *, country_code: str, statuses: list[SourceStatus] | None = None
+) -> CountryPartnerLevels | None:
     """One country's partners next to ours; None for a country we do not know."""
-    found = partner_levels_of_countries(country_codes=[country_code])
+    found = partner_levels_of_countries(country_codes=[country_code], statuses=statuses)
     return found[0] if found else None
 
 

@@ -3,7 +3,7 @@ above us. Only tasks call these (the beat fetches; a request never reaches the n
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -133,7 +133,7 @@ def _advice_record(*, name: str, fetched: sources.Fetched, now: datetime) -> lis
     current = {a.country_id: a for a in PartnerAdvice.objects.filter(source=name)}
     changed: list[PartnerAdvice] = []
     seen: set[str] = set(fetched.kept)
-    for advice in fetched.advice:
+    for advice in _one_per_country(fetched.advice):
         if advice.country_code not in known or advice.country_code in seen:
             continue
         seen.add(advice.country_code)
@@ -174,6 +174,21 @@ def _advice_record(*, name: str, fetched: sources.Fetched, now: datetime) -> lis
     if gone:
         PartnerAdvice.objects.filter(source=name, country_id__in=gone).delete()
     return changed
+
+
+def _one_per_country(advice: list[sources.Advice]) -> list[sources.Advice]:
+    """One advice per country. A source may advise separately for places ISO counts as one
+    country (the State Department's Gaza Strip and West Bank are both PS): the highest of
+    them is the country's, for a part of it."""
+    by_country: dict[str, list[sources.Advice]] = {}
+    for item in advice:
+        by_country.setdefault(item.country_code, []).append(item)
+    return [
+        items[0]
+        if len(items) == 1
+        else replace(max(items, key=lambda item: item.level), parts=True)
+        for items in by_country.values()
+    ]
 
 
 def above_ours(*, advice: PartnerAdvice, ours: CurrentLevels | None) -> bool:

@@ -32,11 +32,8 @@ def country(request: HttpRequest, country_code: str) -> HttpResponse:
         user=_user(request), country_code=country_code
     ):
         raise Http404
-    levels = selectors.partner_levels(country_code=country_code)
+    statuses = selectors.sources_status()
+    levels = selectors.partner_levels(country_code=country_code, statuses=statuses)
     if levels is None:
         raise Http404
-    return render(
-        request,
-        "peers/country.html",
-        {"partner_levels": levels, "sources": selectors.sources_status()},
-    )
+    return render(request, "peers/country.html", {"partner_levels": levels, "sources": statuses})

@@ -46,6 +46,8 @@ def key_risks(summary: str) -> tuple[str, ...]:
 
 def _level(*texts: object) -> tuple[int, str] | None:
     for text in texts:
+        if isinstance(text, str) and text.strip().isdigit():
+            text = int(text)
         if isinstance(text, int) and text in US_LEVELS:
             return text, f"Level {text}: {US_LEVELS[text]}"
         if isinstance(text, str) and (match := _LEVEL.search(text)):

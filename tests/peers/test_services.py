@@ -238,3 +238,21 @@ def test_a_source_is_fetched_by_one_worker_at_a_time(posts, peer_settings, feeds
     assert not services.source_claim(name="us")  # another worker, meanwhile
     assert tasks.fetch_partner_source("us") == {"source": "us", "ok": False}
     assert not feeds.hits(US)
+
+
+def test_places_iso_counts_as_one_country_give_its_highest_level_for_parts(
+    geography, peer_settings, feeds, django_capture_on_commit_callbacks
+):
+    from regions.services import geography_load
+
+    geography_load(country_codes={"PS"})
+    feeds.routes[US].body = json.dumps(
+        [
+            {"Title": "West Bank - Level 3: Reconsider Travel", "Category": ["WE"], "Link": "x"},
+            {"Title": "Gaza - Level 4: Do Not Travel", "Category": ["GZ"], "Link": "y"},
+        ]
+    ).encode()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.source_fetch(name="us")
+    advice = PartnerAdvice.objects.get(source="us", country_id="PS")
+    assert (advice.level, advice.scope, advice.link) == (4, "parts", "y")

@@ -56,7 +56,8 @@ def test_us_rss_is_parsed_like_the_json(http):
     assert skipped == 1  # the Worldwide Caution names no country
 
 
-def test_us_advisory_level_field_wins_over_the_title(http):
+@pytest.mark.parametrize("level_field", [b"4", b'"4"', b'"Level 4: Do Not Travel"'])
+def test_us_advisory_level_field_wins_over_the_title(http, level_field):
     body = (
         b'[{"Title": "Mali - Level 3: Reconsider Travel", "Advisory_Level": 4, "Category": ["ML"]}]'
     )

@@ -16,10 +16,13 @@ def fetched(posts, peer_settings, django_capture_on_commit_callbacks):
     return posts
 
 
-def test_the_mali_page_shows_each_partner_next_to_our_level(client, fetched):
+def test_the_mali_page_shows_each_partner_next_to_our_level(
+    client, fetched, django_assert_max_num_queries
+):
     login_verified(client, fetched.staff["bamako-editor"])
 
-    page = client.get(reverse("peers:country", args=["ml"]))
+    with django_assert_max_num_queries(8):
+        page = client.get(reverse("peers:country", args=["ml"]))
 
     assert page.status_code == 200
     assert "no-store" in page["Cache-Control"]

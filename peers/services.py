@@ -90,6 +90,10 @@ def source_fetch(*, name: str, now: datetime | None = None) -> FetchSummary:
         return _failure(name=name, error=type(exc).__name__, now=now)
     finally:
         http.close()
+    if not fetched.not_modified and not fetched.advice and not fetched.kept:
+        # A partner never advises on no country: an empty answer is a changed format, and
+        # recording it would drop every country's advice.
+        return _failure(name=name, error="no advice in the answer", now=now)
     return _success(name=name, fetched=fetched, now=now)
 
 

@@ -132,6 +132,7 @@ def test_a_partner_falling_while_still_above_us_warns_nobody(
         ({"status": 500}, "HTTP 500"),
         ({"delay": 1.0}, "timeout"),
         ({"body": b'{"data": {"ML": '}, "malformed JSON"),
+        ({"body": b'{"data": {}}'}, "no advice in the answer"),
     ],
 )
 def test_a_broken_source_is_stale_and_leaves_the_others_working(

@@ -403,6 +403,10 @@ PEER_TIMEOUT_SECONDS = env.float("PEER_TIMEOUT_SECONDS", default=20.0)
 PEER_MAX_BYTES = env.int("PEER_MAX_BYTES", default=10 * 1024 * 1024)
 PEER_STALE_SECONDS = env.int("PEER_STALE_SECONDS", default=6 * 3600)
 PEER_BACKOFF_MAX_SECONDS = env.int("PEER_BACKOFF_MAX_SECONDS", default=6 * 3600)
+# The UK has a page per country: a fetch reads at most this many, and comes back after
+# PEER_MORE_SECONDS for the rest (the first fetch has some 225).
+PEER_UK_PAGES_PER_FETCH = env.int("PEER_UK_PAGES_PER_FETCH", default=50)
+PEER_MORE_SECONDS = env.int("PEER_MORE_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["peers-fetch"] = {
     "task": "peers.fetch_partner_advice",
     # Each source keeps its own pace (next attempt, backoff); this only looks for one due.

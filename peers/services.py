@@ -115,7 +115,9 @@ def _success(*, name: str, fetched: sources.Fetched, now: datetime) -> FetchSumm
     state.consecutive_failures = 0
     state.last_attempt_at = state.last_success_at = now
     state.last_error = ""
-    state.next_attempt_at = now + timedelta(seconds=settings.PEER_FETCH_SECONDS)
+    state.next_attempt_at = now + timedelta(
+        seconds=settings.PEER_MORE_SECONDS if fetched.more else settings.PEER_FETCH_SECONDS
+    )
     if not fetched.not_modified:
         state.etag, state.last_modified = fetched.etag[:200], fetched.last_modified[:100]
     state.save()

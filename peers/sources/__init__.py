@@ -52,6 +52,9 @@ class Fetched:
     etag: str = ""
     last_modified: str = ""
     skipped: int = 0
+    # The source left documents for a next fetch (the UK's country pages, a number at a time):
+    # try again at the next beat rather than after the whole interval.
+    more: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,14 @@ country's page (`.../foreign-travel-advice/<slug>`) carries `details.alert_statu
 some of four codes: peers/levels.py), `change_history`, `reviewed_at` and `updated_at`.
 
 A fetch reads the index (conditionally), then only the pages of the countries whose
-`public_updated_at` differs from the one last read; the others are kept as they are."""
+`public_updated_at` differs from the one last read, at most PEER_UK_PAGES_PER_FETCH of them
+(the first fetch has some 225 to read); the others are kept as they are."""
 
 import json
 from collections.abc import Mapping
 from typing import Any
+
+from django.conf import settings
 
 from peers.levels import UK_ALERT_STATUS, uk_iso_code, uk_level
 from peers.sources import Advice, Fetched, Source, SourceError, parse_datetime, plain_text
@@ -88,10 +91,19 @@ class UnitedKingdom(Source):
         advice: list[Advice] = []
         kept: set[str] = set()
         skipped = 0
+        budget = settings.PEER_UK_PAGES_PER_FETCH
+        deferred = False
         for code, slug, marker in parse_index(index.body):
             if marker and markers.get(code) == marker:
                 kept.add(code)
                 continue
+            if budget <= 0:
+                # Within a task's time limit: the rest wait for the next fetch, which must
+                # then read the index again (no validators kept).
+                kept.add(code)
+                deferred = True
+                continue
+            budget -= 1
             try:
                 page = self.http.get(f"{self.url.rstrip('/')}/{slug}")
                 advice.append(parse_country(page.body, code=code, slug=slug, marker=marker))
@@ -103,7 +115,8 @@ class UnitedKingdom(Source):
         return Fetched(
             advice=advice,
             kept=frozenset(kept),
-            etag=index.etag,
-            last_modified=index.last_modified,
+            etag="" if deferred else index.etag,
+            last_modified="" if deferred else index.last_modified,
             skipped=skipped,
+            more=deferred,
         )

@@ -257,3 +257,25 @@ def test_places_iso_counts_as_one_country_give_its_highest_level_for_parts(
         services.source_fetch(name="us")
     advice = PartnerAdvice.objects.get(source="us", country_id="PS")
     assert (advice.level, advice.scope, advice.link) == (4, "parts", "y")
+
+
+def test_the_uk_reads_a_few_pages_a_fetch_and_comes_back_soon_for_the_rest(
+    posts, peer_settings, feeds, django_capture_on_commit_callbacks
+):
+    peer_settings.PEER_UK_PAGES_PER_FETCH = 2
+    start = timezone.now()
+    services.source_fetch(name="uk", now=start)
+    state = SourceState.objects.get(source="uk")
+    assert PartnerAdvice.objects.filter(source="uk").count() == 2
+    assert state.etag == ""  # the next fetch reads the index again
+    assert state.next_attempt_at == start + datetime.timedelta(seconds=300)
+
+    services.source_fetch(name="uk", now=start + datetime.timedelta(minutes=5))
+
+    assert PartnerAdvice.objects.filter(source="uk").count() == 3
+    assert SourceState.objects.get(source="uk").etag == '"uk-1"'
+    assert [len(feeds.hits(f"{UK}/{slug}")) for slug in ("mali", "lebanon", "france")] == [
+        1,
+        1,
+        1,
+    ]

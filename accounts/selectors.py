@@ -99,3 +99,18 @@ def user_get(*, user_id: int) -> User | None:
 def user_get_by_username(*, username: str) -> User | None:
     """A staff member by login, for the demo seeders of the apps that need a named one."""
     return User.objects.filter(username=username).first()
+
+
+def staff_of_country(*, country_code: str, roles: Iterable[str]) -> QuerySet[User]:
+    """The active staff holding one of the roles at a post covering the country (superusers
+    only through a membership), such as the editors and approvers told of a partner's
+    advice."""
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__role__in=list(roles),
+            memberships__post__countries=country_code.upper(),
+        )
+        .distinct()
+        .order_by("username")
+    )

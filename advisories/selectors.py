@@ -1,10 +1,10 @@
 """Reads of advisories for the pages, the API, the feeds and the apps above (alerts)."""
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Max, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import translation
 
@@ -18,6 +18,7 @@ from regions.selectors import countries_all, region_names, regions_of_country
 __all__ = [
     "AdvisoryDigest",
     "CountryLevel",
+    "CurrentLevels",
     "PlaceAdvice",
     "RegionAdvice",
     "advice_current_for_place",
@@ -30,6 +31,7 @@ __all__ = [
     "advisory_region_advice",
     "countries_with_levels",
     "current_level_subquery",
+    "current_levels",
     "level_colour",
     "level_name",
     "region_level",
@@ -298,3 +300,27 @@ def advisory_of_staff(*, user: User, advisory_id: str) -> Advisory | None:
         .prefetch_related("overrides")
         .first()
     )
+@dataclass(frozen=True)
+class CurrentLevels:
+    """A country's current version in two numbers: its country level, and the highest level
+    it gives anywhere (the country level or a region's)."""
+
+    country_level: int
+    highest_level: int
+
+
+def current_levels(*, country_codes: Collection[str]) -> dict[str, CurrentLevels]:
+    """The current levels of the countries that have a published version, in one query; a
+    country without one is absent."""
+    rows = (
+        Advisory.objects.filter(
+            country_id__in=[code.upper() for code in country_codes],
+            status=Advisory.Status.PUBLISHED,
+        )
+        .annotate(highest_override=Max("overrides__level"))
+        .values_list("country_id", "country_level", "highest_override")
+    )
+    return {
+        code: CurrentLevels(country_level=level, highest_level=max(level, highest or level))
+        for code, level, highest in rows
+    }

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "advisories",
     "notifications",
     "cases",
+    "peers",
 ]
 
 MIDDLEWARE = [
@@ -378,6 +379,38 @@ CELERY_BEAT_SCHEDULE["registrations-retention"] = {
 CELERY_BEAT_SCHEDULE["registrations-yearly-confirmation"] = {
     "task": "registrations.tasks.request_yearly_confirmations",
     "schedule": 24 * 3600,
+}
+# Partner governments' advice (peers/): each source is off until its URL is set, so nothing
+# reaches the network unless an operator chooses so (README, "Partner advisories"). Only the
+# beat task fetches, every PEER_FETCH_SECONDS; a failing source waits longer each time, up to
+# PEER_BACKOFF_MAX_SECONDS, and shows as stale (staff page, /healthz) once its last attempt
+# failed or it has not succeeded for PEER_STALE_SECONDS.
+PEER_SOURCES: dict[str, dict[str, str]] = {
+    "us": {"class": "peers.sources.us.UnitedStates", "url": env.str("PEER_US_URL", default="")},
+    "uk": {"class": "peers.sources.uk.UnitedKingdom", "url": env.str("PEER_UK_URL", default="")},
+    "canada": {
+        "class": "peers.sources.canada.Canada",
+        "url": env.str("PEER_CANADA_URL", default=""),
+    },
+}
+# Links to partner governments' advice on our public advisory pages, off by default: a JSON
+# list of [name, URL pattern] with {iso2} or {slug} (advisories/templatetags/partner_links.py).
+ADVISORY_PARTNER_LINKS: list[tuple[str, str]] = [
+    (str(name), str(pattern)) for name, pattern in env.json("ADVISORY_PARTNER_LINKS", default=[])
+]
+PEER_FETCH_SECONDS = env.int("PEER_FETCH_SECONDS", default=3600)
+PEER_TIMEOUT_SECONDS = env.float("PEER_TIMEOUT_SECONDS", default=20.0)
+PEER_MAX_BYTES = env.int("PEER_MAX_BYTES", default=10 * 1024 * 1024)
+PEER_STALE_SECONDS = env.int("PEER_STALE_SECONDS", default=6 * 3600)
+PEER_BACKOFF_MAX_SECONDS = env.int("PEER_BACKOFF_MAX_SECONDS", default=6 * 3600)
+# The UK has a page per country: a fetch reads at most this many, and comes back after
+# PEER_MORE_SECONDS for the rest (the first fetch has some 225).
+PEER_UK_PAGES_PER_FETCH = env.int("PEER_UK_PAGES_PER_FETCH", default=50)
+PEER_MORE_SECONDS = env.int("PEER_MORE_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["peers-fetch"] = {
+    "task": "peers.fetch_partner_advice",
+    # Each source keeps its own pace (next attempt, backoff); this only looks for one due.
+    "schedule": 300.0,
 }
 # Days a trip (or a residence left) is kept after its end; a citizen with no presence left goes.
 RETENTION_TRIP_DAYS = env.int("RETENTION_TRIP_DAYS", default=30)

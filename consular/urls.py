@@ -18,6 +18,7 @@ urlpatterns = [
     path("advisories/", include("advisories.urls")),
     path("staff/advisories/", include("advisories.staff_urls")),
     path("", include("cases.urls")),
+    path("", include("peers.urls")),
     path("", core_views.home, name="home"),
 ]
 

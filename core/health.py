@@ -12,6 +12,9 @@ from django.db import connection
 class CheckResult:
     ok: bool
     detail: str
+    # A check that is not critical is reported in the details but leaves the status 200: a
+    # partner's feed going stale must not take the site out of a load balancer.
+    critical: bool = True
 
 
 HealthCheck = Callable[[], CheckResult]

@@ -79,12 +79,14 @@ AUTHORISED = "authorised"  # past authentication and authorisation: not 401/403/
 DENIED = "denied"  # 401 or 403
 HIDDEN = "hidden"  # 404: the record does not exist for the caller
 REFUSED = "refused"  # 401, 403 or 404
+SIGN_IN = "sign_in"  # a staff page sends whoever is not signed in as staff to the sign-in
 EXPECTED_STATUSES: dict[str, Callable[[int], bool]] = {
     OK: lambda code: 200 <= code < 300,
     AUTHORISED: lambda code: code not in (401, 403, 404) and code < 500,
     DENIED: lambda code: code in (401, 403),
     HIDDEN: lambda code: code == 404,
     REFUSED: lambda code: code in (401, 403, 404),
+    SIGN_IN: lambda code: code == 302,
 }
 
 
@@ -1036,3 +1038,47 @@ def test_actions_that_need_a_django_permission_are_not_offered_to_any_role(world
             ]
 
     assert not offered, "\n" + "\n".join(offered)
+
+
+# --- Staff pages of partner advice (peers) --------------------------------------------------
+# Partner advice is public and names no one, but the pages belong to staff: every role of a
+# post sees its countries (editors and approvers too, since no citizen is named), staff of
+# another post get 404 for a country of no post of theirs, and whoever is not signed in as
+# staff past the second factor is sent to the sign-in (`staff_view`).
+PEER_PAGES: dict[str, Callable[[str, str], str]] = {
+    # The list shows only the caller's posts' countries (tests/peers/test_views.py).
+    "/staff/peers/": lambda role, target: SIGN_IN if role in (ANONYMOUS, CITIZEN) else OK,
+    "/staff/peers/{country}/": lambda role, target: (
+        SIGN_IN
+        if role in (ANONYMOUS, CITIZEN)
+        else OK
+        if _has(role, target, *STAFF_ROLES)
+        else HIDDEN
+    ),
+}
+
+
+def test_every_peer_page_is_classified():
+    from peers import urls as peer_urls
+
+    routes = {
+        "/" + re.sub(r"<(?:\w+:)?country_code>", "{country}", str(pattern.pattern))
+        for pattern in peer_urls.urlpatterns
+    }
+
+    assert routes == PEER_PAGES.keys()
+
+
+@pytest.mark.parametrize("page", sorted(PEER_PAGES))
+def test_peer_page_answers_each_role_and_post_as_the_matrix_says(world, staff_site, page):
+    failures = []
+    for role in [ANONYMOUS, *ADMIN_ROLES]:
+        client = staff_site.get(role, Client())
+        for target in TARGETS:
+            url = page.format(country=world.country(role, target).lower())
+            expected = PEER_PAGES[page](role, target)
+            status = client.get(url).status_code
+            if not EXPECTED_STATUSES[expected](status):
+                failures.append(f"{role:16} {target:8} {url} expected {expected}, got {status}")
+
+    assert not failures, "\n" + "\n".join(failures)

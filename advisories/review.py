@@ -1,11 +1,13 @@
 """What a version would send if approved, and what its approver must confirm.
 
-Advisories sit below the app that tells people (notifications) and cannot ask it: that app
-registers here, from its AppConfig.ready(), the previewer that counts a publication's people
-and messages with the very SQL its fan-out inserts with, and renders its text messages with
-the renderer that sends them. The approval service and the review page read it from here."""
+Advisories sit below the apps that tell people (notifications) or know more of the country
+(peers) and cannot ask them: they register here, from their AppConfig.ready(), the previewer
+that counts a publication's people and messages with the very SQL its fan-out inserts with
+and renders its text messages with the renderer that sends them, and the panels the review
+page shows beside it (the partners' levels). The approval service and the review page read
+them from here."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -80,6 +82,21 @@ def _registered() -> Previewer:
     if _previewer is None:
         raise ImproperlyConfigured("No app registered a publication previewer.")
     return _previewer
+
+
+# What apps above advisories add to a version's review (partners' levels beside ours): each
+# gives the HTML of its section for the version, registered from its AppConfig.ready().
+ReviewPanel = Callable[[Advisory], str]
+_panels: list[ReviewPanel] = []
+
+
+def register_panel(panel: ReviewPanel) -> None:
+    if panel not in _panels:
+        _panels.append(panel)
+
+
+def review_panels(*, advisory: Advisory) -> list[str]:
+    return [panel(advisory) for panel in _panels]
 
 
 @dataclass(frozen=True)

@@ -300,6 +300,8 @@ def advisory_of_staff(*, user: User, advisory_id: str) -> Advisory | None:
         .prefetch_related("overrides")
         .first()
     )
+
+
 @dataclass(frozen=True)
 class CurrentLevels:
     """A country's current version in two numbers: its country level, and the highest level

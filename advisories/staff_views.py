@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -126,6 +127,7 @@ def _review_page(
         and services.can_act(user=user, advisory=advisory, role=services.EDITOR),
         "can_approve": advisory.status == Advisory.Status.SUBMITTED
         and services.can_act(user=user, advisory=advisory, role=services.APPROVER),
+        "panels": [mark_safe(html) for html in review.review_panels(advisory=advisory)],  # noqa: S308 - rendered by templates
         "approve_form": approve_form,
         "reject_form": reject_form,
         "refusal": refusal,

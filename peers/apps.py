@@ -9,9 +9,13 @@ class PeersConfig(AppConfig):
     verbose_name = _("Partner advisories")
 
     def ready(self) -> None:
+        from advisories import review
         from core import health
         from peers.health import partner_sources
+        from peers.selectors import partner_levels_panel
 
         # Services enqueue the tasks by name (core.queue).
         import_module("peers.tasks")
         health.register("partner_sources", partner_sources)
+        # The approver reads the partners' levels beside the version they approve.
+        review.register_panel(partner_levels_panel)

@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import country_codes_of_user
+from advisories.models import Advisory
 from advisories.selectors import CurrentLevels, current_levels
 from peers import sources
 from peers.models import PartnerAdvice, SourceState
@@ -177,3 +179,11 @@ def peer_country_visible(*, user: User, country_code: str) -> bool:
     if user.is_superuser and user.is_active:
         return True
     return country_code.upper() in country_codes_of_user(user=user)
+
+
+def partner_levels_panel(advisory: Advisory) -> str:
+    """The partners' levels beside ours, as a section of an advisory version's review."""
+    return render_to_string(
+        "peers/_partner_levels.html",
+        {"partner_levels": partner_levels(country_code=advisory.country_id)},
+    )

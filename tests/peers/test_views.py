@@ -99,3 +99,21 @@ def test_healthz_shows_a_stale_source_and_stays_up(client, fetched, feeds):
     assert check["critical"] is False
     assert "us stale" in check["detail"]
     assert "HTTP 500" in check["detail"]
+
+
+def test_the_approver_reads_the_partners_levels_on_the_version_to_approve(client, fetched):
+    from advisories import services as advisory_services
+    from tests.advisories.conftest import TEXTS
+
+    editor, approver = fetched.staff["bamako-editor"], fetched.staff["bamako-approver"]
+    draft = advisory_services.advisory_draft_create(
+        country_code="ML", author=editor, fields={**TEXTS, "country_level": 4}
+    )
+    advisory_services.advisory_submit(advisory=draft, submitted_by=editor)
+    login_verified(client, approver)
+
+    html = client.get(f"/staff/advisories/{draft.pk}/").content.decode()
+
+    assert "What partners advise" in html
+    assert "Level 4: Do Not Travel" in html
+    assert "Avoid all travel" in html

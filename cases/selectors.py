@@ -199,9 +199,9 @@ def cases_for_staff(
         cases = cases.filter(post__code=post_code)
     if safety_check_id:
         cases = cases.filter(safety_check_id=safety_check_id)
-    return cases.select_related("post", "region", "citizen", "assignee", "safety_check").order_by(
-        "-priority", "created_at"
-    )
+    return cases.select_related(
+        "post", "country", "region", "citizen", "assignee", "safety_check"
+    ).order_by("-priority", "created_at")
 
 
 def case_for_staff(*, user: User, case_id: uuid.UUID | str) -> Case | None:

@@ -125,6 +125,8 @@ MIDDLEWARE = [
     # Tells whether the session has passed the second factor (`request.user.is_verified()`).
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Staff pages show times in the post's zone (accounts.Post.time_zone).
+    "accounts.middleware.StaffTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a lockout into its 429 response.
     "axes.middleware.AxesMiddleware",

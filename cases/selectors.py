@@ -1,10 +1,12 @@
 """Reads of safety checks and cases, scoped to the staff member's posts."""
 
+import datetime
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import Membership, User
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user, posts_of_user
@@ -26,6 +28,16 @@ def checks_for_staff(*, user: User) -> QuerySet[SafetyCheck]:
     editors and approvers do not see."""
     return SafetyCheck.objects.filter(
         country_id__in=country_codes_of_user(user=user, roles=REGISTER_ROLES)
+    )
+
+
+def checks_open_in_country(*, user: User, country_code: str) -> QuerySet[SafetyCheck]:
+    """The country's started checks still taking answers, for its consular staff, oldest
+    first."""
+    return (
+        checks_for_staff(user=user)
+        .filter(country_id=country_code.upper(), status=SafetyCheck.Status.OPEN)
+        .order_by("started_at")
     )
 
 
@@ -109,22 +121,34 @@ class Board:
 
 def check_board(*, check_id: uuid.UUID) -> Board:
     """One grouped query over the check's responses, whatever their number."""
+    return check_boards(check_ids=[check_id])[check_id]
+
+
+def check_boards(*, check_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Board]:
+    """The boards of several checks in one grouped query, whatever their number of checks
+    and responses (a country's console shows every open check)."""
     rows = (
-        SafetyResponse.objects.filter(safety_check_id=check_id)
-        .values_list("region_code", "status")
+        SafetyResponse.objects.filter(safety_check_id__in=list(check_ids))
+        .values_list("safety_check_id", "region_code", "status")
         .annotate(citizens=Count("id"), people=Sum("people"))
         .order_by()
     )
-    board = Board(totals={status: Tally() for status in BOARD_STATUSES})
-    regions: dict[str, dict[str, Tally]] = defaultdict(
-        lambda: {status: Tally() for status in BOARD_STATUSES}
-    )
-    for region_code, status, citizens, people in rows:
+    boards = {
+        check_id: Board(totals={status: Tally() for status in BOARD_STATUSES})
+        for check_id in check_ids
+    }
+    regions: dict[uuid.UUID, dict[str, dict[str, Tally]]] = {
+        check_id: defaultdict(lambda: {status: Tally() for status in BOARD_STATUSES})
+        for check_id in check_ids
+    }
+    for check_id, region_code, status, citizens, people in rows:
+        board = boards[check_id]
         board.totals[status].citizens += citizens
         board.totals[status].people += people or 0
-        regions[region_code][status] = Tally(citizens=citizens, people=people or 0)
-    board.regions = dict(sorted(regions.items()))
-    return board
+        regions[check_id][region_code][status] = Tally(citizens=citizens, people=people or 0)
+    for check_id, board in boards.items():
+        board.regions = dict(sorted(regions[check_id].items()))
+    return boards
 
 
 def responses_of_check(
@@ -202,6 +226,36 @@ def cases_for_staff(
     return cases.select_related(
         "post", "country", "region", "citizen", "assignee", "safety_check"
     ).order_by("-priority", "created_at")
+
+
+@dataclass(frozen=True)
+class CaseStatusCount:
+    status: str
+    label: str
+    count: int
+    oldest_opened_at: datetime.datetime
+
+
+def case_counts_by_status(*, user: User, country_code: str) -> list[CaseStatusCount]:
+    """The country's cases the user may see, counted by status with the oldest one's opening
+    time, in the statuses' order (one grouped query)."""
+    rows = {
+        status: (count, oldest)
+        for status, count, oldest in Case.objects.filter(
+            post__in=posts_of_user(user=user, roles=REGISTER_ROLES),
+            country_id=country_code.upper(),
+        )
+        .values_list("status")
+        .annotate(count=Count("id"), oldest=Min("created_at"))
+        .order_by()
+    }
+    return [
+        CaseStatusCount(
+            status=value, label=str(label), count=rows[value][0], oldest_opened_at=rows[value][1]
+        )
+        for value, label in Case.Status.choices
+        if value in rows
+    ]
 
 
 def case_for_staff(*, user: User, case_id: uuid.UUID | str) -> Case | None:

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "advisories",
     "notifications",
     "cases",
+    "console",
 ]
 
 MIDDLEWARE = [

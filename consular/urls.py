@@ -16,6 +16,7 @@ urlpatterns = [
     path("alerts/", include("notifications.urls")),
     path("outbox/", RedirectView.as_view(pattern_name="notifications:outbox")),
     path("advisories/", include("advisories.urls")),
+    path("staff/", include("console.urls")),
     path("", include("cases.urls")),
     path("", core_views.home, name="home"),
 ]

@@ -41,16 +41,24 @@ def alert_exists(*, alert_id: uuid.UUID | str, country_code: str) -> bool:
 
 def alert_counts(*, alert_id: str) -> dict[str, dict[str, int]]:
     """Live counts of one alert's deliveries: {channel: {status: n}} (one grouped query)."""
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    return alerts_counts(alert_ids=[alert_id]).get(str(alert_id), {})
+
+
+def alerts_counts(
+    *, alert_ids: Collection[uuid.UUID | str]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Live counts of several alerts' deliveries, {alert id: {channel: {status: n}}}, in one
+    grouped query whatever their number (a console lists the alerts of the last days)."""
+    counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     rows = (
-        Delivery.objects.filter(alert_id=alert_id)
-        .values_list("channel", "status")
+        Delivery.objects.filter(alert_id__in=list(alert_ids))
+        .values_list("alert_id", "channel", "status")
         .annotate(n=Count("id"))
         .order_by()
     )
-    for channel, status, n in rows:
-        counts[channel][status] = n
-    return dict(counts)
+    for alert_id, channel, status, n in rows:
+        counts[str(alert_id)][channel][status] = n
+    return {alert_id: dict(by_channel) for alert_id, by_channel in counts.items()}
 
 
 @dataclass(frozen=True)

@@ -1024,3 +1024,96 @@ def test_actions_that_need_a_django_permission_are_not_offered_to_any_role(world
             ]
 
     assert not offered, "\n" + "\n".join(offered)
+
+
+# --- Staff pages -----------------------------------------------------------------------------
+# The server-rendered pages under /staff/: signed-out callers (a citizen's token is no staff
+# session) are sent to the admin's sign-in; staff see their posts' records and get 404 for
+# another post's. Every route under /staff/ needs a row (`test_every_staff_page_is_classified`).
+
+SIGN_IN = "sign in"  # 302 to the admin's sign-in
+
+
+def staff_page(expect: Callable[[str, str], str]) -> Callable[[str, str], str]:
+    return lambda role, target: SIGN_IN if role in (ANONYMOUS, CITIZEN) else expect(role, target)
+
+
+def _country(world: World, role: str, target: str) -> dict[str, str]:
+    return {"iso2": world.country(role, target)}
+
+
+STAFF_PAGES: dict[tuple[str, str], Operation] = {
+    # Lands on the one country's console, or lists the countries (none for an editor).
+    ("GET", "/staff/"): Operation(expect=staff_page(lambda role, target: AUTHORISED)),
+    ("GET", "/staff/countries/{iso2}/"): Operation(
+        expect=staff_page(consular_record), path=_country
+    ),
+    ("GET", "/staff/checks/"): Operation(expect=staff_page(lambda role, target: OK)),
+    ("GET", "/staff/checks/new/"): Operation(expect=staff_page(lambda role, target: OK)),
+    ("GET", "/staff/checks/{check_id}/"): Operation(
+        expect=staff_page(consular_record), path=_path("check", "check_id")
+    ),
+    ("GET", "/staff/checks/{check_id}/edit/"): Operation(
+        expect=staff_page(consular_record), path=_path("check_draft", "check_id")
+    ),
+    ("GET", "/staff/checks/{check_id}/export.csv"): Operation(
+        expect=staff_page(consular_record),
+        path=_path("check", "check_id"),
+        query=lambda world, role, target: {"status": "needs_help"},
+    ),
+    ("GET", "/staff/cases/"): Operation(expect=staff_page(lambda role, target: OK)),
+    ("GET", "/staff/cases/{case_id}/"): Operation(
+        expect=staff_page(consular_record), path=_path("case", "case_id")
+    ),
+}
+
+
+def _staff_routes(patterns: list[URLPattern | URLResolver] | None = None, prefix: str = "") -> set:
+    routes: set[str] = set()
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        text = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            routes |= _staff_routes(pattern.url_patterns, text)
+        elif text.startswith("staff/"):
+            routes.add("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", text))
+    return routes
+
+
+def test_every_staff_page_is_classified():
+    pages = {path for _method, path in STAFF_PAGES}
+
+    assert _staff_routes() == pages
+
+
+@pytest.fixture
+def staff_pages(world) -> dict[str, Client]:
+    clients = {ANONYMOUS: Client(), CITIZEN: Client()}
+    for role in (*STAFF, SUPERUSER):
+        clients[role] = Client()
+        login_verified(
+            clients[role], User.objects.get(username="root" if role == SUPERUSER else role)
+        )
+    return clients
+
+
+@pytest.mark.parametrize("key", sorted(STAFF_PAGES), ids=lambda key: f"{key[0]} {key[1]}")
+def test_staff_page_answers_each_role_and_post_as_the_matrix_says(world, staff_pages, key):
+    method, template = key
+    operation = STAFF_PAGES[key]
+    failures = []
+    for role in ROLES:
+        for target in TARGETS:
+            expected = operation.expect(role, target)
+            url = template.format(**operation.path(world, role, target))
+            response = staff_pages[role].generic(
+                method, url, QUERY_STRING=urlencode(operation.query(world, role, target))
+            )
+            code = response.status_code
+            if expected == SIGN_IN:
+                passed = code == 302 and response["Location"].startswith("/admin/login/")
+            else:
+                passed = EXPECTED_STATUSES[expected](code)
+            if not passed:
+                failures.append(f"{role:16} {target:8} expected {expected}, got {code}")
+
+    assert not failures, "\n" + "\n".join(failures)

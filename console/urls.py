@@ -1,0 +1,10 @@
+from django.urls import path
+
+from console import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.landing, name="landing"),
+    path("countries/<str:iso2>/", views.country, name="country"),
+]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 TILE_WIDTH = 168
 TILE_HEIGHT = 84
 GAP = 8
-NAME_LENGTH = 20
+NAME_LENGTH = 17
 
 
 @dataclass(frozen=True)
@@ -64,9 +64,9 @@ def _shorten(name: str) -> str:
 
 
 def tile_map(rows: list[RegionRow]) -> TileMap:
-    """Rows laid out on a grid about three tiles wide for two high, row by row."""
+    """Rows laid out on a near-square grid, row by row."""
     count = max(len(rows), 1)
-    columns = max(1, min(count, math.ceil(math.sqrt(count * 1.5))))
+    columns = max(1, min(count, math.ceil(math.sqrt(count))))
     lines = math.ceil(count / columns)
     tiles = [
         Tile(

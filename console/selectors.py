@@ -178,18 +178,23 @@ def _alert_lines(user: User, country_code: str, names: dict[str, str]) -> list[A
                 handed_off=sum(by_status.get(status, 0) for status in HANDED_OFF),
                 not_delivered=sum(by_status.get(status, 0) for status in NOT_DELIVERED),
                 waiting=sum(by_status.get(status, 0) for status in WAITING),
-                changes=[
-                    _("%(region)s: level %(old)s to %(new)s")
-                    % {
-                        "region": names.get(change.get("region_code", ""), _("a region")),
-                        "old": change.get("old_level"),
-                        "new": change.get("new_level"),
-                    }
-                    for change in alert.changes
-                ],
+                changes=[change_line(change, names) for change in alert.changes],
             )
         )
     return lines
+
+
+def change_line(change: dict[str, object], names: dict[str, str]) -> str:
+    """A change of an alert in words: "Gao: level 3 to 4" ("Gao: level 3" for a first
+    publication, which had no level before)."""
+    values = {
+        "region": names.get(str(change.get("region_code", "")), _("a region")),
+        "old": change.get("old_level"),
+        "new": change.get("new_level"),
+    }
+    if values["old"] is None:
+        return _("%(region)s: level %(new)s") % values
+    return _("%(region)s: level %(old)s to %(new)s") % values
 
 
 def _check_lines(user: User, country_code: str, names: dict[str, str]) -> list[CheckLine]:

@@ -7,6 +7,7 @@ from django import template
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 register = template.Library()
 
@@ -47,3 +48,16 @@ def get_item(mapping: dict[str, object], key: str) -> object:
     """`{{ names|get_item:code }}`: a dictionary's value by a variable key (the key itself
     when missing, so a name never renders blank)."""
     return mapping.get(key, key)
+
+
+@register.filter
+def duration(seconds: int | None) -> str:
+    """A wait in words a reader takes in at a glance: "45 s", "3 min", "2 h 5 min"."""
+    if seconds is None:
+        return "—"
+    if seconds < 60:
+        return _("%(seconds)s s") % {"seconds": seconds}
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return _("%(minutes)s min") % {"minutes": minutes}
+    return _("%(hours)s h %(minutes)s min") % {"hours": minutes // 60, "minutes": minutes % 60}

@@ -1032,6 +1032,7 @@ def test_actions_that_need_a_django_permission_are_not_offered_to_any_role(world
 # another post's. Every route under /staff/ needs a row (`test_every_staff_page_is_classified`).
 
 SIGN_IN = "sign in"  # 302 to the admin's sign-in
+ACTED = "acted"  # a form's post went through: 302 back to the page, with its confirmation
 
 
 def staff_page(expect: Callable[[str, str], str]) -> Callable[[str, str], str]:
@@ -1047,6 +1048,20 @@ STAFF_PAGES: dict[tuple[str, str], Operation] = {
     ("GET", "/staff/"): Operation(expect=staff_page(lambda role, target: AUTHORISED)),
     ("GET", "/staff/countries/{iso2}/"): Operation(
         expect=staff_page(consular_record), path=_country
+    ),
+    ("GET", "/staff/alerts/{alert_id}/"): Operation(
+        expect=staff_page(consular_record), path=_path("alert", "alert_id")
+    ),
+    # Resend to the failed: the world's alert has one failed delivery.
+    ("POST", "/staff/alerts/{alert_id}/"): Operation(
+        expect=staff_page(
+            lambda role, target: ACTED if consular_record(role, target) == OK else HIDDEN
+        ),
+        path=_path("alert", "alert_id"),
+        body=lambda world, role, target: {"action": "resend_failed"},
+    ),
+    ("GET", "/staff/alerts/{alert_id}/progress/"): Operation(
+        expect=staff_page(consular_record), path=_path("alert", "alert_id")
     ),
     ("GET", "/staff/checks/"): Operation(expect=staff_page(lambda role, target: OK)),
     ("GET", "/staff/checks/new/"): Operation(expect=staff_page(lambda role, target: OK)),
@@ -1105,12 +1120,20 @@ def test_staff_page_answers_each_role_and_post_as_the_matrix_says(world, staff_p
         for target in TARGETS:
             expected = operation.expect(role, target)
             url = template.format(**operation.path(world, role, target))
-            response = staff_pages[role].generic(
-                method, url, QUERY_STRING=urlencode(operation.query(world, role, target))
-            )
+            body = operation.body(world, role, target)
+            with transaction.atomic():
+                response = staff_pages[role].generic(
+                    method,
+                    url,
+                    data=urlencode(body) if body else "",
+                    content_type="application/x-www-form-urlencoded",
+                    QUERY_STRING=urlencode(operation.query(world, role, target)),
+                )
+                transaction.set_rollback(True)
             code = response.status_code
-            if expected == SIGN_IN:
-                passed = code == 302 and response["Location"].startswith("/admin/login/")
+            if expected in (SIGN_IN, ACTED):
+                signed_out = code == 302 and response["Location"].startswith("/admin/login/")
+                passed = code == 302 and signed_out == (expected == SIGN_IN)
             else:
                 passed = EXPECTED_STATUSES[expected](code)
             if not passed:

@@ -193,6 +193,27 @@ def open_check_of_citizen(*, citizen_id: uuid.UUID | str) -> SafetyCheck | None:
     )
 
 
+# The queue's sortable columns: each one's order, then the oldest first among equals. A
+# column asked for with "-" before it reads the other way.
+CASE_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "age": ("created_at",),
+    "priority": ("-priority", "created_at"),
+    "status": ("status", "created_at"),
+    "region": ("region__name_en", "created_at"),
+    "assignee": ("assignee__username", "created_at"),
+}
+
+
+def _case_order(sort: str) -> tuple[str, ...]:
+    column = sort.removeprefix("-")
+    fields = CASE_ORDERINGS.get(column, CASE_ORDERINGS["priority"])
+    if sort.startswith("-") and column in CASE_ORDERINGS:
+        return tuple(
+            field.removeprefix("-") if field.startswith("-") else f"-{field}" for field in fields
+        )
+    return fields
+
+
 def cases_for_staff(
     *,
     user: User,
@@ -202,10 +223,11 @@ def cases_for_staff(
     assignee: str | None = None,
     post_code: str | None = None,
     safety_check_id: uuid.UUID | None = None,
+    sort: str = "priority",
 ) -> QuerySet[Case]:
     """The cases of the posts where the user is consular staff (officer, post administrator:
     a case names a citizen), narrowed by the queue's filters. `assignee` is a user id, "me" or
-    "none"."""
+    "none"; `sort` one of `CASE_ORDERINGS` (priority when it is none), "-" first to reverse."""
     cases = Case.objects.filter(post__in=posts_of_user(user=user, roles=REGISTER_ROLES))
     if status:
         cases = cases.filter(status=status)
@@ -225,7 +247,7 @@ def cases_for_staff(
         cases = cases.filter(safety_check_id=safety_check_id)
     return cases.select_related(
         "post", "country", "region", "citizen", "assignee", "safety_check"
-    ).order_by("-priority", "created_at")
+    ).order_by(*_case_order(sort))
 
 
 @dataclass(frozen=True)

@@ -440,12 +440,24 @@ def case_queue(request: HttpRequest) -> HttpResponse:
             case_services.cases_assign(case_ids=case_ids, assignee=user, actor=user)
             messages.success(request, _("The selected cases are assigned to you."))
         return redirect(request.get_full_path())
+    # Filters and sorting stick: the queue opened bare shows what it showed last, until the
+    # officer clears them.
+    if "clear" in request.GET:
+        request.session.pop(QUEUE_SESSION_KEY, None)
+        return redirect("cases:case_queue")
+    if not request.GET and request.session.get(QUEUE_SESSION_KEY):
+        return redirect(f"{request.path}?{request.session[QUEUE_SESSION_KEY]}")
+    if request.GET:
+        request.session[QUEUE_SESSION_KEY] = request.GET.urlencode()
     posts = [
         (post.code, post.name)
         for post in posts_of_user(user=user, roles=REGISTER_ROLES).order_by("name")
     ]
     filters = CaseFilterForm(request.GET or None, posts=posts)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
+    sort = request.GET.get("sort", "priority")
+    if sort.removeprefix("-") not in selectors.CASE_ORDERINGS:
+        sort = "priority"
     cases = selectors.cases_for_staff(
         user=user,
         status=cleaned.get("status") or None,
@@ -453,8 +465,37 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         priority=cleaned.get("priority"),
         assignee=cleaned.get("assignee") or None,
         post_code=cleaned.get("post") or None,
+        sort=sort,
     )
-    return render(request, "cases/case_queue.html", {"filters": filters, "cases": cases[:200]})
+    return render(
+        request,
+        "cases/case_queue.html",
+        {
+            "filters": filters,
+            "cases": cases[:200],
+            "columns": _sort_links(request, sort),
+            "filtered": bool(request.GET),
+            "now": timezone.now(),
+        },
+    )
+
+
+QUEUE_SESSION_KEY = "case_queue_query"
+
+
+def _sort_links(request: HttpRequest, sort: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (the other way when it is the current
+    order) and its `aria-sort`."""
+    columns = {}
+    for column in selectors.CASE_ORDERINGS:
+        query = request.GET.copy()
+        current = sort.removeprefix("-") == column
+        query["sort"] = f"-{column}" if current and not sort.startswith("-") else column
+        columns[column] = {
+            "url": f"?{query.urlencode()}",
+            "aria": ("descending" if sort.startswith("-") else "ascending") if current else "",
+        }
+    return columns
 
 
 @staff_view

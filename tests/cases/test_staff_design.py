@@ -82,3 +82,47 @@ def test_check_page_names_its_regions(client, bamako_officer):
     assert "Gao" in text
     assert "ML-7," not in text
     assert "ML-7<" not in text
+
+
+def test_queue_sorts_by_age_and_the_other_way(client, bamako_officer):
+    with time_machine.travel(datetime.datetime(2026, 7, 1, 8, 0, tzinfo=datetime.UTC)):
+        case_services.case_open(
+            opened_by=bamako_officer, kind="welfare", country_code="ML", summary="Sum old"
+        )
+    with time_machine.travel(datetime.datetime(2026, 7, 1, 9, 0, tzinfo=datetime.UTC)):
+        case_services.case_open(
+            opened_by=bamako_officer,
+            kind="welfare",
+            country_code="ML",
+            summary="Sum urgent",
+            priority=4,
+        )
+    with time_machine.travel(datetime.datetime(2026, 7, 1, 10, 0, tzinfo=datetime.UTC)):
+        case_services.case_open(
+            opened_by=bamako_officer, kind="welfare", country_code="ML", summary="Sum new"
+        )
+    login_verified(client, bamako_officer)
+
+    def order(**params):
+        page = client.get(reverse("cases:case_queue"), params).content.decode()
+        rows = [row for row in page.split("<tr>") if 'name="case"' in row]
+        return [next(s for s in ("old", "urgent", "new") if f"Sum {s}" in row) for row in rows]
+
+    assert order(sort="age") == ["old", "urgent", "new"]
+    assert order(sort="-age") == ["new", "urgent", "old"]
+    assert order(sort="priority") == ["urgent", "old", "new"]
+    assert order(sort="nonsense") == ["urgent", "old", "new"]
+
+
+def test_queue_filters_stick_until_cleared(client, bamako_officer):
+    login_verified(client, bamako_officer)
+
+    client.get(reverse("cases:case_queue"), {"status": "new", "sort": "age"})
+    back = client.get(reverse("cases:case_queue"))
+    cleared = client.get(reverse("cases:case_queue"), {"clear": "1"})
+    bare = client.get(reverse("cases:case_queue"))
+
+    assert back.status_code == 302
+    assert back["Location"] == reverse("cases:case_queue") + "?status=new&sort=age"
+    assert cleared.status_code == 302
+    assert bare.status_code == 200

@@ -33,6 +33,7 @@ from cases.services import safety_checks
 from core.audit import Action, audit_record
 from core.exceptions import ApplicationError
 from core.http import no_store, staff_view
+from core.spreadsheets import safe_cell
 from regions.selectors import region_names
 from registrations.selectors import citizen_get, presence_current_of_citizen
 
@@ -409,25 +410,20 @@ def check_export(request: HttpRequest, check_id: str) -> HttpResponse:
         writer.writerow(
             [
                 row.region_code,
-                _csv_safe(citizen.given_name),
-                _csv_safe(citizen.family_name),
-                _csv_safe(citizen.email),
-                _csv_safe(citizen.phone),
+                safe_cell(citizen.given_name),
+                safe_cell(citizen.family_name),
+                safe_cell(citizen.email),
+                safe_cell(citizen.phone),
                 row.people,
                 row.status,
                 row.help_kind,
                 row.people_with_them or "",
-                _csv_safe(row.location),
-                _csv_safe(row.details),
+                safe_cell(row.location),
+                safe_cell(row.details),
                 row.answered_at.isoformat() if row.answered_at else "",
             ]
         )
     return response
-
-
-def _csv_safe(value: str) -> str:
-    """Spreadsheets run a cell starting with one of these as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @staff_view

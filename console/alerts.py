@@ -138,13 +138,19 @@ def _failure_line(group: FailureGroup) -> FailureLine:
     )
 
 
+def people_to_phone(*, alert: Alert) -> list[CitizenContact]:
+    """The people none of whose messages of the alert got through, with their verified phone
+    number (empty without one), by name."""
+    contacts = citizen_contacts(
+        citizen_ids=alert_unreached_citizen_ids(alert_id=alert.id), channels=("sms",)
+    )
+    return sorted(contacts.values(), key=lambda contact: contact.given_name)
+
+
 def alert_page(*, alert: Alert) -> AlertPage:
     progress = alert_progress_view(alert=alert)
     names = region_names(
         codes={*alert.region_codes, *(str(c.get("region_code", "")) for c in alert.changes)}
-    )
-    contacts = citizen_contacts(
-        citizen_ids=alert_unreached_citizen_ids(alert_id=alert.id), channels=("sms",)
     )
     return AlertPage(
         alert=alert,
@@ -152,7 +158,7 @@ def alert_page(*, alert: Alert) -> AlertPage:
         regions=[names.get(code, code) for code in alert.region_codes],
         progress=progress,
         failures=[_failure_line(group) for group in alert_failures(alert_id=alert.id)],
-        to_phone=sorted(contacts.values(), key=lambda contact: contact.given_name),
+        to_phone=people_to_phone(alert=alert),
         can_resend=progress.failed > 0 and alert.state != "cancelled",
         can_cancel=alert.state not in FINISHED_STATES,
     )

@@ -108,7 +108,7 @@ def console_countries(*, user: User) -> list[tuple[str, str]]:
 
 
 def _region_rows(
-    regions: list[Region], levels: dict[str, int], country_level: int | None
+    country_code: str, regions: list[Region], levels: dict[str, int], country_level: int | None
 ) -> list[RegionRow]:
     """One row per first-level region, counting the people of its subdivisions with it, and
     a last row for the people whose presence names no region (when there are any)."""
@@ -120,11 +120,7 @@ def _region_rows(
         return code
 
     counts: dict[str, tuple[int, int]] = {}
-    country_code = regions[0].country_id if regions else ""
-    stats = (
-        presence_stats(country_code=country_code, on_date=timezone.localdate()) if regions else []
-    )
-    for stat in stats:
+    for stat in presence_stats(country_code=country_code, on_date=timezone.localdate()):
         key = top(stat.region_code) if stat.region_code else ""
         citizens, people = counts.get(key, (0, 0))
         counts[key] = (citizens + stat.citizens, people + stat.people)
@@ -238,7 +234,7 @@ def country_console(*, user: User, country_code: str) -> CountryConsole | None:
             overrides={override.region_id: override.level for override in current.overrides.all()},
             parents=[(region.code, region.parent_id) for region in regions],
         )
-    rows = _region_rows(regions, levels, current.country_level if current else None)
+    rows = _region_rows(code, regions, levels, current.country_level if current else None)
     return CountryConsole(
         code=code,
         name=country.name,

@@ -1,6 +1,8 @@
 """The crisis console's pages. Only consular staff of a post covering the country see them;
 anyone else gets 404 for the country, as if it had no console."""
 
+import csv
+
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,10 +12,11 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from console import selectors
-from console.alerts import alert_for_console, alert_page, alert_progress_view
+from console.alerts import alert_for_console, alert_page, alert_progress_view, people_to_phone
 from core.audit import Action, audit_record
 from core.exceptions import ApplicationError
 from core.http import staff_view
+from core.spreadsheets import safe_cell
 from notifications.alerts import alert_cancel, alert_resend_failed
 from notifications.models import Alert
 
@@ -111,3 +114,26 @@ def alert_progress(request: HttpRequest, alert_id: str) -> HttpResponse:
         "console/_alert_progress.html",
         {"progress": alert_progress_view(alert=found), "poll_seconds": PROGRESS_POLL_SECONDS},
     )
+
+
+@staff_view
+@require_http_methods(["GET"])
+def alert_to_phone(request: HttpRequest, alert_id: str) -> HttpResponse:
+    """The people none of whose messages got through, with their numbers, for a phone bank;
+    recorded in the audit trail."""
+    found = alert_for_console(user=_user(request), alert_id=alert_id)
+    if found is None:
+        raise Http404
+    audit_record(
+        request=request,
+        action=Action.EXPORT,
+        obj=found,
+        detail={"via": "staff", "list": "to_phone"},
+    )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="alert-{found.id}-to-phone.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["given_name", "phone", "language"])
+    for person in people_to_phone(alert=found):
+        writer.writerow([safe_cell(person.given_name), safe_cell(person.phone), person.language])
+    return response

@@ -5,6 +5,7 @@ and the progress fragment the page polls while the alert sends."""
 import pytest
 from django.urls import reverse
 
+from core.models import AuditEvent
 from notifications.models import Alert, Delivery
 from tests.accounts.factories import login_verified
 from tests.cases.conftest import citizen_in
@@ -142,3 +143,24 @@ def test_beirut_gets_404_on_a_bamako_alert_its_fragment_and_its_actions(
     assert cancel.status_code == 404
     alert.refresh_from_db()
     assert alert.state == "sending"
+
+
+def test_people_to_phone_export_lists_the_unreached_and_is_audited(
+    client, bamako_officer, beirut_officer, sending
+):
+    alert, moussa = sending
+    moussa.given_name = "=Moussa"
+    moussa.save()
+    login_verified(client, bamako_officer)
+
+    response = client.get(reverse("console:alert_to_phone", args=[alert.id]))
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "given_name,phone,language"
+    assert sorted(lines[1:]) == sorted([f"'=Moussa,'{moussa.phone},en", "Fanta,,en"])
+    assert AuditEvent.objects.filter(action="export", object_id=str(alert.id)).exists()
+
+    login_verified(client, beirut_officer)
+    assert client.get(reverse("console:alert_to_phone", args=[alert.id])).status_code == 404

@@ -1063,6 +1063,9 @@ STAFF_PAGES: dict[tuple[str, str], Operation] = {
     ("GET", "/staff/alerts/{alert_id}/progress/"): Operation(
         expect=staff_page(consular_record), path=_path("alert", "alert_id")
     ),
+    ("GET", "/staff/alerts/{alert_id}/to-phone.csv"): Operation(
+        expect=staff_page(consular_record), path=_path("alert", "alert_id")
+    ),
     ("GET", "/staff/checks/"): Operation(expect=staff_page(lambda role, target: OK)),
     ("GET", "/staff/checks/new/"): Operation(expect=staff_page(lambda role, target: OK)),
     ("GET", "/staff/checks/{check_id}/"): Operation(

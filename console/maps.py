@@ -24,6 +24,26 @@ class RegionRow:
     level: int | None
     citizens: int
     people: int
+    # The map's other layers: citizens with no verified channel; and, over the open safety
+    # checks, those asked, those who answered, those who need help.
+    unreachable: int = 0
+    asked: int = 0
+    answered: int = 0
+    needs_help: int = 0
+
+    @property
+    def answered_percent(self) -> int | None:
+        return round(100 * self.answered / self.asked) if self.asked else None
+
+    @property
+    def check_band(self) -> str:
+        """How the open checks stand in the region, for the tile's colour (the tile says it
+        in words too): help needed, few answers, most, or nobody asked."""
+        if self.needs_help:
+            return "help"
+        if self.answered_percent is None:
+            return "none"
+        return "low" if self.answered_percent < 50 else "high"
 
 
 @dataclass(frozen=True)

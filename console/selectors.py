@@ -2,6 +2,8 @@
 of queries whatever the number of regions, people, alerts or answers."""
 
 import datetime
+import uuid
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -13,7 +15,9 @@ from accounts.selectors import REGISTER_ROLES, country_codes_of_user
 from advisories.levels import effective_levels
 from advisories.models import Advisory
 from advisories.selectors import advisories_awaiting_approval, advisory_current
+from cases.models import SafetyCheck
 from cases.selectors import (
+    Board,
     CaseStatusCount,
     case_counts_by_status,
     check_boards,
@@ -23,7 +27,7 @@ from console.maps import RegionRow, TileMap, tile_map
 from notifications.selectors import alerts_counts, alerts_for_staff
 from regions.models import Region
 from regions.selectors import countries_with_codes, country_get, regions_of_country
-from registrations.selectors import presence_stats
+from registrations.selectors import presence_stats, presence_unreachable_counts
 
 # How far back the console lists alerts: the crisis at hand, not the archive.
 ALERT_DAYS = 7
@@ -108,43 +112,61 @@ def console_countries(*, user: User) -> list[tuple[str, str]]:
 
 
 def _region_rows(
-    country_code: str, regions: list[Region], levels: dict[str, int], country_level: int | None
+    country_code: str,
+    regions: list[Region],
+    levels: dict[str, int],
+    country_level: int | None,
+    boards: list[Board],
 ) -> list[RegionRow]:
     """One row per first-level region, counting the people of its subdivisions with it, and
-    a last row for the people whose presence names no region (when there are any)."""
+    a last row for the people whose presence names no region (when there are any); with the
+    open checks' answers and the people nobody can write to, for the map's layers."""
     parent_of = {region.code: region.parent_id for region in regions}
 
-    def top(code: str) -> str:
+    def top(code: str | None) -> str:
+        if not code:
+            return ""
         while parent_of.get(code):
             code = parent_of[code] or code
         return code
 
-    counts: dict[str, tuple[int, int]] = {}
-    for stat in presence_stats(country_code=country_code, on_date=timezone.localdate()):
-        key = top(stat.region_code) if stat.region_code else ""
-        citizens, people = counts.get(key, (0, 0))
-        counts[key] = (citizens + stat.citizens, people + stat.people)
-    rows = [
-        RegionRow(
-            code=region.code,
-            name=region.name,
-            level=levels.get(region.code, country_level),
-            citizens=counts.get(region.code, (0, 0))[0],
-            people=counts.get(region.code, (0, 0))[1],
+    today = timezone.localdate()
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for stat in presence_stats(country_code=country_code, on_date=today):
+        counts[top(stat.region_code)].update(citizens=stat.citizens, people=stat.people)
+    for code, unreachable in presence_unreachable_counts(
+        country_code=country_code, on_date=today
+    ).items():
+        counts[top(code)].update(unreachable=unreachable)
+    for board in boards:
+        for code, tallies in board.regions.items():
+            counts[top(code)].update(
+                asked=sum(tally.citizens for tally in tallies.values()),
+                answered=tallies["safe"].citizens + tallies["needs_help"].citizens,
+                needs_help=tallies["needs_help"].citizens,
+            )
+
+    def row(code: str, name: str, level: int | None) -> RegionRow:
+        found = counts.get(code, Counter())
+        return RegionRow(
+            code=code,
+            name=name,
+            level=level,
+            citizens=found["citizens"],
+            people=found["people"],
+            unreachable=found["unreachable"],
+            asked=found["asked"],
+            answered=found["answered"],
+            needs_help=found["needs_help"],
         )
+
+    rows = [
+        row(region.code, region.name, levels.get(region.code, country_level))
         for region in regions
         if region.parent_id is None
     ]
     if "" in counts:
-        rows.append(
-            RegionRow(
-                code="",
-                name=_("No region given"),
-                level=country_level,
-                citizens=counts[""][0],
-                people=counts[""][1],
-            )
-        )
+        rows.append(row("", _("No region given"), country_level))
     return rows
 
 
@@ -193,9 +215,9 @@ def change_line(change: dict[str, object], names: dict[str, str]) -> str:
     return _("%(region)s: level %(old)s to %(new)s") % values
 
 
-def _check_lines(user: User, country_code: str, names: dict[str, str]) -> list[CheckLine]:
-    checks = list(checks_open_in_country(user=user, country_code=country_code))
-    boards = check_boards(check_ids=[check.id for check in checks])
+def _check_lines(
+    checks: list[SafetyCheck], boards: dict[uuid.UUID, Board], names: dict[str, str]
+) -> list[CheckLine]:
     lines = []
     for check in checks:
         totals = boards[check.id].totals
@@ -234,7 +256,11 @@ def country_console(*, user: User, country_code: str) -> CountryConsole | None:
             overrides={override.region_id: override.level for override in current.overrides.all()},
             parents=[(region.code, region.parent_id) for region in regions],
         )
-    rows = _region_rows(code, regions, levels, current.country_level if current else None)
+    checks = list(checks_open_in_country(user=user, country_code=code))
+    boards = check_boards(check_ids=[check.id for check in checks])
+    rows = _region_rows(
+        code, regions, levels, current.country_level if current else None, list(boards.values())
+    )
     return CountryConsole(
         code=code,
         name=country.name,
@@ -253,7 +279,7 @@ def country_console(*, user: User, country_code: str) -> CountryConsole | None:
         advisory_id=str(current.id) if current else None,
         waiting=list(advisories_awaiting_approval(country_code=code)),
         alerts=_alert_lines(user, code, names),
-        checks=_check_lines(user, code, names),
+        checks=_check_lines(checks, boards, names),
         cases=case_counts_by_status(user=user, country_code=code),
     )
 

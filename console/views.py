@@ -46,7 +46,17 @@ def country(request: HttpRequest, iso2: str) -> HttpResponse:
     console = selectors.country_console(user=_user(request), country_code=iso2)
     if console is None:
         raise Http404
-    return render(request, "console/country.html", {"console": console})
+    layer = request.GET.get("layer", "level")
+    return render(
+        request,
+        "console/country.html",
+        {"console": console, "layer": layer if layer in MAP_LAYERS else "level"},
+    )
+
+
+# What the map's tiles show: the advisory level, the open checks' answers, or the people
+# nobody can write to. Links switch between them, without a script.
+MAP_LAYERS = ("level", "check", "unreachable")
 
 
 @staff_view

@@ -74,6 +74,13 @@ def test_bamako_officer_reads_the_mali_console_and_beirut_gets_404(
     ]
     assert blocking == []
 
+    # The check's layer: who in Gao answered.
+    page.get_by_role("link", name="Open safety checks").click()
+    expect(page.locator('svg.region-map g[data-region="ML-7"]')).to_have_class(
+        re.compile("check-low")
+    )
+    page.screenshot(path=artifacts / "console-mali-checks.png", full_page=True)
+
     sign_in(page, base, "beirut-officer")
     response = page.goto(base + "/staff/countries/ML/")
     assert response is not None

@@ -149,5 +149,26 @@ def test_console_query_count_does_not_grow_with_regions_or_people(
     start_check(bamako_officer, django_capture_on_commit_callbacks, region_codes=MALI[:count])
     login_verified(client, bamako_officer)
 
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         assert client.get(console_url()).status_code == 200
+
+
+def test_map_layers_show_the_open_checks_answers_and_the_people_nobody_can_reach(
+    client, bamako_officer, django_capture_on_commit_callbacks
+):
+    citizen_in("ML-7", name="Awa")
+    citizen_in("ML-7", name="Moussa", sms=False, email_verified=False)
+    start_check(bamako_officer, django_capture_on_commit_callbacks, region_codes=["ML-7"])
+    login_verified(client, bamako_officer)
+
+    checks = client.get(console_url(), {"layer": "check"}).content.decode()
+    unreachable = client.get(console_url(), {"layer": "unreachable"}).content.decode()
+    unknown = client.get(console_url(), {"layer": "nonsense"}).content.decode()
+
+    # Moussa has no verified channel: only Awa was asked.
+    assert '<g class="tile check-low" data-region="ML-7">' in checks
+    assert "0% answered" in checks
+    assert '<g class="tile check-none" data-region="ML-1">' in checks
+    assert '<g class="tile unreachable-some" data-region="ML-7">' in unreachable
+    assert "1 with no channel" in unreachable
+    assert '<g class="tile level-none" data-region="ML-7">' in unknown

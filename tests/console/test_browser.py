@@ -126,3 +126,42 @@ def test_alert_page_counts_move_without_a_reload_and_beirut_gets_404(
         response = page.goto(base + url)
         assert response is not None
         assert response.status == 404
+
+
+def test_every_staff_page_passes_axe(page, live_server, artifacts, bamako_officer):
+    citizen_in("ML-7", name="Awa")
+    check = start_check(bamako_officer, region_codes=["ML-7"])
+    case = case_services.case_open(
+        opened_by=bamako_officer,
+        kind="welfare",
+        country_code="ML",
+        region_code="ML-7",
+        summary="Family asking for news.",
+    )
+    alert = AlertFactory(country_id="ML", region_codes=["ML-7"], people=1, messages=1)
+    DeliveryFactory(alert=alert, status="failed", provider_id="")
+    base = live_server.url
+    page.set_viewport_size({"width": 1024, "height": 900})
+    sign_in(page, base, "bamako-officer")
+    pages = {
+        "console": "/staff/countries/ML/",
+        "alert": f"/staff/alerts/{alert.id}/?confirm=resend_failed",
+        "queue": "/staff/cases/",
+        "case": f"/staff/cases/{case.id}/",
+        "checks": "/staff/checks/",
+        "board": f"/staff/checks/{check.id}/",
+        "check-new": "/staff/checks/new/",
+    }
+
+    failures = []
+    for name, url in pages.items():
+        page.goto(base + url)
+        results = Axe().run(page)
+        page.screenshot(path=artifacts / f"staff-{name}.png", full_page=True)
+        failures += [
+            f"{name}: {violation['id']} ({violation['impact']})"
+            for violation in results.response["violations"]
+            if violation["impact"] in BLOCKING
+        ]
+
+    assert failures == []

@@ -22,7 +22,7 @@ class MembershipInline(admin.TabularInline[Membership, Post]):
 
 @admin.register(Post)
 class PostAdmin(AuditedModelAdminMixin, admin.ModelAdmin[Post]):
-    list_display = ["code", "name", "kind", "city", "urgent_safety_checks"]
+    list_display = ["code", "name", "kind", "city", "time_zone", "urgent_safety_checks"]
     search_fields = ["code", "name", "city"]
     filter_horizontal = ["countries"]
     inlines = [MembershipInline]

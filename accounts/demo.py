@@ -20,6 +20,7 @@ DEMO_POSTS = [
         "email": "consular.bamako@example.org",
         "phone": "+223 20 00 00 00",
         "emergency_phone": "+223 70 00 00 00",
+        "time_zone": "Africa/Bamako",
     },
     {
         "code": "beirut",
@@ -29,6 +30,7 @@ DEMO_POSTS = [
         "email": "consular.beirut@example.org",
         "phone": "+961 1 000 000",
         "emergency_phone": "+961 3 000 000",
+        "time_zone": "Asia/Beirut",
     },
 ]
 

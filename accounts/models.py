@@ -1,9 +1,17 @@
+import zoneinfo
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from core.models import BaseModel
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("Give a time zone by its IANA name, such as Africa/Bamako."))
 
 
 class User(AbstractUser):
@@ -29,6 +37,15 @@ class Post(BaseModel):
     phone = models.CharField(_("public phone"), max_length=40, blank=True)
     emergency_phone = models.CharField(_("24/7 emergency phone"), max_length=40, blank=True)
     address = models.TextField(_("address"), blank=True)
+    # Staff pages show times in their post's zone, named, so that a deadline read in Bamako
+    # is not an hour off (templates/staff/_nav.html says which zone is in force).
+    time_zone = models.CharField(
+        _("time zone"),
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=_("The IANA name of the post's time zone, such as Africa/Bamako."),
+    )
     # Off by default: a safety check then needs a second person's approval before anyone is
     # asked, like any other message to a region (docs/design.md, "Safety checks").
     urgent_safety_checks = models.BooleanField(

@@ -81,6 +81,13 @@ def urgent_safety_check_post(*, user: User, country_code: str) -> Post | None:
     return posts.order_by("code").first()
 
 
+def staff_time_zone(*, user: User) -> str:
+    """The time zone staff pages show the user's times in: their first post's by name, UTC
+    for someone with no post (one query)."""
+    zone = posts_of_user(user=user).order_by("name").values_list("time_zone", flat=True).first()
+    return zone or "UTC"
+
+
 def post_get(*, code: str) -> Post | None:
     return Post.objects.filter(code=code).first()
 

@@ -20,6 +20,7 @@ def post_upsert(
     phone: str = "",
     emergency_phone: str = "",
     address: str = "",
+    time_zone: str = "UTC",
 ) -> Post:
     """Create the post or bring it up to date; its jurisdiction becomes exactly `country_codes`."""
     post, _created = Post.objects.update_or_create(
@@ -32,6 +33,7 @@ def post_upsert(
             "phone": phone,
             "emergency_phone": emergency_phone,
             "address": address,
+            "time_zone": time_zone,
         },
     )
     # Countries are keyed by their ISO code, so the codes are the primary keys to link.

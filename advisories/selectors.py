@@ -22,6 +22,7 @@ __all__ = [
     "PlaceAdvice",
     "RegionAdvice",
     "advice_current_for_place",
+    "advisories_awaiting_approval",
     "advisories_of_staff",
     "advisories_public",
     "advisory_current",
@@ -58,6 +59,17 @@ def advisory_current(*, country_code: str) -> Advisory | None:
             Prefetch("overrides", queryset=RegionOverride.objects.select_related("region"))
         )
         .first()
+    )
+
+
+def advisories_awaiting_approval(*, country_code: str) -> QuerySet[Advisory]:
+    """The country's versions submitted and not yet approved, oldest first: what a crisis
+    console shows as waiting (level, author, when), never their texts."""
+    return (
+        Advisory.objects.filter(country_id=country_code.upper(), status=Advisory.Status.SUBMITTED)
+        .select_related("submitted_by")
+        .only("id", "country_id", "country_level", "posture", "submitted_at", "submitted_by")
+        .order_by("submitted_at")
     )
 
 

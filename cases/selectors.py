@@ -1,10 +1,12 @@
 """Reads of safety checks and cases, scoped to the staff member's posts."""
 
+import datetime
 import uuid
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import Membership, User
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user, posts_of_user
@@ -26,6 +28,16 @@ def checks_for_staff(*, user: User) -> QuerySet[SafetyCheck]:
     editors and approvers do not see."""
     return SafetyCheck.objects.filter(
         country_id__in=country_codes_of_user(user=user, roles=REGISTER_ROLES)
+    )
+
+
+def checks_open_in_country(*, user: User, country_code: str) -> QuerySet[SafetyCheck]:
+    """The country's started checks still taking answers, for its consular staff, oldest
+    first."""
+    return (
+        checks_for_staff(user=user)
+        .filter(country_id=country_code.upper(), status=SafetyCheck.Status.OPEN)
+        .order_by("started_at")
     )
 
 
@@ -109,22 +121,34 @@ class Board:
 
 def check_board(*, check_id: uuid.UUID) -> Board:
     """One grouped query over the check's responses, whatever their number."""
+    return check_boards(check_ids=[check_id])[check_id]
+
+
+def check_boards(*, check_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, Board]:
+    """The boards of several checks in one grouped query, whatever their number of checks
+    and responses (a country's console shows every open check)."""
     rows = (
-        SafetyResponse.objects.filter(safety_check_id=check_id)
-        .values_list("region_code", "status")
+        SafetyResponse.objects.filter(safety_check_id__in=list(check_ids))
+        .values_list("safety_check_id", "region_code", "status")
         .annotate(citizens=Count("id"), people=Sum("people"))
         .order_by()
     )
-    board = Board(totals={status: Tally() for status in BOARD_STATUSES})
-    regions: dict[str, dict[str, Tally]] = defaultdict(
-        lambda: {status: Tally() for status in BOARD_STATUSES}
-    )
-    for region_code, status, citizens, people in rows:
+    boards = {
+        check_id: Board(totals={status: Tally() for status in BOARD_STATUSES})
+        for check_id in check_ids
+    }
+    regions: dict[uuid.UUID, dict[str, dict[str, Tally]]] = {
+        check_id: defaultdict(lambda: {status: Tally() for status in BOARD_STATUSES})
+        for check_id in check_ids
+    }
+    for check_id, region_code, status, citizens, people in rows:
+        board = boards[check_id]
         board.totals[status].citizens += citizens
         board.totals[status].people += people or 0
-        regions[region_code][status] = Tally(citizens=citizens, people=people or 0)
-    board.regions = dict(sorted(regions.items()))
-    return board
+        regions[check_id][region_code][status] = Tally(citizens=citizens, people=people or 0)
+    for check_id, board in boards.items():
+        board.regions = dict(sorted(regions[check_id].items()))
+    return boards
 
 
 def responses_of_check(
@@ -169,6 +193,27 @@ def open_check_of_citizen(*, citizen_id: uuid.UUID | str) -> SafetyCheck | None:
     )
 
 
+# The queue's sortable columns: each one's order, then the oldest first among equals. A
+# column asked for with "-" before it reads the other way.
+CASE_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "age": ("created_at",),
+    "priority": ("-priority", "created_at"),
+    "status": ("status", "created_at"),
+    "region": ("region__name_en", "created_at"),
+    "assignee": ("assignee__username", "created_at"),
+}
+
+
+def _case_order(sort: str) -> tuple[str, ...]:
+    column = sort.removeprefix("-")
+    fields = CASE_ORDERINGS.get(column, CASE_ORDERINGS["priority"])
+    if sort.startswith("-") and column in CASE_ORDERINGS:
+        return tuple(
+            field.removeprefix("-") if field.startswith("-") else f"-{field}" for field in fields
+        )
+    return fields
+
+
 def cases_for_staff(
     *,
     user: User,
@@ -178,10 +223,11 @@ def cases_for_staff(
     assignee: str | None = None,
     post_code: str | None = None,
     safety_check_id: uuid.UUID | None = None,
+    sort: str = "priority",
 ) -> QuerySet[Case]:
     """The cases of the posts where the user is consular staff (officer, post administrator:
     a case names a citizen), narrowed by the queue's filters. `assignee` is a user id, "me" or
-    "none"."""
+    "none"; `sort` one of `CASE_ORDERINGS` (priority when it is none), "-" first to reverse."""
     cases = Case.objects.filter(post__in=posts_of_user(user=user, roles=REGISTER_ROLES))
     if status:
         cases = cases.filter(status=status)
@@ -199,9 +245,39 @@ def cases_for_staff(
         cases = cases.filter(post__code=post_code)
     if safety_check_id:
         cases = cases.filter(safety_check_id=safety_check_id)
-    return cases.select_related("post", "region", "citizen", "assignee", "safety_check").order_by(
-        "-priority", "created_at"
-    )
+    return cases.select_related(
+        "post", "country", "region", "citizen", "assignee", "safety_check"
+    ).order_by(*_case_order(sort))
+
+
+@dataclass(frozen=True)
+class CaseStatusCount:
+    status: str
+    label: str
+    count: int
+    oldest_opened_at: datetime.datetime
+
+
+def case_counts_by_status(*, user: User, country_code: str) -> list[CaseStatusCount]:
+    """The country's cases the user may see, counted by status with the oldest one's opening
+    time, in the statuses' order (one grouped query)."""
+    rows = {
+        status: (count, oldest)
+        for status, count, oldest in Case.objects.filter(
+            post__in=posts_of_user(user=user, roles=REGISTER_ROLES),
+            country_id=country_code.upper(),
+        )
+        .values_list("status")
+        .annotate(count=Count("id"), oldest=Min("created_at"))
+        .order_by()
+    }
+    return [
+        CaseStatusCount(
+            status=value, label=str(label), count=rows[value][0], oldest_opened_at=rows[value][1]
+        )
+        for value, label in Case.Status.choices
+        if value in rows
+    ]
 
 
 def case_for_staff(*, user: User, case_id: uuid.UUID | str) -> Case | None:

@@ -6,10 +6,12 @@ import csv
 from typing import Any
 
 from django import forms
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
@@ -31,6 +33,7 @@ from cases.services import safety_checks
 from core.audit import Action, audit_record
 from core.exceptions import ApplicationError
 from core.http import no_store, staff_view
+from core.spreadsheets import safe_cell
 from regions.selectors import region_names
 from registrations.selectors import citizen_get, presence_current_of_citizen
 
@@ -153,13 +156,23 @@ def _user(request: HttpRequest) -> User:
 @require_http_methods(["GET"])
 def check_list(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    checks = selectors.checks_for_staff(user=user).select_related("country")[:100]
-    to_approve = (
+    checks = list(selectors.checks_for_staff(user=user).select_related("country")[:100])
+    to_approve = list(
         selectors.checks_to_approve(user=user)
         .exclude(created_by=user)
         .select_related("country", "created_by")[:100]
     )
+    _name_regions([*checks, *to_approve])
     return render(request, "cases/check_list.html", {"checks": checks, "to_approve": to_approve})
+
+
+def _name_regions(checks: list[SafetyCheck], names: dict[str, str] | None = None) -> None:
+    """Give each check the names of its regions (`region_labels`), one query for all unless
+    the caller read them already."""
+    if names is None:
+        names = region_names(codes={code for check in checks for code in check.region_codes})
+    for check in checks:
+        check.region_labels = [names.get(code, code) for code in check.region_codes]  # type: ignore[attr-defined]
 
 
 # The services name the fields of a check; the form calls two of them otherwise.
@@ -201,6 +214,7 @@ def check_new(request: HttpRequest) -> HttpResponse:
         except ApplicationError as error:
             _refusal_on(form, error)
         else:
+            messages.success(request, _("The draft is saved. Check whom it would ask."))
             return redirect("cases:check_board", check_id=check.id)
     return render(request, "cases/check_new.html", {"form": form})
 
@@ -227,6 +241,7 @@ def check_edit(request: HttpRequest, check_id: str) -> HttpResponse:
         except ApplicationError as error:
             _refusal_on(form, error)
         else:
+            messages.success(request, _("The draft is saved. Check whom it would ask."))
             return redirect("cases:check_board", check_id=check.id)
     return render(request, "cases/check_new.html", {"form": form, "check": check})
 
@@ -278,12 +293,20 @@ def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
     responses = selectors.responses_of_check(check_id=check.id, status=status)
     if region:
         responses = responses.filter(region_code=region)
+    board = selectors.check_board(check_id=check.id)
+    names = region_names(codes={*check.region_codes, *board.regions})
+    _name_regions([check], names)
     response = render(
         request,
         "cases/check_board.html",
         {
             "check": check,
-            "board": selectors.check_board(check_id=check.id),
+            "board": board,
+            "board_rows": [
+                (code, names.get(code, code) if code else _NOWHERE, tallies)
+                for code, tallies in board.regions.items()
+            ],
+            "region_names": names,
             "statuses": SafetyResponse.Status.choices,
             "status": status,
             "region": region,
@@ -303,6 +326,7 @@ def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpRespon
     if request.method == "POST":
         refusal = _check_step(request, check, reject_form)
         if not refusal:
+            messages.success(request, _CHECK_STEP_DONE[request.POST.get("action", "")])
             started = selectors.check_for_staff(user=user, check_id=check.id)
             if started is None:
                 # An approver who sees no citizen: the check is on its way, its board is not
@@ -310,8 +334,9 @@ def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpRespon
                 return redirect("cases:check_list")
             return redirect("cases:check_board", check_id=check.id)
     reach = selectors.check_reach(check=check)
-    names = region_names(codes=reach.by_region)
-    nowhere = _("Somewhere in the country (no region given)")
+    names = region_names(codes={*reach.by_region, *check.region_codes})
+    _name_regions([check], names)
+    nowhere = _NOWHERE
     author = check.created_by_id == user.id
     return render(
         request,
@@ -320,7 +345,7 @@ def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpRespon
             "check": check,
             "reach": reach,
             "reach_by_region": [
-                (f"{code} · {names.get(code, '')}" if code else nowhere, counts)
+                (names.get(code, code) if code else nowhere, counts)
                 for code, counts in reach.by_region.items()
             ],
             "refusal": refusal,
@@ -333,7 +358,14 @@ def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpRespon
     )
 
 
+_CHECK_STEP_DONE = {
+    "submit": gettext_lazy("The safety check is submitted for approval."),
+    "approve": gettext_lazy("The safety check is approved and started."),
+    "start_alone": gettext_lazy("The safety check is started (urgent mode)."),
+    "reject": gettext_lazy("The safety check is sent back to its author."),
+}
 BOARD_REFRESH_SECONDS = 30
+_NOWHERE = gettext_lazy("Somewhere in the country (no region given)")
 EXPORT_STATUSES = (SafetyResponse.Status.NEEDS_HELP, SafetyResponse.Status.NO_RESPONSE)
 
 
@@ -378,25 +410,20 @@ def check_export(request: HttpRequest, check_id: str) -> HttpResponse:
         writer.writerow(
             [
                 row.region_code,
-                _csv_safe(citizen.given_name),
-                _csv_safe(citizen.family_name),
-                _csv_safe(citizen.email),
-                _csv_safe(citizen.phone),
+                safe_cell(citizen.given_name),
+                safe_cell(citizen.family_name),
+                safe_cell(citizen.email),
+                safe_cell(citizen.phone),
                 row.people,
                 row.status,
                 row.help_kind,
                 row.people_with_them or "",
-                _csv_safe(row.location),
-                _csv_safe(row.details),
+                safe_cell(row.location),
+                safe_cell(row.details),
                 row.answered_at.isoformat() if row.answered_at else "",
             ]
         )
     return response
-
-
-def _csv_safe(value: str) -> str:
-    """Spreadsheets run a cell starting with one of these as a formula."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 @staff_view
@@ -407,13 +434,26 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         case_ids = request.POST.getlist("case")
         if request.POST.get("action") == "assign_me" and case_ids:
             case_services.cases_assign(case_ids=case_ids, assignee=user, actor=user)
+            messages.success(request, _("The selected cases are assigned to you."))
         return redirect(request.get_full_path())
+    # Filters and sorting stick: the queue opened bare shows what it showed last, until the
+    # officer clears them.
+    if "clear" in request.GET:
+        request.session.pop(QUEUE_SESSION_KEY, None)
+        return redirect("cases:case_queue")
+    if not request.GET and request.session.get(QUEUE_SESSION_KEY):
+        return redirect(f"{request.path}?{request.session[QUEUE_SESSION_KEY]}")
+    if request.GET:
+        request.session[QUEUE_SESSION_KEY] = request.GET.urlencode()
     posts = [
         (post.code, post.name)
         for post in posts_of_user(user=user, roles=REGISTER_ROLES).order_by("name")
     ]
     filters = CaseFilterForm(request.GET or None, posts=posts)
     cleaned = filters.cleaned_data if filters.is_valid() else {}
+    sort = request.GET.get("sort", "priority")
+    if sort.removeprefix("-") not in selectors.CASE_ORDERINGS:
+        sort = "priority"
     cases = selectors.cases_for_staff(
         user=user,
         status=cleaned.get("status") or None,
@@ -421,8 +461,37 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         priority=cleaned.get("priority"),
         assignee=cleaned.get("assignee") or None,
         post_code=cleaned.get("post") or None,
+        sort=sort,
     )
-    return render(request, "cases/case_queue.html", {"filters": filters, "cases": cases[:200]})
+    return render(
+        request,
+        "cases/case_queue.html",
+        {
+            "filters": filters,
+            "cases": cases[:200],
+            "columns": _sort_links(request, sort),
+            "filtered": bool(request.GET),
+            "now": timezone.now(),
+        },
+    )
+
+
+QUEUE_SESSION_KEY = "case_queue_query"
+
+
+def _sort_links(request: HttpRequest, sort: str) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link that sorts by it (the other way when it is the current
+    order) and its `aria-sort`."""
+    columns = {}
+    for column in selectors.CASE_ORDERINGS:
+        query = request.GET.copy()
+        current = sort.removeprefix("-") == column
+        query["sort"] = f"-{column}" if current and not sort.startswith("-") else column
+        columns[column] = {
+            "url": f"?{query.urlencode()}",
+            "aria": ("descending" if sort.startswith("-") else "ascending") if current else "",
+        }
+    return columns
 
 
 @staff_view
@@ -436,10 +505,11 @@ def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
     status_form = StatusForm(prefix="status", initial={"status": case.status})
     message_form = MessageForm(prefix="message")
     if request.method == "POST":
-        action = request.POST.get("action")
+        action, done = request.POST.get("action"), ""
         try:
             if action == "assign_me":
                 case_services.case_assign(case=case, assignee=user, actor=user)
+                done = _("The case is assigned to you.")
             elif action == "note":
                 note_form = NoteForm(request.POST, prefix="note")
                 if not note_form.is_valid():
@@ -450,6 +520,7 @@ def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
                     text=note_form.cleaned_data["text"],
                     kind=note_form.cleaned_data["kind"],
                 )
+                done = _("Added to the timeline.")
             elif action == "status":
                 status_form = StatusForm(request.POST, prefix="status")
                 if not status_form.is_valid():
@@ -457,6 +528,7 @@ def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
                 case_services.case_status_change(
                     case=case, status=status_form.cleaned_data["status"], actor=user
                 )
+                done = _("The status is changed.")
             elif action == "message":
                 message_form = MessageForm(request.POST, prefix="message")
                 if not message_form.is_valid():
@@ -467,6 +539,9 @@ def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
                     subject=message_form.cleaned_data["subject"],
                     text=message_form.cleaned_data["text"],
                 )
+                done = _("The message is on its way.")
+            if done:
+                messages.success(request, done)
             return redirect("cases:case_detail", case_id=case.id)
         except _Invalid:
             pass

@@ -108,6 +108,9 @@ INSTALLED_APPS = [
     "notifications",
     "cases",
     "peers",
+    "console",
+    # htmx served from our static files, and `request.htmx` for the staff pages' fragments.
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
@@ -126,6 +129,9 @@ MIDDLEWARE = [
     # Tells whether the session has passed the second factor (`request.user.is_verified()`).
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Staff pages show times in the post's zone (accounts.Post.time_zone).
+    "accounts.middleware.StaffTimeZoneMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: turns a lockout into its 429 response.
     "axes.middleware.AxesMiddleware",

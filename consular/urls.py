@@ -17,6 +17,7 @@ urlpatterns = [
     path("outbox/", RedirectView.as_view(pattern_name="notifications:outbox")),
     path("advisories/", include("advisories.urls")),
     path("staff/advisories/", include("advisories.staff_urls")),
+    path("staff/", include("console.urls")),
     path("", include("cases.urls")),
     path("", include("peers.urls")),
     path("", core_views.home, name="home"),

@@ -8,7 +8,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.core import signing
 from django.db import connection
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
+from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
 from accounts.models import User
@@ -44,16 +45,24 @@ def alert_exists(*, alert_id: uuid.UUID | str, country_code: str) -> bool:
 
 def alert_counts(*, alert_id: str) -> dict[str, dict[str, int]]:
     """Live counts of one alert's deliveries: {channel: {status: n}} (one grouped query)."""
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    return alerts_counts(alert_ids=[alert_id]).get(str(alert_id), {})
+
+
+def alerts_counts(
+    *, alert_ids: Collection[uuid.UUID | str]
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Live counts of several alerts' deliveries, {alert id: {channel: {status: n}}}, in one
+    grouped query whatever their number (a console lists the alerts of the last days)."""
+    counts: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
     rows = (
-        Delivery.objects.filter(alert_id=alert_id)
-        .values_list("channel", "status")
+        Delivery.objects.filter(alert_id__in=list(alert_ids))
+        .values_list("alert_id", "channel", "status")
         .annotate(n=Count("id"))
         .order_by()
     )
-    for channel, status, n in rows:
-        counts[channel][status] = n
-    return dict(counts)
+    for alert_id, channel, status, n in rows:
+        counts[str(alert_id)][channel][status] = n
+    return {alert_id: dict(by_channel) for alert_id, by_channel in counts.items()}
 
 
 @dataclass(frozen=True)
@@ -268,4 +277,72 @@ def _ledger_rows_counted(alert: Alert) -> RecipientCounts:
         by_channel=dict(sorted(by_channel.items())),
         by_region={code: dict(counts) for code, counts in sorted(by_region.items())},
         by_language={code: dict(counts) for code, counts in sorted(by_language.items())},
+    )
+
+
+# The statuses of a delivery that reached its provider (a person is reached when one of their
+# messages did) and those that did not and will not by themselves.
+REACHED_STATUSES = (Delivery.Status.SENT, Delivery.Status.DELIVERED)
+UNREACHED_STATUSES = (Delivery.Status.FAILED, Delivery.Status.BOUNCED, Delivery.Status.AMBIGUOUS)
+
+
+def alert_people_reached(*, alert_id: uuid.UUID | str) -> int:
+    """The people at least one of whose messages of the alert reached its provider."""
+    return (
+        Delivery.objects.filter(alert_id=alert_id, status__in=REACHED_STATUSES)
+        .values("citizen_id")
+        .distinct()
+        .count()
+    )
+
+
+@dataclass(frozen=True)
+class FailureGroup:
+    channel: str
+    status: str
+    code: str
+    reason: str  # one of the group's reasons, as the provider worded it
+    count: int
+
+
+def alert_failures(*, alert_id: uuid.UUID | str) -> list[FailureGroup]:
+    """The alert's messages that did not get through, grouped by channel, status and the
+    provider's error code, most frequent first (one grouped query)."""
+    rows = (
+        Delivery.objects.filter(alert_id=alert_id, status__in=UNREACHED_STATUSES)
+        .values_list("channel", "status", "error_code")
+        .annotate(reason=Max("error_reason"), n=Count("id"))
+        .order_by("-n", "channel", "error_code")
+    )
+    return [
+        FailureGroup(channel=channel, status=status, code=code, reason=reason or "", count=n)
+        for channel, status, code, reason, n in rows
+    ]
+
+
+def alert_unreached_citizen_ids(*, alert_id: uuid.UUID | str, limit: int = 500) -> list[uuid.UUID]:
+    """The people none of whose messages of the alert got through and one of which failed:
+    those staff phone. At most `limit`, by id."""
+    reached = Delivery.objects.filter(alert_id=alert_id, status__in=REACHED_STATUSES).values(
+        "citizen_id"
+    )
+    return list(
+        Delivery.objects.filter(
+            alert_id=alert_id, status__in=UNREACHED_STATUSES, citizen_id__isnull=False
+        )
+        .exclude(citizen_id__in=reached)
+        .values_list("citizen_id", flat=True)
+        .distinct()
+        .order_by("citizen_id")[:limit]
+    )
+
+
+def alert_sent_per_minute(*, alert_id: uuid.UUID | str) -> list[tuple[datetime.datetime, int]]:
+    """How many of the alert's messages were handed off each minute, in order (one query)."""
+    return list(
+        Delivery.objects.filter(alert_id=alert_id, sent_at__isnull=False)
+        .annotate(minute=TruncMinute("sent_at"))
+        .values_list("minute")
+        .annotate(n=Count("id"))
+        .order_by("minute")
     )

@@ -354,6 +354,25 @@ def presence_stats(*, country_code: str, on_date: datetime.date) -> list[RegionC
     ]
 
 
+def presence_unreachable_counts(
+    *, country_code: str, on_date: datetime.date
+) -> dict[str | None, int]:
+    """Per region of the country (None: no region given), the citizens present on the date
+    with no verified channel: nobody can write to them (one query)."""
+    rows = (
+        Presence.objects.filter(
+            country_id=country_code.upper(),
+            citizen__email_verified_at__isnull=True,
+            citizen__phone_verified_at__isnull=True,
+        )
+        .filter(_covering(on_date))
+        .values_list("region_id")
+        .annotate(citizens=Count("citizen_id", distinct=True))
+        .order_by()
+    )
+    return dict(rows)
+
+
 # Internal columns (code hashes and counters) are not data about the person.
 _EXPORT_EXCLUDED = {
     "phone_code_hash",

@@ -212,9 +212,13 @@ def case_status_change(*, case: Case, status: str, actor: User, text: str = "") 
 
 
 def case_assign(*, case: Case, assignee: User | None, actor: User) -> Case:
-    """Give the case to a consular staff member of its post (or to nobody)."""
+    """Give the case to a consular staff member of its post (or to nobody). Giving it to
+    whom it is with already changes nothing and records nothing: a second click on "Assign
+    to me" (or two officers' at once, serialised by the row lock) writes one event."""
     with transaction.atomic():
         case = _locked_case_for(case=case, actor=actor)
+        if case.assignee_id == (assignee.pk if assignee else None):
+            return case
         if (
             assignee is not None
             and not posts_of_user(user=assignee, roles=REGISTER_ROLES)

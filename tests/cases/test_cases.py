@@ -143,3 +143,15 @@ def test_a_case_goes_to_the_countrys_embassy_before_a_consulate(bamako_officer):
     )
 
     assert case.post.code == "post-ml"
+
+
+def test_assigning_twice_to_the_same_person_records_one_event(bamako_officer):
+    case = case_services.case_open(
+        opened_by=bamako_officer, kind="welfare", country_code="ML", summary="Walk-in."
+    )
+
+    case_services.case_assign(case=case, assignee=bamako_officer, actor=bamako_officer)
+    case_services.case_assign(case=case, assignee=bamako_officer, actor=bamako_officer)
+    case_services.cases_assign(case_ids=[case.id], assignee=bamako_officer, actor=bamako_officer)
+
+    assert list(case.events.values_list("kind", flat=True)) == ["opened", "assigned"]

@@ -79,14 +79,12 @@ AUTHORISED = "authorised"  # past authentication and authorisation: not 401/403/
 DENIED = "denied"  # 401 or 403
 HIDDEN = "hidden"  # 404: the record does not exist for the caller
 REFUSED = "refused"  # 401, 403 or 404
-SIGN_IN = "sign_in"  # a staff page sends whoever is not signed in as staff to the sign-in
 EXPECTED_STATUSES: dict[str, Callable[[int], bool]] = {
     OK: lambda code: 200 <= code < 300,
     AUTHORISED: lambda code: code not in (401, 403, 404) and code < 500,
     DENIED: lambda code: code in (401, 403),
     HIDDEN: lambda code: code == 404,
     REFUSED: lambda code: code in (401, 403, 404),
-    SIGN_IN: lambda code: code == 302,
 }
 
 
@@ -1040,45 +1038,149 @@ def test_actions_that_need_a_django_permission_are_not_offered_to_any_role(world
     assert not offered, "\n" + "\n".join(offered)
 
 
-# --- Staff pages of partner advice (peers) --------------------------------------------------
-# Partner advice is public and names no one, but the pages belong to staff: every role of a
-# post sees its countries (editors and approvers too, since no citizen is named), staff of
-# another post get 404 for a country of no post of theirs, and whoever is not signed in as
-# staff past the second factor is sent to the sign-in (`staff_view`).
-PEER_PAGES: dict[str, Callable[[str, str], str]] = {
-    # The list shows only the caller's posts' countries (tests/peers/test_views.py).
-    "/staff/peers/": lambda role, target: SIGN_IN if role in (ANONYMOUS, CITIZEN) else OK,
-    "/staff/peers/{country}/": lambda role, target: (
-        SIGN_IN
-        if role in (ANONYMOUS, CITIZEN)
-        else OK
-        if _has(role, target, *STAFF_ROLES)
-        else HIDDEN
+# --- Staff pages -----------------------------------------------------------------------------
+# The server-rendered pages under /staff/: signed-out callers (a citizen's token is no staff
+# session) are sent to the admin's sign-in; staff see their posts' records and get 404 for
+# another post's. Every route under /staff/ needs a row (`test_every_staff_page_is_classified`).
+
+SIGN_IN = "sign in"  # 302 to the admin's sign-in
+ACTED = "acted"  # a form's post went through: 302 back to the page, with its confirmation
+
+
+ADVISORY_READERS = ("editor", "approver", "admin")
+
+
+def staff_page(expect: Callable[[str, str], str]) -> Callable[[str, str], str]:
+    return lambda role, target: SIGN_IN if role in (ANONYMOUS, CITIZEN) else expect(role, target)
+
+
+def _country(world: World, role: str, target: str) -> dict[str, str]:
+    return {"iso2": world.country(role, target)}
+
+
+STAFF_PAGES: dict[tuple[str, str], Operation] = {
+    # Lands on the one country's console, or lists the countries (none for an editor).
+    ("GET", "/staff/"): Operation(expect=staff_page(lambda role, target: AUTHORISED)),
+    ("GET", "/staff/countries/{iso2}/"): Operation(
+        expect=staff_page(consular_record), path=_country
+    ),
+    ("GET", "/staff/alerts/{alert_id}/"): Operation(
+        expect=staff_page(consular_record), path=_path("alert", "alert_id")
+    ),
+    # Resend to the failed: the world's alert has one failed delivery.
+    ("POST", "/staff/alerts/{alert_id}/"): Operation(
+        expect=staff_page(
+            lambda role, target: ACTED if consular_record(role, target) == OK else HIDDEN
+        ),
+        path=_path("alert", "alert_id"),
+        body=lambda world, role, target: {"action": "resend_failed"},
+    ),
+    ("GET", "/staff/alerts/{alert_id}/progress/"): Operation(
+        expect=staff_page(consular_record), path=_path("alert", "alert_id")
+    ),
+    ("GET", "/staff/alerts/{alert_id}/to-phone.csv"): Operation(
+        expect=staff_page(consular_record), path=_path("alert", "alert_id")
+    ),
+    ("GET", "/staff/checks/"): Operation(expect=staff_page(lambda role, target: OK)),
+    ("GET", "/staff/checks/new/"): Operation(expect=staff_page(lambda role, target: OK)),
+    ("GET", "/staff/checks/{check_id}/"): Operation(
+        expect=staff_page(consular_record), path=_path("check", "check_id")
+    ),
+    ("GET", "/staff/checks/{check_id}/edit/"): Operation(
+        expect=staff_page(consular_record), path=_path("check_draft", "check_id")
+    ),
+    ("GET", "/staff/checks/{check_id}/export.csv"): Operation(
+        expect=staff_page(consular_record),
+        path=_path("check", "check_id"),
+        query=lambda world, role, target: {"status": "needs_help"},
+    ),
+    ("GET", "/staff/cases/"): Operation(expect=staff_page(lambda role, target: OK)),
+    # Partner advice names no one: every role of a post covering the country reads it.
+    ("GET", "/staff/peers/"): Operation(expect=staff_page(lambda role, target: OK)),
+    ("GET", "/staff/peers/{country_code}/"): Operation(
+        expect=staff_page(lambda role, target: staff_record(role, target)),
+        path=lambda world, role, target: {"country_code": world.country(role, target).lower()},
+    ),
+    # The versions in review and each one's review: the country's editors and approvers.
+    ("GET", "/staff/advisories/"): Operation(expect=staff_page(lambda role, target: OK)),
+    ("GET", "/staff/advisories/{advisory_id}/"): Operation(
+        expect=staff_page(
+            lambda role, target: staff_record(role, target, reader_roles=ADVISORY_READERS)
+        ),
+        path=_path("submitted", "advisory_id"),
+    ),
+    # Rejecting: the approver's; an editor of the country reads the refusal on the page.
+    ("POST", "/staff/advisories/{advisory_id}/"): Operation(
+        expect=staff_page(
+            lambda role, target: (
+                ACTED
+                if _has(role, target, "approver")
+                else staff_record(role, target, reader_roles=ADVISORY_READERS)
+            )
+        ),
+        path=_path("submitted", "advisory_id"),
+        body=lambda world, role, target: {"action": "reject", "reason": "Not yet."},
+    ),
+    ("GET", "/staff/cases/{case_id}/"): Operation(
+        expect=staff_page(consular_record), path=_path("case", "case_id")
     ),
 }
 
 
-def test_every_peer_page_is_classified():
-    from peers import urls as peer_urls
+def _staff_routes(patterns: list[URLPattern | URLResolver] | None = None, prefix: str = "") -> set:
+    routes: set[str] = set()
+    for pattern in patterns if patterns is not None else get_resolver().url_patterns:
+        text = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            routes |= _staff_routes(pattern.url_patterns, text)
+        elif text.startswith("staff/"):
+            routes.add("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", text))
+    return routes
 
-    routes = {
-        "/" + re.sub(r"<(?:\w+:)?country_code>", "{country}", str(pattern.pattern))
-        for pattern in peer_urls.urlpatterns
-    }
 
-    assert routes == PEER_PAGES.keys()
+def test_every_staff_page_is_classified():
+    pages = {path for _method, path in STAFF_PAGES}
+
+    assert _staff_routes() == pages
 
 
-@pytest.mark.parametrize("page", sorted(PEER_PAGES))
-def test_peer_page_answers_each_role_and_post_as_the_matrix_says(world, staff_site, page):
+@pytest.fixture
+def staff_pages(world) -> dict[str, Client]:
+    clients = {ANONYMOUS: Client(), CITIZEN: Client()}
+    for role in (*STAFF, SUPERUSER):
+        clients[role] = Client()
+        login_verified(
+            clients[role], User.objects.get(username="root" if role == SUPERUSER else role)
+        )
+    return clients
+
+
+@pytest.mark.parametrize("key", sorted(STAFF_PAGES), ids=lambda key: f"{key[0]} {key[1]}")
+def test_staff_page_answers_each_role_and_post_as_the_matrix_says(world, staff_pages, key):
+    method, template = key
+    operation = STAFF_PAGES[key]
     failures = []
-    for role in [ANONYMOUS, *ADMIN_ROLES]:
-        client = staff_site.get(role, Client())
+    for role in ROLES:
         for target in TARGETS:
-            url = page.format(country=world.country(role, target).lower())
-            expected = PEER_PAGES[page](role, target)
-            status = client.get(url).status_code
-            if not EXPECTED_STATUSES[expected](status):
-                failures.append(f"{role:16} {target:8} {url} expected {expected}, got {status}")
+            expected = operation.expect(role, target)
+            url = template.format(**operation.path(world, role, target))
+            body = operation.body(world, role, target)
+            with transaction.atomic():
+                response = staff_pages[role].generic(
+                    method,
+                    url,
+                    data=urlencode(body) if body else "",
+                    content_type="application/x-www-form-urlencoded",
+                    QUERY_STRING=urlencode(operation.query(world, role, target)),
+                )
+                transaction.set_rollback(True)
+            code = response.status_code
+            if expected in (SIGN_IN, ACTED):
+                signed_out = code == 302 and response["Location"].startswith("/admin/login/")
+                passed = code == 302 and signed_out == (expected == SIGN_IN)
+            else:
+                passed = EXPECTED_STATUSES[expected](code)
+            if not passed:
+                failures.append(f"{role:16} {target:8} expected {expected}, got {code}")
 
     assert not failures, "\n" + "\n".join(failures)

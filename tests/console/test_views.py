@@ -1,0 +1,174 @@
+"""The country console: the map and table of regions by level with the people present, the
+advisory, the alerts, the open checks and the cases, scoped to the staff member's posts, in
+a number of queries that does not grow with the country."""
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Membership, Post
+from cases.services import cases as case_services
+from tests.accounts.factories import MembershipFactory, login_verified, staff_at
+from tests.advisories.conftest import publish
+from tests.cases.conftest import citizen_in, start_check
+from tests.notifications.factories import AlertFactory, DeliveryFactory
+
+pytestmark = pytest.mark.usefixtures("geography")
+
+MALI = ["ML-1", "ML-2", "ML-3", "ML-4", "ML-5", "ML-6", "ML-7", "ML-8", "ML-9", "ML-10"]
+
+
+def mali_at_level(level=2, overrides=()):
+    editor = staff_at("ML", Membership.Role.EDITOR, username="ml-editor")
+    approver = staff_at("ML", Membership.Role.APPROVER, username="ml-approver")
+    return publish(
+        country_code="ML", editor=editor, approver=approver, level=level, overrides=overrides
+    )
+
+
+def console_url(code="ML"):
+    return reverse("console:country", args=[code])
+
+
+def test_console_shows_each_region_by_name_with_its_level_and_people(client, bamako_officer):
+    mali_at_level(2, overrides=[("ML-7", 4)])
+    citizen_in("ML-7", name="Awa", household=2)
+    citizen_in(None, country_code="ML", name="Moussa")
+    login_verified(client, bamako_officer)
+
+    response = client.get(console_url())
+
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    page = response.content.decode()
+    assert '<tr data-region="ML-7"><th scope="row">Gao</th>' in page
+    assert '<g class="tile level-4" data-region="ML-7">' in page
+    assert '<g class="tile level-2" data-region="ML-1">' in page
+    assert "3 people" in page  # Awa and her household, on the tile
+    assert "No region given" in page  # Moussa, who named no region
+    assert ">ML-7<" not in page
+
+
+def test_console_shows_alert_progress_open_checks_and_cases(
+    client, bamako_officer, django_capture_on_commit_callbacks
+):
+    citizen_in("ML-7", name="Awa")
+    alert = AlertFactory(
+        country_id="ML",
+        kind="level_change",
+        advisory=mali_at_level(3),
+        people=2,
+        messages=3,
+        changes=[{"region_code": "ML-7", "old_level": 3, "new_level": 4}],
+    )
+    DeliveryFactory(alert=alert, status="delivered")
+    DeliveryFactory(alert=alert, status="failed", provider_id="")
+    DeliveryFactory(alert=alert, status="pending", provider_id="")
+    check = start_check(bamako_officer, django_capture_on_commit_callbacks)
+    case_services.case_open(
+        opened_by=bamako_officer, kind="welfare", country_code="ML", summary="Walk-in."
+    )
+    login_verified(client, bamako_officer)
+
+    page = client.get(console_url()).content.decode()
+
+    assert "Gao: level 3 to 4" in page
+    assert '<progress max="3" value="1"' in page
+    assert "1 on their way" in page
+    assert check.code in page
+    assert "0% (0 / 1)" in page
+    assert 'data-state="new">New</span>' in page
+
+
+def test_staff_of_another_post_get_404(client, beirut_officer):
+    login_verified(client, beirut_officer)
+
+    assert client.get(console_url("ML")).status_code == 404
+    assert client.get(console_url("LB")).status_code == 200
+
+
+def test_advisory_editors_see_no_console(client):
+    editor = staff_at("ML", Membership.Role.EDITOR, username="ml-editor")
+    login_verified(client, editor)
+
+    assert client.get(console_url("ML")).status_code == 404
+
+
+def test_unknown_country_is_404(client, bamako_officer):
+    login_verified(client, bamako_officer)
+
+    assert client.get(console_url("ZZ")).status_code == 404
+
+
+def test_anonymous_is_sent_to_sign_in(client, geography):
+    response = client.get(console_url())
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+def test_staff_of_one_country_land_on_its_console(client, bamako_officer):
+    login_verified(client, bamako_officer)
+
+    response = client.get(reverse("console:landing"))
+
+    assert response.status_code == 302
+    assert response["Location"] == console_url("ML")
+
+
+def test_staff_of_two_countries_choose_one(client, bamako_officer, beirut_officer):
+    MembershipFactory(
+        user=bamako_officer, post=Post.objects.get(code="post-lb"), role=Membership.Role.OFFICER
+    )
+    login_verified(client, bamako_officer)
+
+    response = client.get(reverse("console:landing"))
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert console_url("ML") in page
+    assert console_url("LB") in page
+
+
+@pytest.mark.parametrize("count", [2, 10])
+def test_console_query_count_does_not_grow_with_regions_or_people(
+    client, bamako_officer, django_capture_on_commit_callbacks, django_assert_max_num_queries, count
+):
+    mali_at_level(3, overrides=[(code, 4) for code in MALI[:count]])
+    for region in MALI[:count]:
+        for _ in range(2):
+            citizen_in(region, household=1)
+        alert = AlertFactory(country_id="ML", region_codes=[region])
+        DeliveryFactory(alert=alert, status="failed", provider_id="")
+        case_services.case_open(
+            opened_by=bamako_officer,
+            kind="welfare",
+            country_code="ML",
+            region_code=region,
+            summary="Walk-in.",
+        )
+    start_check(bamako_officer, django_capture_on_commit_callbacks, region_codes=MALI[:count])
+    login_verified(client, bamako_officer)
+
+    with django_assert_max_num_queries(18):
+        assert client.get(console_url()).status_code == 200
+
+
+def test_map_layers_show_the_open_checks_answers_and_the_people_nobody_can_reach(
+    client, bamako_officer, django_capture_on_commit_callbacks
+):
+    citizen_in("ML-7", name="Awa")
+    citizen_in("ML-7", name="Moussa", sms=False, email_verified=False)
+    start_check(bamako_officer, django_capture_on_commit_callbacks, region_codes=["ML-7"])
+    login_verified(client, bamako_officer)
+
+    checks = client.get(console_url(), {"layer": "check"}).content.decode()
+    unreachable = client.get(console_url(), {"layer": "unreachable"}).content.decode()
+    unknown = client.get(console_url(), {"layer": "nonsense"}).content.decode()
+
+    # Moussa has no verified channel: only Awa was asked.
+    assert '<g class="tile check-low" data-region="ML-7">' in checks
+    assert "0% answered" in checks
+    assert '<g class="tile check-none" data-region="ML-1">' in checks
+    assert '<g class="tile unreachable-some" data-region="ML-7">' in unreachable
+    assert "1 with no channel" in unreachable
+    assert '<g class="tile level-none" data-region="ML-7">' in unknown

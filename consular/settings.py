@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "advisories",
     "notifications",
     "cases",
+    "departures",
 ]
 
 MIDDLEWARE = [
@@ -368,6 +369,11 @@ CELERY_BEAT_SCHEDULE["notifications-sweep"] = {
 # Safety checks: reminders, emergency contacts and deadlines.
 CELERY_BEAT_SCHEDULE["cases-safety-checks"] = {
     "task": "cases.tasks.tick_safety_checks",
+    "schedule": 60.0,
+}
+# Assisted departure: unanswered seat offers past their deadline give their seats back.
+CELERY_BEAT_SCHEDULE["departures-expire-offers"] = {
+    "task": "departures.tasks.expire_seat_offers",
     "schedule": 60.0,
 }
 # Registrations: retention and the residents' yearly confirmation, daily.

@@ -207,6 +207,12 @@ def household_member_ids_of_citizen(
     return list(members.values_list("id", flat=True))
 
 
+def household_members_of_citizen(*, citizen_id: uuid.UUID | str) -> QuerySet[HouseholdMember]:
+    """The citizen's household members, in the order they were registered: whom a citizen
+    may name as travelling with them."""
+    return HouseholdMember.objects.filter(citizen_id=citizen_id).order_by("created_at")
+
+
 def household_member_ids_of_citizens(
     *, citizen_ids: Collection[uuid.UUID | str]
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 
 from advisories.api import AdvisoryCountryViewSet, AdvisoryViewSet
 from cases.api import CaseViewSet, SafetyCheckViewSet
+from departures.api import me_urlpatterns as departure_me_urlpatterns
 from notifications.api import AlertViewSet
 from notifications.webhooks import SmsInboundWebhook, SmsStatusWebhook
 from registrations.api import RegistrationViewSet, me_urlpatterns
@@ -53,4 +54,9 @@ _email_tracking = email_tracking_routes(
 if _email_tracking:
     webhook_urlpatterns.append(path("webhooks/email/", include(_email_tracking)))
 
-urlpatterns = [*router.urls, *me_urlpatterns, *webhook_urlpatterns]
+urlpatterns = [
+    *router.urls,
+    *me_urlpatterns,
+    *departure_me_urlpatterns,
+    *webhook_urlpatterns,
+]

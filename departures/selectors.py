@@ -20,6 +20,7 @@ from departures.models import (
     PriorityGroup,
     Traveller,
 )
+from registrations.selectors import citizen_get, presence_current_of_citizen
 
 
 def operations_for_staff(*, user: User) -> QuerySet[DepartureOperation]:
@@ -53,6 +54,26 @@ def operation_live_for_country(*, country_code: str) -> DepartureOperation | Non
         .order_by("-created_at")
         .first()
     )
+
+
+def operation_for_citizen(*, citizen_id: uuid.UUID) -> DepartureOperation | None:
+    """The live operation a citizen deals with: the one they stated an intent for, else the
+    one of the country they are in now (their current presence)."""
+    stated = (
+        DepartureOperation.objects.filter(
+            intents__citizen_id=citizen_id,
+            status__in=[DepartureOperation.Status.OPEN, DepartureOperation.Status.CLOSING],
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if stated is not None:
+        return stated
+    citizen = citizen_get(citizen_id=citizen_id)
+    presence = presence_current_of_citizen(citizen=citizen) if citizen is not None else None
+    if presence is None:
+        return None
+    return operation_live_for_country(country_code=presence.country_id)
 
 
 def operations_live() -> QuerySet[DepartureOperation]:

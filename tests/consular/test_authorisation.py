@@ -46,6 +46,11 @@ from cases.services import cases as case_services
 from cases.services import safety_checks
 from consular.api import email_tracking_routes
 from core import personal_data
+from departures.models import Offer
+from departures.services import allocation as departure_allocation
+from departures.services import intents as departure_intents
+from departures.services import operations as departure_operations
+from departures.services import options as departure_options
 from notifications import staff_messages
 from notifications.alerts import MessageTexts
 from notifications.models import Delivery, InboundMessage, Suppression
@@ -540,6 +545,32 @@ MATRIX: dict[tuple[str, str], Operation] = {
             "presence_id": str(world.records[("presence", "ML" if target == "own" else "LB")].pk)
         },
     ),
+    ("GET", "/api/v1/me/departure-intent/"): Operation(expect=citizen_only),
+    ("PUT", "/api/v1/me/departure-intent/"): Operation(
+        expect=citizen_only,
+        body=lambda world, role, target: {
+            "travellers": [{"document_type": "passport"}],
+            "earliest_date": str(TODAY),
+            "region": "ML-7",
+        },
+    ),
+    ("POST", "/api/v1/me/departure-intent/offers/{offer_id}/accept/"): Operation(
+        # Another citizen's offer was never offered to the caller.
+        expect=lambda role, target: (
+            (AUTHORISED if target == "own" else HIDDEN) if role == CITIZEN else DENIED
+        ),
+        path=lambda world, role, target: {
+            "offer_id": str(world.records[("offer", "ML" if target == "own" else "LB")].pk)
+        },
+    ),
+    ("POST", "/api/v1/me/departure-intent/offers/{offer_id}/decline/"): Operation(
+        expect=lambda role, target: (
+            (AUTHORISED if target == "own" else HIDDEN) if role == CITIZEN else DENIED
+        ),
+        path=lambda world, role, target: {
+            "offer_id": str(world.records[("offer", "ML" if target == "own" else "LB")].pk)
+        },
+    ),
     ("POST", "/api/v1/webhooks/sms/{provider}/status"): Operation(
         expect=signed_only,
         path=lambda world, role, target: {"provider": "twilio" if target == "own" else "http"},
@@ -613,6 +644,39 @@ def _token_only_user(username: str, *, is_superuser: bool = False) -> User:
     return User.objects.create(
         username=username, is_staff=True, is_superuser=is_superuser, password="!"
     )
+
+
+def _departure_offer(*, officer: User, second: User, citizen: Any, country: str) -> Any:
+    """An open departure from the country with one flight, and a seat offered to the citizen."""
+    operation = departure_operations.operation_open(
+        opened_by=officer,
+        country_code=country,
+        fields=departure_operations.OperationFields(eligibility_en="Nationals."),
+    )
+    departure_operations.operation_submit(operation=operation, submitted_by=officer)
+    departure_operations.operation_approve(operation=operation, approver=second)
+    now = timezone.now()
+    departure_options.option_add(
+        operation=operation,
+        added_by=officer,
+        fields=departure_options.OptionFields(
+            kind="flight",
+            departs_at=now + datetime.timedelta(days=2),
+            place="Airport",
+            assembly_point="Embassy",
+            capacity=10,
+            booking_cutoff=now + datetime.timedelta(days=1),
+        ),
+    )
+    departure_intents.intent_submit(
+        citizen_id=citizen.id,
+        operation=operation,
+        fields=departure_intents.IntentFields(
+            travellers=[departure_intents.TravellerFields()], earliest_date=TODAY
+        ),
+    )
+    departure_allocation.allocation_run(operation=operation, run_by=officer)
+    return Offer.objects.get(intent__citizen=citizen)
 
 
 @pytest.fixture
@@ -691,6 +755,9 @@ def world(db) -> World:
         records[("message_draft", country)] = drafts[0]
         records[("message_submitted", country)] = staff_messages.staff_message_submit(
             alert=drafts[1], submitted_by=officer
+        )
+        records[("offer", country)] = _departure_offer(
+            officer=officer, second=users[SUPERUSER], citizen=presence.citizen, country=country
         )
 
     clients = {ANONYMOUS: APIClient()}

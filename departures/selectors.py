@@ -119,6 +119,20 @@ def queue_of_operation(*, operation: DepartureOperation) -> QuerySet[Intent]:
     )
 
 
+def queue_row(*, intent_id: uuid.UUID) -> Intent:
+    """One party as the queue shows it, with its priority, whether it waits or not."""
+    intent = Intent.objects.select_related("operation").get(id=intent_id)
+    return (
+        Intent.objects.filter(id=intent_id)
+        .annotate(
+            priority=priority_expression(
+                level_4_regions=level_4_region_codes(country_code=intent.operation.country_id)
+            )
+        )
+        .get()
+    )
+
+
 @dataclass(frozen=True)
 class OptionSeats:
     id: uuid.UUID

@@ -17,6 +17,7 @@ urlpatterns = [
     path("outbox/", RedirectView.as_view(pattern_name="notifications:outbox")),
     path("advisories/", include("advisories.urls")),
     path("", include("cases.urls")),
+    path("", include("departures.urls")),
     path("", core_views.home, name="home"),
 ]
 

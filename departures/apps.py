@@ -7,8 +7,11 @@ class DeparturesConfig(AppConfig):
     verbose_name = _("Assisted departure")
 
     def ready(self) -> None:
-        from core import personal_data
+        from core import panels, personal_data
         from departures import erasure, selectors
+        from departures.panels import manage_panel
+
+        panels.register("citizen_manage", manage_panel)
 
         personal_data.register(
             "departures",

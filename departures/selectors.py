@@ -5,7 +5,18 @@ citizen's own intent and offers."""
 import uuid
 from dataclasses import dataclass
 
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
@@ -20,7 +31,7 @@ from departures.models import (
     PriorityGroup,
     Traveller,
 )
-from registrations.selectors import citizen_get, presence_current_of_citizen
+from registrations.selectors import presence_country_codes_of_citizen
 
 
 def operations_for_staff(*, user: User) -> QuerySet[DepartureOperation]:
@@ -57,23 +68,22 @@ def operation_live_for_country(*, country_code: str) -> DepartureOperation | Non
 
 
 def operation_for_citizen(*, citizen_id: uuid.UUID) -> DepartureOperation | None:
-    """The live operation a citizen deals with: the one they stated an intent for, else the
-    one of the country they are in now (their current presence)."""
-    stated = (
+    """The live operation a citizen deals with: the one they stated an intent for, else one of
+    a country they are in (a presence not ended). One query, as the manage page asks it of
+    everyone."""
+    stated = Intent.objects.filter(operation_id=OuterRef("pk"), citizen_id=citizen_id)
+    return (
         DepartureOperation.objects.filter(
-            intents__citizen_id=citizen_id,
-            status__in=[DepartureOperation.Status.OPEN, DepartureOperation.Status.CLOSING],
+            status__in=[DepartureOperation.Status.OPEN, DepartureOperation.Status.CLOSING]
         )
-        .order_by("-created_at")
+        .filter(
+            Q(Exists(stated))
+            | Q(country_id__in=presence_country_codes_of_citizen(citizen_id=citizen_id))
+        )
+        .annotate(stated=Exists(stated))
+        .order_by("-stated", "-created_at")
         .first()
     )
-    if stated is not None:
-        return stated
-    citizen = citizen_get(citizen_id=citizen_id)
-    presence = presence_current_of_citizen(citizen=citizen) if citizen is not None else None
-    if presence is None:
-        return None
-    return operation_live_for_country(country_code=presence.country_id)
 
 
 def operations_live() -> QuerySet[DepartureOperation]:

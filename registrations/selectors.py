@@ -277,6 +277,17 @@ def presences_of_citizen(*, citizen: Citizen) -> QuerySet[Presence]:
     )
 
 
+def presence_country_codes_of_citizen(*, citizen_id: uuid.UUID | str) -> QuerySet[Presence, Any]:
+    """The codes of the countries the citizen is in or will be in (presences not ended), as a
+    lazy `values` queryset another app's query can use as a subquery."""
+    today = timezone.localdate()
+    return (
+        Presence.objects.filter(citizen_id=citizen_id)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .values("country_id")
+    )
+
+
 def presence_current_of_citizen(*, citizen: Citizen) -> Presence | None:
     """The presence a citizen asking for help is taken to be in: the earliest covering today,
     else their earliest presence at all."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from departures import views
+from departures import staff_views, views
 
 app_name = "departures"
 
@@ -10,5 +10,11 @@ urlpatterns = [
         "departure/<str:token>/offers/<uuid:offer_id>/",
         views.offer_answer,
         name="offer_answer",
+    ),
+    path("staff/departures/", staff_views.operation_list, name="operation_list"),
+    path(
+        "staff/departures/<uuid:operation_id>/",
+        staff_views.operation_board,
+        name="operation_board",
     ),
 ]

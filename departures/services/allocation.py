@@ -4,9 +4,12 @@ deadline.
 
 One run at a time per operation (the operation's row lock); the options' rows are locked for
 the run and their `seats_taken` counters raised in the same transaction, under the CHECK
-that refuses an overbooking. The greedy pass is first fit: each party, in queue order, takes
-the first option that leaves on or after its earliest date, has room for all of it, and was
-not offered to it before; a party too big for what is left waits for the next option or run.
+that refuses an overbooking. Each option's offers go out as one message through the ledger,
+written in the same transaction (its fan-out is enqueued after the commit).
+
+The greedy pass is first fit: each party, in queue order, takes the first option that leaves
+on or after its earliest date, has room for all of it, and was not offered to it before; a
+party too big for what is left waits for the next option or run.
 """
 
 import datetime
@@ -24,6 +27,7 @@ from core.audit import Action
 from core.exceptions import Conflict
 from departures.models import DepartureOperation, DepartureOption, Offer
 from departures.selectors import queue_of_operation
+from departures.services import messages
 from departures.services.common import audit, require_staff
 
 DEFAULT_ANSWER_WITHIN = datetime.timedelta(hours=6)
@@ -35,6 +39,7 @@ class Party:
     intent_id: uuid.UUID
     people: int
     earliest_date: datetime.date
+    citizen_id: uuid.UUID | None = None
 
 
 @dataclass
@@ -115,9 +120,9 @@ def allocation_run(
             for option in locked
         ]
         parties = [
-            Party(intent_id=row[0], people=row[1], earliest_date=row[2])
+            Party(intent_id=row[0], people=row[1], earliest_date=row[2], citizen_id=row[3])
             for row in queue_of_operation(operation=operation).values_list(
-                "id", "people", "earliest_date"
+                "id", "people", "earliest_date", "citizen_id"
             )
         ]
         offered_before = set(
@@ -141,11 +146,22 @@ def allocation_run(
             batch_size=INSERT_BATCH,
         )
         taken: dict[uuid.UUID, int] = defaultdict(int)
+        told: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
         for _rank, party, option_id in placed:
             taken[option_id] += party.people
+            if party.citizen_id is not None:
+                told[option_id].append(party.citizen_id)
         for option_id, seats in taken.items():
             DepartureOption.objects.filter(id=option_id).update(
                 seats_taken=F("seats_taken") + seats, updated_at=now
+            )
+        for option in locked:
+            option.operation = operation
+            messages.offers_announce(
+                option=option,
+                citizen_ids=told[option.id],
+                deadline=deadlines[option.id],
+                sent_by=run_by,
             )
         result = AllocationResult(
             offers=len(placed), people=sum(taken.values()), options=len(taken)

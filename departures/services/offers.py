@@ -16,6 +16,7 @@ from accounts.models import User
 from core.audit import Action
 from core.exceptions import Conflict, NotFound
 from departures.models import DepartureOption, Intent, Offer
+from departures.services import messages
 from departures.services.allocation import DEFAULT_ANSWER_WITHIN
 from departures.services.common import audit, require_staff
 from departures.services.options import option_locked
@@ -147,5 +148,12 @@ def offer_make(*, intent: Intent, option: DepartureOption, made_by: User) -> Off
                 _("This party holds a seat offer already, or was offered this option before."),
                 field="intent",
             ) from None
+        if intent.citizen_id is not None:
+            messages.offers_announce(
+                option=option,
+                citizen_ids=[intent.citizen_id],
+                deadline=offer.deadline,
+                sent_by=made_by,
+            )
         audit(user=made_by, action=Action.CREATE, obj=offer, step="offer_make")
     return offer

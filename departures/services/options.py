@@ -15,6 +15,7 @@ from accounts.models import User
 from core.audit import Action
 from core.exceptions import Conflict, ValidationFailed
 from departures.models import TEXT_MAX, DepartureOperation, DepartureOption, Offer
+from departures.services import messages
 from departures.services.common import audit, require_staff
 
 CANCELLED_REASON = "option_cancelled"
@@ -135,8 +136,10 @@ def option_change_capacity(
         if capacity < option.seats_taken:
             over = option.seats_taken - capacity
             now = timezone.now()
+            told: list[uuid.UUID] = []
             for offer in (
-                option.offers.select_for_update()
+                option.offers.select_for_update(of=("self",))
+                .select_related("intent")
                 .filter(state=Offer.State.OFFERED)
                 .order_by("-rank", "-created_at")
             ):
@@ -148,6 +151,11 @@ def option_change_capacity(
                 option.seats_taken -= offer.seats
                 over -= offer.seats
                 withdrawn += 1
+                if offer.intent.citizen_id is not None:
+                    told.append(offer.intent.citizen_id)
+            messages.withdrawals_announce(
+                option=option, citizen_ids=told, reason=CAPACITY_REASON, sent_by=changed_by
+            )
         previous, option.capacity = option.capacity, capacity
         option.save(update_fields=["capacity", "seats_taken", "updated_at"])
         audit(
@@ -174,7 +182,13 @@ def option_cancel(*, option: DepartureOption, cancelled_by: User, reason: str) -
         if option.cancelled_at is not None:
             raise Conflict(_("This option is cancelled already."), field="cancelled")
         now = timezone.now()
-        withdrawn = option.offers.filter(state__in=Offer.LIVE_STATES).update(
+        live = option.offers.filter(state__in=Offer.LIVE_STATES)
+        told = [
+            citizen_id
+            for citizen_id in live.values_list("intent__citizen_id", flat=True)
+            if citizen_id is not None
+        ]
+        withdrawn = live.update(
             state=Offer.State.WITHDRAWN,
             answered_at=now,
             withdrawn_reason=CANCELLED_REASON,
@@ -183,6 +197,9 @@ def option_cancel(*, option: DepartureOption, cancelled_by: User, reason: str) -
         option.cancelled_at, option.cancel_reason = now, reason[:300]
         option.seats_taken = 0
         option.save(update_fields=["cancelled_at", "cancel_reason", "seats_taken", "updated_at"])
+        messages.withdrawals_announce(
+            option=option, citizen_ids=told, reason=CANCELLED_REASON, sent_by=cancelled_by
+        )
         audit(
             user=cancelled_by,
             action=Action.CHANGE,

@@ -11,9 +11,10 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user
+from core.audit import Action, audit_record
 from core.exceptions import ApplicationError
 from core.http import staff_view
-from departures import selectors
+from departures import manifests, selectors
 from departures.models import DepartureOperation, PriorityGroup
 from departures.services import allocation, intents, operations, options
 from departures.staff_forms import CapacityForm, OperationForm, OptionForm, PriorityForm
@@ -174,3 +175,38 @@ def operation_board(request: HttpRequest, operation_id: str) -> HttpResponse:
         "refusal": refusal,
     }
     return render(request, "departures/operation_board.html", context, status=status)
+
+
+def _option_of_staff(request: HttpRequest, option_id: uuid.UUID) -> Any:
+    option = selectors.options_for_staff(user=_user(request)).filter(id=option_id).first()
+    if option is None:
+        raise Http404
+    return option
+
+
+@staff_view
+@require_http_methods(["GET"])
+def manifest(request: HttpRequest, option_id: uuid.UUID) -> HttpResponse:
+    """The option's manifest, to print; recorded in the audit trail."""
+    option = _option_of_staff(request, option_id)
+    rows = manifests.manifest_rows(option=option)
+    audit_record(request=request, action=Action.VIEW, obj=option, detail={"list": "manifest"})
+    return render(request, "departures/manifest.html", {"option": option, "rows": rows})
+
+
+@staff_view
+@require_http_methods(["GET"])
+def manifest_csv(request: HttpRequest, option_id: uuid.UUID) -> HttpResponse:
+    """The option's manifest as CSV, with the DS-5528 columns; recorded in the audit trail."""
+    option = _option_of_staff(request, option_id)
+    rows = manifests.manifest_rows(option=option)
+    audit_record(
+        request=request,
+        action=Action.EXPORT,
+        obj=option,
+        detail={"list": "manifest", "rows": len(rows)},
+    )
+    response = HttpResponse(manifests.manifest_csv(rows), content_type="text/csv; charset=utf-8")
+    stamp = option.departs_at.strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="manifest-{stamp}.csv"'
+    return response

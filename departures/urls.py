@@ -17,4 +17,14 @@ urlpatterns = [
         staff_views.operation_board,
         name="operation_board",
     ),
+    path(
+        "staff/departures/options/<uuid:option_id>/manifest/",
+        staff_views.manifest,
+        name="manifest",
+    ),
+    path(
+        "staff/departures/options/<uuid:option_id>/manifest.csv",
+        staff_views.manifest_csv,
+        name="manifest_csv",
+    ),
 ]

@@ -213,6 +213,11 @@ def household_members_of_citizen(*, citizen_id: uuid.UUID | str) -> QuerySet[Hou
     return HouseholdMember.objects.filter(citizen_id=citizen_id).order_by("created_at")
 
 
+def household_members_with_ids(*, member_ids: Collection[uuid.UUID]) -> QuerySet[HouseholdMember]:
+    """Household members by id, whoever's they are (one query): a passenger list names them."""
+    return HouseholdMember.objects.filter(id__in=list(member_ids))
+
+
 def household_member_ids_of_citizens(
     *, citizen_ids: Collection[uuid.UUID | str]
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:

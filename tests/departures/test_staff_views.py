@@ -108,3 +108,40 @@ def test_a_forged_option_id_is_a_404(operation, officer):
     )
 
     assert response.status_code == 404
+
+
+def test_the_manifest_lists_each_person_with_a_seat_printable_and_as_csv(operation, officer):
+    import csv
+    import io
+
+    from core.models import AuditEvent
+    from departures.services import allocation, intents
+    from tests.departures.conftest import add_option, members
+
+    option = add_option(operation, officer)
+    mother = citizen(household=1, given_name="Aminata", family_name="Diallo")
+    daughter = members(mother)[0]
+    submit(
+        operation,
+        mother,
+        travellers=[
+            intents.TravellerFields(
+                nationality="Malienne", document_type="passport", document_number="=CMD()"
+            ),
+            intents.TravellerFields(household_member_id=daughter.id, nationality="Malienne"),
+        ],
+    )
+    allocation.allocation_run(operation=operation, run_by=officer)
+    client = signed_in(officer)
+
+    page = client.get(f"{LIST}options/{option.id}/manifest/")
+    exported = client.get(f"{LIST}options/{option.id}/manifest.csv")
+
+    assert page.status_code == 200
+    assert "Aminata Diallo" in page.content.decode()
+    rows = list(csv.DictReader(io.StringIO(exported.content.decode())))
+    assert [row["name"] for row in rows] == ["Aminata Diallo", daughter.name]
+    assert rows[0]["document_number"] == "'=CMD()"  # no formula in a spreadsheet
+    assert rows[1]["relation"] == "child"
+    assert "no-store" in exported["Cache-Control"]
+    assert AuditEvent.objects.filter(action="export", object_id=str(option.id)).exists()

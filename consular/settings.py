@@ -436,6 +436,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PresenceKindEnum": "registrations.models.Presence.Kind",
         "AlertKindEnum": "notifications.models.Alert.Kind",
+        "AlertStateEnum": "notifications.models.Alert.State",
         "AdvisoryStatusEnum": "advisories.models.Advisory.Status",
         "DeliveryStatusEnum": "notifications.models.Delivery.Status",
         "SafetyCheckStatusEnum": "cases.models.SafetyCheck.Status",
@@ -443,6 +444,11 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "cases.models.Case.Status",
         "CaseKindEnum": "cases.models.Case.Kind",
         "CaseEventKindEnum": "cases.models.CaseEvent.Kind",
+        "DepartureOperationStatusEnum": "departures.models.DepartureOperation.Status",
+        "DepartureOptionKindEnum": "departures.models.DepartureOption.Kind",
+        "DeparturePriorityEnum": "departures.models.PriorityGroup",
+        "SeatOfferStateEnum": "departures.models.Offer.State",
+        "TravelDocumentTypeEnum": "departures.models.Traveller.DocumentType",
     },
 }
 

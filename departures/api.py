@@ -21,6 +21,7 @@ from core.exceptions import NotFound
 from core.pagination import CursorPagination
 from core.schema import ErrorSerializer
 from departures import selectors
+from departures.models import TEXT_MAX as OPERATION_TEXT_MAX
 from departures.models import (
     DepartureOperation,
     DepartureOption,
@@ -315,7 +316,7 @@ class OperationSerializer(serializers.ModelSerializer[DepartureOperation]):
             "created_at",
         ]
         extra_kwargs = {
-            name: {"required": False, "allow_blank": True, "max_length": TEXT_MAX * 2}
+            name: {"required": False, "allow_blank": True, "max_length": OPERATION_TEXT_MAX}
             for name in (
                 "eligibility_fr",
                 "baggage_policy_en",
@@ -323,7 +324,7 @@ class OperationSerializer(serializers.ModelSerializer[DepartureOperation]):
                 "assembly_instructions_en",
                 "assembly_instructions_fr",
             )
-        } | {"eligibility_en": {"max_length": TEXT_MAX * 2}}
+        } | {"eligibility_en": {"max_length": OPERATION_TEXT_MAX}}
 
     def fields_of(self) -> operations.OperationFields:
         data = self.validated_data
@@ -338,7 +339,7 @@ class OperationSerializer(serializers.ModelSerializer[DepartureOperation]):
         )
 
 
-class ReasonSerializer(serializers.Serializer[Any]):
+class DepartureReasonSerializer(serializers.Serializer[Any]):
     reason = StrictCharField(max_length=2000, allow_blank=True)
 
 
@@ -460,11 +461,11 @@ class OperationViewSet(
             operations.operation_approve(operation=self.get_object(), approver=_user(request))
         )
 
-    @extend_schema(request=ReasonSerializer, responses=OperationSerializer)
+    @extend_schema(request=DepartureReasonSerializer, responses=OperationSerializer)
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, pk: str | None = None) -> Response:
         operation = self.get_object()
-        data = ReasonSerializer(data=request.data)
+        data = DepartureReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         return self._detail(
             operations.operation_reject(
@@ -609,11 +610,11 @@ class OptionViewSet(
         )
         return Response(OptionSerializer(option).data)
 
-    @extend_schema(request=ReasonSerializer, responses=OptionSerializer)
+    @extend_schema(request=DepartureReasonSerializer, responses=OptionSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         option = self.get_object()
-        data = ReasonSerializer(data=request.data)
+        data = DepartureReasonSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         option = options.option_cancel(
             option=option, cancelled_by=_user(request), reason=data.validated_data["reason"]

@@ -17,7 +17,12 @@ SELF = "self"
 
 
 class DateInput(forms.DateInput):
+    """The browser's date picker, which reads and writes ISO dates whatever the language."""
+
     input_type = "date"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
 
 
 class IntentForm(forms.Form):
@@ -56,11 +61,10 @@ class IntentForm(forms.Form):
         region = self.fields["region"]
         assert isinstance(region, forms.ChoiceField)  # noqa: S101 - declared above
         region.choices = [("", _("Somewhere else in the country")), *regions]
-        for key, name in self.people:
+        for key, _name in self.people:
+            # Each person's fields sit under their name (a fieldset's legend).
             self.fields[f"{key}-nationality"] = forms.CharField(
-                label=_("Nationality of %(name)s") % {"name": name},
-                max_length=60,
-                required=False,
+                label=_("Nationality"), max_length=60, required=False
             )
             self.fields[f"{key}-document_type"] = forms.ChoiceField(
                 label=_("Travel document"),

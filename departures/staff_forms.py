@@ -9,7 +9,12 @@ from departures.models import TEXT_MAX, DepartureOption, PriorityGroup
 
 
 class DateTimeInput(forms.DateTimeInput):
+    """The browser's picker, which reads and writes ISO values whatever the language."""
+
     input_type = "datetime-local"
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs=attrs, format="%Y-%m-%dT%H:%M")
 
 
 class OperationForm(forms.Form):

@@ -32,7 +32,7 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.runtime-installed $@
 
-APPS := core accounts regions registrations advisories notifications cases peers console
+APPS := core accounts regions registrations advisories notifications cases peers departures console
 
 # The compiled catalogues (.mo) are not committed, so that engineers editing the .po files at
 # once do not conflict on binaries: every checkout that runs compiles them (`check --deploy`

@@ -7,6 +7,8 @@ from rest_framework.routers import DefaultRouter
 
 from advisories.api import AdvisoryCountryViewSet, AdvisoryViewSet
 from cases.api import CaseViewSet, SafetyCheckViewSet
+from departures.api import IntentViewSet, OperationViewSet, OptionViewSet
+from departures.api import me_urlpatterns as departure_me_urlpatterns
 from notifications.api import AlertViewSet
 from notifications.webhooks import SmsInboundWebhook, SmsStatusWebhook
 from registrations.api import RegistrationViewSet, me_urlpatterns
@@ -19,6 +21,9 @@ router.register("registrations", RegistrationViewSet, basename="registration")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("safety-checks", SafetyCheckViewSet, basename="safety-check")
 router.register("cases", CaseViewSet, basename="case")
+router.register("departures/operations", OperationViewSet, basename="departure-operation")
+router.register("departures/options", OptionViewSet, basename="departure-option")
+router.register("departures/intents", IntentViewSet, basename="departure-intent")
 
 webhook_urlpatterns: list[URLPattern | URLResolver] = [
     path(
@@ -53,4 +58,9 @@ _email_tracking = email_tracking_routes(
 if _email_tracking:
     webhook_urlpatterns.append(path("webhooks/email/", include(_email_tracking)))
 
-urlpatterns = [*router.urls, *me_urlpatterns, *webhook_urlpatterns]
+urlpatterns = [
+    *router.urls,
+    *me_urlpatterns,
+    *departure_me_urlpatterns,
+    *webhook_urlpatterns,
+]

@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "advisories",
     "notifications",
     "cases",
+    "departures",
     "peers",
     "console",
     # htmx served from our static files, and `request.htmx` for the staff pages' fragments.
@@ -377,6 +378,11 @@ CELERY_BEAT_SCHEDULE["cases-safety-checks"] = {
     "task": "cases.tasks.tick_safety_checks",
     "schedule": 60.0,
 }
+# Assisted departure: unanswered seat offers past their deadline give their seats back.
+CELERY_BEAT_SCHEDULE["departures-expire-offers"] = {
+    "task": "departures.tasks.expire_seat_offers",
+    "schedule": 60.0,
+}
 # Registrations: retention and the residents' yearly confirmation, daily.
 CELERY_BEAT_SCHEDULE["registrations-retention"] = {
     "task": "registrations.tasks.apply_retention",
@@ -469,6 +475,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "PresenceKindEnum": "registrations.models.Presence.Kind",
         "AlertKindEnum": "notifications.models.Alert.Kind",
+        "AlertStateEnum": "notifications.models.Alert.State",
         "AdvisoryStatusEnum": "advisories.models.Advisory.Status",
         "DeliveryStatusEnum": "notifications.models.Delivery.Status",
         "SafetyCheckStatusEnum": "cases.models.SafetyCheck.Status",
@@ -476,6 +483,11 @@ SPECTACULAR_SETTINGS = {
         "CaseStatusEnum": "cases.models.Case.Status",
         "CaseKindEnum": "cases.models.Case.Kind",
         "CaseEventKindEnum": "cases.models.CaseEvent.Kind",
+        "DepartureOperationStatusEnum": "departures.models.DepartureOperation.Status",
+        "DepartureOptionKindEnum": "departures.models.DepartureOption.Kind",
+        "DeparturePriorityEnum": "departures.models.PriorityGroup",
+        "SeatOfferStateEnum": "departures.models.Offer.State",
+        "TravelDocumentTypeEnum": "departures.models.Traveller.DocumentType",
     },
 }
 

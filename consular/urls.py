@@ -20,6 +20,7 @@ urlpatterns = [
     path("staff/", include("console.urls")),
     path("", include("cases.urls")),
     path("", include("peers.urls")),
+    path("", include("departures.urls")),
     path("", core_views.home, name="home"),
 ]
 

@@ -207,6 +207,17 @@ def household_member_ids_of_citizen(
     return list(members.values_list("id", flat=True))
 
 
+def household_members_of_citizen(*, citizen_id: uuid.UUID | str) -> QuerySet[HouseholdMember]:
+    """The citizen's household members, in the order they were registered: whom a citizen
+    may name as travelling with them."""
+    return HouseholdMember.objects.filter(citizen_id=citizen_id).order_by("created_at")
+
+
+def household_members_with_ids(*, member_ids: Collection[uuid.UUID]) -> QuerySet[HouseholdMember]:
+    """Household members by id, whoever's they are (one query): a passenger list names them."""
+    return HouseholdMember.objects.filter(id__in=list(member_ids))
+
+
 def household_member_ids_of_citizens(
     *, citizen_ids: Collection[uuid.UUID | str]
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
@@ -268,6 +279,17 @@ def presences_of_citizen(*, citizen: Citizen) -> QuerySet[Presence]:
         Presence.objects.filter(citizen=citizen)
         .select_related("country", "region")
         .order_by("start_date", "created_at")
+    )
+
+
+def presence_country_codes_of_citizen(*, citizen_id: uuid.UUID | str) -> QuerySet[Presence, Any]:
+    """The codes of the countries the citizen is in or will be in (presences not ended), as a
+    lazy `values` queryset another app's query can use as a subquery."""
+    today = timezone.localdate()
+    return (
+        Presence.objects.filter(citizen_id=citizen_id)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        .values("country_id")
     )
 
 

@@ -46,6 +46,11 @@ from cases.services import cases as case_services
 from cases.services import safety_checks
 from consular.api import email_tracking_routes
 from core import personal_data
+from departures.models import Offer
+from departures.services import allocation as departure_allocation
+from departures.services import intents as departure_intents
+from departures.services import operations as departure_operations
+from departures.services import options as departure_options
 from notifications import staff_messages
 from notifications.alerts import MessageTexts
 from notifications.models import Delivery, InboundMessage, Suppression
@@ -152,6 +157,15 @@ def consular_write(role: str, target: str) -> str:
 
 def citizen_only(role: str, target: str) -> str:
     return AUTHORISED if role == CITIZEN else DENIED
+
+
+def consular_reach(role: str, target: str) -> str:
+    """A call on a record about citizens that the service may still refuse for its state (a
+    draft that cannot be submitted while another operation runs, a party holding seats): past
+    authorisation for the post's officers, hidden from everyone else on staff."""
+    if role in (ANONYMOUS, CITIZEN):
+        return DENIED
+    return AUTHORISED if _has(role, target, *CONSULAR_ROLES) else HIDDEN
 
 
 def anyone(role: str, target: str) -> str:
@@ -513,6 +527,97 @@ MATRIX: dict[tuple[str, str], Operation] = {
         path=_path("case"),
         body=lambda world, role, target: {"kind": "note", "text": "Called the family."},
     ),
+    ("GET", "/api/v1/departures/operations/"): Operation(
+        expect=lambda role, target: staff_record(role, "own"),
+        rows=scoped_rows("country", readers=CONSULAR_ROLES),
+    ),
+    ("POST", "/api/v1/departures/operations/"): Operation(
+        # Officers open operations; no record to hide yet, so another country is refused.
+        expect=lambda role, target: OK if _has(role, target, "officer") else DENIED,
+        body=lambda world, role, target: {
+            "country": world.country(role, target),
+            "eligibility_en": "Nationals and their household.",
+        },
+    ),
+    ("GET", "/api/v1/departures/operations/{id}/"): Operation(
+        expect=consular_record, path=_path("departure")
+    ),
+    ("GET", "/api/v1/departures/operations/{id}/board/"): Operation(
+        expect=consular_record, path=_path("departure")
+    ),
+    ("GET", "/api/v1/departures/operations/{id}/queue/"): Operation(
+        expect=consular_record, path=_path("departure")
+    ),
+    ("POST", "/api/v1/departures/operations/{id}/submit/"): Operation(
+        # The country has an operation under way: the draft is refused with a 409.
+        expect=consular_reach,
+        path=_path("departure_draft"),
+    ),
+    ("POST", "/api/v1/departures/operations/{id}/approve/"): Operation(
+        # The post's officer opened it: only a second consular person (here, a superuser)
+        # gets past the four eyes, to be told the draft is not submitted.
+        expect=lambda role, target: (
+            AUTHORISED
+            if role == SUPERUSER
+            else REFUSED
+            if _has(role, target, *CONSULAR_ROLES)
+            else staff_record(role, target, reader_roles=CONSULAR_ROLES)
+        ),
+        path=_path("departure_draft"),
+    ),
+    ("POST", "/api/v1/departures/operations/{id}/reject/"): Operation(
+        expect=consular_reach,
+        path=_path("departure_draft"),
+        body=lambda world, role, target: {"reason": "Name the regions."},
+    ),
+    ("POST", "/api/v1/departures/operations/{id}/close/"): Operation(
+        expect=consular_write, path=_path("departure")
+    ),
+    ("POST", "/api/v1/departures/operations/{id}/allocate/"): Operation(
+        expect=consular_write, path=_path("departure"), body=lambda world, role, target: {}
+    ),
+    ("GET", "/api/v1/departures/options/"): Operation(
+        expect=lambda role, target: staff_record(role, "own"),
+        rows=scoped_rows("country", readers=CONSULAR_ROLES),
+    ),
+    ("POST", "/api/v1/departures/options/"): Operation(
+        expect=consular_write,
+        body=lambda world, role, target: {
+            "operation": record("departure")(world, role, target),
+            "kind": "convoy",
+            "departs_at": (timezone.now() + datetime.timedelta(days=3)).isoformat(),
+            "place": "Embassy",
+            "assembly_point": "Embassy gate",
+            "capacity": 40,
+            "booking_cutoff": (timezone.now() + datetime.timedelta(days=2)).isoformat(),
+        },
+    ),
+    ("GET", "/api/v1/departures/options/{id}/"): Operation(
+        expect=consular_record, path=_path("departure_option")
+    ),
+    ("POST", "/api/v1/departures/options/{id}/capacity/"): Operation(
+        expect=consular_write,
+        path=_path("departure_option"),
+        body=lambda world, role, target: {"capacity": 20},
+    ),
+    ("POST", "/api/v1/departures/options/{id}/cancel/"): Operation(
+        expect=consular_write,
+        path=_path("departure_option"),
+        body=lambda world, role, target: {"reason": "Airport closed."},
+    ),
+    ("POST", "/api/v1/departures/intents/{id}/priority/"): Operation(
+        expect=consular_write,
+        path=_path("departure_intent"),
+        body=lambda world, role, target: {"priority": 1, "reason": "Dialysis."},
+    ),
+    ("POST", "/api/v1/departures/intents/{id}/offer/"): Operation(
+        # The party holds an offer already: past authorisation, the service refuses (409).
+        expect=consular_reach,
+        path=_path("departure_intent"),
+        body=lambda world, role, target: {
+            "option": record("departure_option")(world, role, target)
+        },
+    ),
     ("GET", "/api/v1/me/"): Operation(expect=citizen_only, rows=own_citizen),
     ("PUT", "/api/v1/me/"): Operation(expect=citizen_only, body=lambda world, role, target: PERSON),
     ("DELETE", "/api/v1/me/"): Operation(expect=citizen_only),
@@ -542,6 +647,32 @@ MATRIX: dict[tuple[str, str], Operation] = {
         ),
         path=lambda world, role, target: {
             "presence_id": str(world.records[("presence", "ML" if target == "own" else "LB")].pk)
+        },
+    ),
+    ("GET", "/api/v1/me/departure-intent/"): Operation(expect=citizen_only),
+    ("PUT", "/api/v1/me/departure-intent/"): Operation(
+        expect=citizen_only,
+        body=lambda world, role, target: {
+            "travellers": [{"document_type": "passport"}],
+            "earliest_date": str(TODAY),
+            "region": "ML-7",
+        },
+    ),
+    ("POST", "/api/v1/me/departure-intent/offers/{offer_id}/accept/"): Operation(
+        # Another citizen's offer was never offered to the caller.
+        expect=lambda role, target: (
+            (AUTHORISED if target == "own" else HIDDEN) if role == CITIZEN else DENIED
+        ),
+        path=lambda world, role, target: {
+            "offer_id": str(world.records[("offer", "ML" if target == "own" else "LB")].pk)
+        },
+    ),
+    ("POST", "/api/v1/me/departure-intent/offers/{offer_id}/decline/"): Operation(
+        expect=lambda role, target: (
+            (AUTHORISED if target == "own" else HIDDEN) if role == CITIZEN else DENIED
+        ),
+        path=lambda world, role, target: {
+            "offer_id": str(world.records[("offer", "ML" if target == "own" else "LB")].pk)
         },
     ),
     ("POST", "/api/v1/webhooks/sms/{provider}/status"): Operation(
@@ -617,6 +748,47 @@ def _token_only_user(username: str, *, is_superuser: bool = False) -> User:
     return User.objects.create(
         username=username, is_staff=True, is_superuser=is_superuser, password="!"
     )
+
+
+def _departure_records(*, officer: User, second: User, citizen: Any, country: str) -> dict:
+    """An open departure from the country with one flight and a seat offered to the citizen,
+    and a draft beside it."""
+    fields = departure_operations.OperationFields(eligibility_en="Nationals.")
+    operation = departure_operations.operation_open(
+        opened_by=officer, country_code=country, fields=fields
+    )
+    departure_operations.operation_submit(operation=operation, submitted_by=officer)
+    departure_operations.operation_approve(operation=operation, approver=second)
+    now = timezone.now()
+    option = departure_options.option_add(
+        operation=operation,
+        added_by=officer,
+        fields=departure_options.OptionFields(
+            kind="flight",
+            departs_at=now + datetime.timedelta(days=2),
+            place="Airport",
+            assembly_point="Embassy",
+            capacity=10,
+            booking_cutoff=now + datetime.timedelta(days=1),
+        ),
+    )
+    intent = departure_intents.intent_submit(
+        citizen_id=citizen.id,
+        operation=operation,
+        fields=departure_intents.IntentFields(
+            travellers=[departure_intents.TravellerFields()], earliest_date=TODAY
+        ),
+    )
+    departure_allocation.allocation_run(operation=operation, run_by=officer)
+    return {
+        "departure": operation,
+        "departure_draft": departure_operations.operation_open(
+            opened_by=officer, country_code=country, fields=fields
+        ),
+        "departure_option": option,
+        "departure_intent": intent,
+        "offer": Offer.objects.get(intent=intent),
+    }
 
 
 @pytest.fixture
@@ -704,6 +876,11 @@ def world(db) -> World:
         records[("message_submitted", country)] = staff_messages.staff_message_submit(
             alert=drafts[1], submitted_by=officer
         )
+        departure = _departure_records(
+            officer=officer, second=users[SUPERUSER], citizen=presence.citizen, country=country
+        )
+        for kind, departure_record in departure.items():
+            records[(kind, country)] = departure_record
 
     clients = {ANONYMOUS: APIClient()}
     citizen = records[("citizen", "ML")]

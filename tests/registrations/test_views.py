@@ -185,7 +185,9 @@ def test_manage_page_shows_the_registration_and_refuses_bad_tokens(
     presence = PresenceFactory(region_id="ML-7", city="Gao")
     HouseholdMemberFactory(citizen=presence.citizen, name="Moussa")
 
-    with django_assert_max_num_queries(4):
+    # The citizen, the household, the presences, and one each for the panels of cases (an
+    # open safety check) and departures (an operation where the citizen is).
+    with django_assert_max_num_queries(5):
         response = client.get(manage_path(presence.citizen))
 
     html = response.content.decode()

@@ -1,0 +1,114 @@
+"""The manifest of an option: one row per person holding a seat on it (accepted first, then
+offered), with the columns of the US evacuee manifest (form DS-5528): who, born when, which
+nationality and travel document, how to reach them, whom to call who is not travelling,
+medical or mobility needs, minors travelling alone."""
+
+import csv
+import datetime
+import io
+import uuid
+from dataclasses import astuple, dataclass, fields
+from typing import Any
+
+from departures.models import DepartureOption, Offer, Traveller
+from registrations.selectors import citizens_named, household_members_with_ids
+
+
+@dataclass(frozen=True)
+class ManifestRow:
+    reference: str
+    state: str
+    name: str
+    relation: str
+    date_of_birth: datetime.date | None
+    nationality: str
+    document_type: str
+    document_number: str
+    document_expiry: datetime.date | None
+    phone: str
+    email: str
+    emergency_contact: str
+    emergency_phone: str
+    medical_or_mobility_needs: str
+    minors_alone: bool
+
+
+COLUMNS = [field.name for field in fields(ManifestRow)]
+
+
+def manifest_rows(*, option: DepartureOption) -> list[ManifestRow]:
+    """In four queries whatever the size: the offers, their travellers, the citizens and the
+    household members named."""
+    offers = list(
+        option.offers.filter(state__in=Offer.LIVE_STATES)
+        .select_related("intent")
+        .order_by("state", "rank", "created_at")
+    )
+    travellers: dict[object, list[Traveller]] = {}
+    for traveller in Traveller.objects.filter(intent_id__in=[o.intent_id for o in offers]):
+        travellers.setdefault(traveller.intent_id, []).append(traveller)
+    citizens: dict[uuid.UUID | None, Any] = {
+        citizen.id: citizen
+        for citizen in citizens_named(
+            citizen_ids=[o.intent.citizen_id for o in offers if o.intent.citizen_id]
+        )
+    }
+    members: dict[uuid.UUID | None, Any] = {
+        member.id: member
+        for member in household_members_with_ids(
+            member_ids=[
+                t.household_member_id
+                for group in travellers.values()
+                for t in group
+                if t.household_member_id
+            ]
+        )
+    }
+    rows = []
+    for offer in offers:
+        citizen = citizens.get(offer.intent.citizen_id)
+        for traveller in sorted(
+            travellers.get(offer.intent_id, []), key=lambda t: (not t.is_citizen, t.created_at)
+        ):
+            member = members.get(traveller.household_member_id)
+            if traveller.is_citizen and citizen is not None:
+                name, relation, born = str(citizen), "", citizen.date_of_birth
+            elif member is not None:
+                name, relation, born = member.name, member.relation, member.date_of_birth
+            else:
+                name, relation, born = "", "", None  # erased
+            rows.append(
+                ManifestRow(
+                    reference=str(offer.id)[:8].upper(),
+                    state=offer.state,
+                    name=name,
+                    relation=relation,
+                    date_of_birth=born,
+                    nationality=traveller.nationality,
+                    document_type=traveller.document_type,
+                    document_number=traveller.document_number,
+                    document_expiry=traveller.document_expiry,
+                    phone=citizen.phone if citizen else "",
+                    email=citizen.email if citizen else "",
+                    emergency_contact=citizen.emergency_contact_name if citizen else "",
+                    emergency_phone=citizen.emergency_contact_phone if citizen else "",
+                    medical_or_mobility_needs=offer.intent.assistance_details,
+                    minors_alone=offer.intent.minors_alone,
+                )
+            )
+    return rows
+
+
+def _csv_safe(value: object) -> str:
+    """Spreadsheets run a cell starting with one of these as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def manifest_csv(rows: list[ManifestRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_csv_safe(value) for value in astuple(row)])
+    return buffer.getvalue()

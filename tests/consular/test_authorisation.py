@@ -1272,6 +1272,17 @@ STAFF_PAGES: dict[tuple[str, str], Operation] = {
         query=lambda world, role, target: {"status": "needs_help"},
     ),
     ("GET", "/staff/cases/"): Operation(expect=staff_page(lambda role, target: OK)),
+    # Assisted departure: the post's consular staff; editors and approvers see no citizen.
+    ("GET", "/staff/departures/"): Operation(expect=staff_page(lambda role, target: AUTHORISED)),
+    ("GET", "/staff/departures/{operation_id}/"): Operation(
+        expect=staff_page(consular_record), path=_path("departure", "operation_id")
+    ),
+    ("GET", "/staff/departures/options/{option_id}/manifest/"): Operation(
+        expect=staff_page(consular_record), path=_path("departure_option", "option_id")
+    ),
+    ("GET", "/staff/departures/options/{option_id}/manifest.csv"): Operation(
+        expect=staff_page(consular_record), path=_path("departure_option", "option_id")
+    ),
     # Partner advice names no one: every role of a post covering the country reads it.
     ("GET", "/staff/peers/"): Operation(expect=staff_page(lambda role, target: OK)),
     ("GET", "/staff/peers/{country_code}/"): Operation(

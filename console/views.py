@@ -19,6 +19,7 @@ from core.http import staff_view
 from core.spreadsheets import safe_cell
 from notifications.alerts import alert_cancel, alert_resend_failed
 from notifications.models import Alert
+from peers.selectors import partner_levels
 
 # How often a sending alert's page asks for its progress.
 PROGRESS_POLL_SECONDS = 3
@@ -50,7 +51,12 @@ def country(request: HttpRequest, iso2: str) -> HttpResponse:
     return render(
         request,
         "console/country.html",
-        {"console": console, "layer": layer if layer in MAP_LAYERS else "level"},
+        {
+            "console": console,
+            "layer": layer if layer in MAP_LAYERS else "level",
+            # What partner governments advise beside ours: a move of theirs is a warning.
+            "partner_levels": partner_levels(country_code=console.code),
+        },
     )
 
 

@@ -149,7 +149,8 @@ def test_console_query_count_does_not_grow_with_regions_or_people(
     start_check(bamako_officer, django_capture_on_commit_callbacks, region_codes=MALI[:count])
     login_verified(client, bamako_officer)
 
-    with django_assert_max_num_queries(18):
+    # 18 for the console's own reads, 4 for the partners' levels (peers.selectors).
+    with django_assert_max_num_queries(22):
         assert client.get(console_url()).status_code == 200
 
 
@@ -172,3 +173,30 @@ def test_map_layers_show_the_open_checks_answers_and_the_people_nobody_can_reach
     assert '<g class="tile unreachable-some" data-region="ML-7">' in unreachable
     assert "1 with no channel" in unreachable
     assert '<g class="tile level-none" data-region="ML-7">' in unknown
+
+
+def test_the_console_shows_what_partners_advise_beside_ours(client, bamako_officer):
+    from django.utils import timezone
+
+    from peers.models import PartnerAdvice
+
+    mali_at_level(3)
+    now = timezone.now()
+    PartnerAdvice.objects.create(
+        source="us",
+        country_id="ML",
+        level=4,
+        level_max=4,
+        label="Level 4: Do Not Travel",
+        scope="country",
+        link="https://travel.state.gov/mali",
+        fetched_at=now,
+        level_changed_at=now,
+    )
+    login_verified(client, bamako_officer)
+
+    page = client.get(console_url()).content.decode()
+
+    assert "What partners advise" in page
+    assert "Level 4: Do Not Travel" in page
+    assert "Higher than ours" in page

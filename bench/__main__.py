@@ -1,5 +1,6 @@
-"""`python -m bench [--sizes 10000,100000] ...`: the fan-out benchmark, on the database and
-broker the environment names (see the Makefile's `bench` target)."""
+"""`python -m bench [--sizes 10000,100000] ...`: the fan-out benchmark; `python -m bench web
+[--duration 20] ...`: the web benchmark; on the database and broker the environment names (see
+the Makefile's `bench` target)."""
 
 import os
 import sys
@@ -11,11 +12,15 @@ def run() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consular.settings")
     django.setup()
     # After setup: the benchmark's modules import the product's models.
-    from bench.fanout import BenchmarkError, main
+    from bench import fanout, web
 
+    arguments = sys.argv[1:]
     try:
-        main(sys.argv[1:])
-    except BenchmarkError as error:
+        if arguments[:1] == ["web"]:
+            web.main(arguments[1:])
+        else:
+            fanout.main(arguments)
+    except (fanout.BenchmarkError, web.BenchmarkError) as error:
         sys.exit(f"bench: {error}")
 
 

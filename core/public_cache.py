@@ -8,11 +8,12 @@ pages, in every language, is from then on under a key nobody asks for. A reader 
 before rendering: one who rendered the old content took the old stamp, so nothing stale is ever
 stored under a current key.
 
-Only anonymous readers are served from the cache, and only responses that set no cookie are
-kept in it: a page that names a person (those are `no_store`) or a signed-in caller never goes
-near it. Compression happens here, once per rendering, and only for these pages: they carry no
-secret (no CSRF token, no session), so compressing them opens no BREACH oracle, where Django's
-site-wide GZipMiddleware would also compress the pages that do.
+Only anonymous readers of a page's own address (no query string) are served from the cache,
+and only responses that set no cookie are kept in it: a page that names a person (those are
+`no_store`) or a signed-in caller never goes near it. Compression happens here, once per
+rendering, and only for these pages: they carry no secret (no CSRF token, no session), so
+compressing them opens no BREACH oracle, where Django's site-wide GZipMiddleware would also
+compress the pages that do.
 """
 
 import hashlib
@@ -122,11 +123,18 @@ def public_page[ViewT: Callable[..., Any]](
     def decorator(view: ViewT) -> ViewT:
         @wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-            if request.method not in ("GET", "HEAD") or _caller_is_known(request):
+            # A query string is rendered, never kept: these pages read none, and keying on it
+            # would let anyone fill the cache with variants of one page.
+            if (
+                request.method not in ("GET", "HEAD")
+                or request.META.get("QUERY_STRING")
+                or _caller_is_known(request)
+            ):
                 return view(request, *args, **kwargs)
             published = stamp(scope(**kwargs))
-            accept = request.META.get("HTTP_ACCEPT", "") if vary_on_accept else ""
-            variant = f"{published}|{get_language()}|{accept}|{request.get_full_path()}"
+            # Two variants at most (the API's browsable HTML or its JSON), whatever was sent.
+            html = vary_on_accept and "text/html" in request.META.get("HTTP_ACCEPT", "")
+            variant = f"{published}|{get_language()}|{'html' if html else ''}|{request.path}"
             digest = hashlib.sha256(variant.encode()).hexdigest()[:32]
             # Weak: the same page compressed or not is the same page.
             etag = f'W/"{digest}"'

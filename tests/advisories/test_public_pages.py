@@ -174,6 +174,26 @@ def test_a_signed_in_reader_is_neither_served_from_nor_stored_in_the_shared_cach
     assert "ETag" not in response
 
 
+@pytest.mark.redis
+def test_a_query_string_is_rendered_but_never_kept(mali, client):
+    """Else anyone could fill the cache with variants of one page."""
+    with_query = client.get("/advisories/ML/", {"n": "1"})
+    kept_then = _page_keys()
+    client.get("/advisories/ML/")
+
+    assert with_query.status_code == 200
+    assert "ETag" not in with_query
+    assert kept_then == []
+    assert len(_page_keys()) == 1
+
+
+def _page_keys() -> list[str]:
+    # Django's Redis backend keeps ":<version>:<key>".
+    redis = cache._cache.get_client(None)  # type: ignore[attr-defined]
+    keys = [key.decode().split(":", 2)[-1] for key in redis.keys("*")]
+    return [key for key in keys if key.startswith("public-page:")]
+
+
 def test_a_missing_country_is_not_cached(client, geography):
     assert client.get("/advisories/ML/cap.xml").status_code == 404
     assert "public" not in client.get("/advisories/ML/cap.xml").get("Cache-Control", "")

@@ -89,15 +89,21 @@ BENCH_VHOST ?= consular_bench
 BENCH_BROKER_URL ?= amqp://guest:guest@127.0.0.1:5672/$(BENCH_VHOST)
 BENCH_CACHE_URL ?= redis://127.0.0.1:6379/2
 BENCH_ARGS ?=
+# The web benchmark (bench/web.py): gunicorn with production settings, loaded by wrk.
+BENCH_WEB_ARGS ?=
+# The assisted departure's allocation run (bench/departures.py): 20,000 intents, 100 options.
+BENCH_DEPARTURES_ARGS ?=
 BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
 	CACHE_URL=$(BENCH_CACHE_URL) ALERT_RATE_EMAIL=1000000 ALERT_RATE_SMS=1000000 LOG_LEVEL=WARNING
 
-bench: $(VENV)/.dev-installed
+bench: $(VENV)/.dev-installed messages
 	createdb -h 127.0.0.1 -U postgres $(BENCH_DB) 2>/dev/null || true
 	rabbitmqctl -q add_vhost $(BENCH_VHOST) 2>/dev/null || true
 	rabbitmqctl -q set_permissions -p $(BENCH_VHOST) guest ".*" ".*" ".*"
 	$(BENCH_ENV) $(MANAGE) migrate --noinput --verbosity 0
 	$(BENCH_ENV) $(BIN)/python -m bench $(BENCH_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m bench web $(BENCH_WEB_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m bench --departures $(BENCH_DEPARTURES_ARGS)
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache test-artifacts

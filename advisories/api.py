@@ -20,6 +20,7 @@ from accounts.models import User
 from advisories import review, services
 from advisories.levels import effective_levels, level_colour, level_name
 from advisories.models import Advisory, Indicator, Level, Notify, Posture, RegionOverride
+from advisories.public_pages import published_api
 from advisories.selectors import (
     advisories_of_staff,
     advisories_public,
@@ -415,6 +416,11 @@ class AdvisoryCountryViewSet(CountryViewSet):
     (`Accept-Language: fr`). A country's detail carries the level (1-4) of its current advisory
     and the effective level of each region (null without a current advisory); the public
     advisories pages and `/api/v1/advisories/?country=` have the texts."""
+
+    @classmethod
+    def as_view(cls, actions: Any = None, **initkwargs: Any) -> Any:
+        # Both the list and a country's detail change only with a publication.
+        return published_api(super().as_view(actions, **initkwargs))
 
     def get_queryset(self) -> QuerySet[Country]:
         if self.action != "retrieve":

@@ -17,6 +17,7 @@ from accounts.models import User
 from accounts.permissions import SYSTEM, System, require_role
 from advisories.events import Notify
 from advisories.models import Advisory, Indicator, LevelChange, Posture, RegionOverride, Transition
+from advisories.public_pages import public_pages_changed
 from advisories.publication import publication_plan_between
 from advisories.review import require_confirmation, require_sms_fit
 from core import events
@@ -414,6 +415,7 @@ def advisory_publish(*, advisory: Advisory, published_by: User | System) -> Advi
     )
     if plan.event is not None:
         events.publish(plan.event)
+    public_pages_changed(country_code=advisory.country_id)
     logger.info(
         "advisory %s published for %s: %d region level(s) and %d regional advice changed, "
         "telling %s",
@@ -478,6 +480,8 @@ def advisory_withdraw(*, advisory: Advisory, withdrawn_by: User, reason: str = "
         actor=withdrawn_by,
         comment=reason,
     )
+    if from_status == Advisory.Status.PUBLISHED:
+        public_pages_changed(country_code=advisory.country_id)
     return advisory
 
 

@@ -11,6 +11,7 @@ from accounts.selectors import posts_covering_country
 from advisories.cap import advisory_cap
 from advisories.compare import advisories_compare
 from advisories.models import Advisory, Indicator
+from advisories.public_pages import published_page
 from advisories.selectors import (
     advisories_public,
     advisory_current,
@@ -30,6 +31,7 @@ def _country_or_404(code: str) -> Country:
 
 
 @require_GET
+@published_page
 def advisory_list(request: HttpRequest) -> HttpResponse:
     countries = countries_with_levels()
     # Countries with an advisory come first: they are what most readers look for.
@@ -44,6 +46,7 @@ def advisory_list(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@published_page
 def country_page(request: HttpRequest, code: str) -> HttpResponse:
     country = _country_or_404(code)
     advisory = advisory_current(country_code=country.code)
@@ -63,6 +66,7 @@ def country_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
+@published_page
 def history_page(request: HttpRequest, code: str) -> HttpResponse:
     country = _country_or_404(code)
     versions = list(advisory_history(country_code=country.code))
@@ -75,6 +79,7 @@ def history_page(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_GET
+@published_page
 def compare_page(request: HttpRequest, code: str, old_id: UUID, new_id: UUID) -> HttpResponse:
     country = _country_or_404(code)
     found = {
@@ -92,6 +97,7 @@ def compare_page(request: HttpRequest, code: str, old_id: UUID, new_id: UUID) ->
 
 
 @require_GET
+@published_page
 def cap_feed(request: HttpRequest, code: str) -> HttpResponse:
     """The CAP message of the country's latest publication: its current version, or a Cancel
     when the last one was withdrawn."""

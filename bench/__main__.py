@@ -1,7 +1,7 @@
-"""`python -m bench [--sizes 10000,100000] ...`: the fan-out benchmark, on the database and
-broker the environment names (see the Makefile's `bench` target). `python -m bench
---departures [--intents 20000] [--options 100]`: the assisted departure's allocation run
-alone."""
+"""`python -m bench [--sizes 10000,100000] ...`: the fan-out benchmark; `python -m bench web
+[--duration 20] ...`: the web benchmark; `python -m bench --departures [--intents 20000]
+[--options 100]`: the assisted departure's allocation run alone; each on the database and
+broker the environment names (see the Makefile's `bench` target)."""
 
 import os
 import sys
@@ -13,16 +13,18 @@ def run() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consular.settings")
     django.setup()
     # After setup: the benchmark's modules import the product's models.
-    from bench.fanout import BenchmarkError, main
+    from bench import departures, fanout, web
 
-    argv = sys.argv[1:]
-    if "--departures" in argv:
-        from bench.departures import main
-
-        argv.remove("--departures")
+    arguments = sys.argv[1:]
     try:
-        main(argv)
-    except BenchmarkError as error:
+        if arguments[:1] == ["web"]:
+            web.main(arguments[1:])
+        elif "--departures" in arguments:
+            arguments.remove("--departures")
+            departures.main(arguments)
+        else:
+            fanout.main(arguments)
+    except (fanout.BenchmarkError, web.BenchmarkError) as error:
         sys.exit(f"bench: {error}")
 
 

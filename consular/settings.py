@@ -183,6 +183,12 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://consular")}
+# Public pages and feeds (core.public_cache): kept in the cache per publication, so a new one is
+# served at once; PUBLIC_CACHE_SECONDS bounds how long what no publication changes (a post's
+# address, a country's name) may lag. Browsers and a CDN in front may keep a page
+# PUBLIC_CACHE_MAX_AGE seconds: the longest a reader may see the previous version.
+PUBLIC_CACHE_SECONDS = env.int("PUBLIC_CACHE_SECONDS", default=600)
+PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=60)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -4,10 +4,11 @@
                          limit=5, window_seconds=3600):
         raise Throttled(...)
 
-Each (key, window) pair is one counter created with the cache's atomic `add` and raised with
-its atomic `incr`, so concurrent requests on any number of processes sharing the cache are
-counted exactly: at most `limit` calls are allowed per window. A fixed window may let up to
-twice `limit` through across a window boundary; that is the price of one round trip per call.
+Each (key, window) pair is one counter, created with its time-out and raised atomically (on
+Redis, in one MULTI/EXEC round trip; elsewhere with the cache's `add` and `incr`), so concurrent
+requests on any number of processes sharing the cache are counted exactly: at most `limit`
+calls are allowed per window. A fixed window may let up to twice `limit` through across a
+window boundary; that is the price of one round trip per call.
 
 When the cache cannot be reached, `hit` logs a warning and returns `fail_open` (default
 False: refuse). Callers choose: refusing is right for sign-up or code checks an attacker
@@ -17,11 +18,13 @@ Keys must not hold personal data (they sit in Redis and show in its monitoring):
 phone numbers and the like through `hashed_key`.
 """
 
+import functools
 import hashlib
 import hmac
 import logging
 import time
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
@@ -58,17 +61,44 @@ def hit(
     # without a time-out (the Redis backend checks existence, then increments).
     timeout = window_seconds * 2
     try:
-        if cache.add(counter, cost, timeout):
-            count = cost
-        else:
-            try:
-                count = cache.incr(counter, cost)
-            except ValueError:
-                # Expired between `add` and `incr` (only once its window is long over).
-                count = cost if cache.add(counter, cost, timeout) else cache.incr(counter, cost)
+        count = _count(counter, cost, timeout)
     except CACHE_ERRORS:
         logger.warning(
             "rate limiter: cache unreachable, %s the call", "allowing" if fail_open else "refusing"
         )
         return fail_open
     return count <= limit
+
+
+@functools.cache
+def _redis_client(location: str) -> redis.Redis:
+    # One client, and its connection pool, per process: built on first use, then kept.
+    return redis.Redis.from_url(location)
+
+
+def _count(counter: str, cost: int, timeout: int) -> int:
+    """Add `cost` to the counter and return its new value, creating it with its time-out.
+
+    On Redis, one round trip: create-if-missing and increment in one MULTI/EXEC. Django's
+    cache API takes three (`add`, then `incr`, which checks existence before incrementing),
+    on every throttled request. Other caches (development, tests) go through that API."""
+    default = settings.CACHES["default"]
+    location = default.get("LOCATION")
+    # A list of servers (replicas) is left to Django, which knows which one takes writes.
+    if (
+        default["BACKEND"].endswith("RedisCache")
+        and isinstance(location, str)
+        and "," not in location
+    ):
+        key = cache.make_and_validate_key(counter)
+        pipeline = _redis_client(location).pipeline(transaction=True)
+        pipeline.set(key, 0, ex=timeout, nx=True)
+        pipeline.incrby(key, cost)
+        return int(pipeline.execute()[1])
+    if cache.add(counter, cost, timeout):
+        return cost
+    try:
+        return cache.incr(counter, cost)
+    except ValueError:
+        # Expired between `add` and `incr` (only once its window is long over).
+        return cost if cache.add(counter, cost, timeout) else cache.incr(counter, cost)

@@ -222,13 +222,14 @@ def _presence_row(
 ) -> Presence:
     """A validated, unsaved presence; errors name `<prefix>country`, `<prefix>region`..."""
     country_code = (presence.country or "").strip().upper()
-    if not country_exists(code=country_code):
+    region_code = (presence.region or "").strip().upper() or None
+    # A region's row names its country, which exists: one query checks both when they agree.
+    region_country = region_country_code(region_code=region_code) if region_code else None
+    if region_country != country_code and not country_exists(code=country_code):
         raise ValidationFailed(
             _("Choose a country from the list."), field=f"{prefix}country", code="unknown_country"
         )
-    region_code = (presence.region or "").strip().upper() or None
     if region_code is not None:
-        region_country = region_country_code(region_code=region_code)
         if region_country is None:
             raise ValidationFailed(
                 _("Choose a region from the list."),

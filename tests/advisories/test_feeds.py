@@ -106,10 +106,11 @@ def test_cap_of_a_country_without_advisory_is_404(client, geography):
 
 
 def test_atom_feed_has_one_entry_per_publication_with_stable_ids(
-    mali, ml_editor, ml_approver, client
+    mali, ml_editor, ml_approver, client, django_capture_on_commit_callbacks
 ):
     first = parse(client.get("/advisories/feed.atom").content)
-    second_version = raise_mali_to_four(ml_editor, ml_approver)
+    with django_capture_on_commit_callbacks(execute=True):
+        second_version = raise_mali_to_four(ml_editor, ml_approver)
 
     response = client.get("/advisories/feed.atom")
 

@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.template import Context, Template
 
 from regions.selectors import country_get
@@ -34,6 +35,7 @@ def test_the_public_page_shows_the_partner_links_when_set(settings, client, ml_e
     settings.ADVISORY_PARTNER_LINKS = [
         ("United Kingdom", "https://www.gov.uk/foreign-travel-advice/{slug}")
     ]
+    cache.clear()  # a new setting reaches the cached page at its expiry, or at once so
 
     html = client.get("/advisories/ML/").content.decode()
 

@@ -7,7 +7,9 @@ from tests.accounts.factories import staff_at
 
 pytestmark = pytest.mark.usefixtures("geography")
 
-URL = "/api/v1/countries/"
+# An anonymous read that is not served from the public cache (core.public_cache), which a
+# throttle does not need to protect.
+URL = "/api/v1/advisories/"
 
 
 @pytest.fixture

@@ -64,6 +64,29 @@ def test_register_answers_201_and_stores_everything(api_client, django_capture_o
     assert len(mail.outbox) == 1
 
 
+def test_a_registration_costs_one_geography_query_and_enqueues_its_email_once_after_commit(
+    api_client, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Issue 18: the hot path of a surge. The region's row vouches for its country; the
+    verification email (and the phone's code) are enqueued once, after the commit."""
+    enqueued = []
+    monkeypatch.setattr("core.queue.enqueue", lambda name, *args, **kwargs: enqueued.append(name))
+
+    # The region's country, then the citizen, household and presence in one transaction.
+    with django_assert_num_queries(6), django_capture_on_commit_callbacks() as after_commit:
+        response = post(api_client, body())
+    before_commit = list(enqueued)
+    for callback in after_commit:
+        callback()
+
+    assert response.status_code == 201, response.data
+    assert before_commit == []
+    assert sorted(name.rsplit(".", 1)[1] for name in enqueued) == [
+        "send_email_verification",
+        "send_phone_code",
+    ]
+
+
 def test_register_existing_email_answers_the_same_and_creates_no_duplicate(
     api_client, django_capture_on_commit_callbacks
 ):

@@ -181,9 +181,7 @@ def _untold_people(
     return {code: people for code, people in counts.items() if people}
 
 
-def _warnings(
-    advisory: Advisory, review_reach: Reach | None, untold_people: Mapping[str, int]
-) -> tuple[str, ...]:
+def _warnings(review_reach: Reach | None, untold_people: Mapping[str, int]) -> tuple[str, ...]:
     warnings = []
     if review_reach is None or review_reach.people == 0:
         warnings.append(_("Approving this version tells nobody."))
@@ -220,7 +218,7 @@ def advisory_review(*, advisory: Advisory, with_sms: bool = True) -> Review:
         reach=reach,
         sms=sms,
         untold_people=untold,
-        warnings=_warnings(advisory, reach, untold),
+        warnings=_warnings(reach, untold),
     )
 
 

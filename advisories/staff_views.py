@@ -75,7 +75,7 @@ def _indicators(codes: list[str]) -> list[str]:
 
 def _reach_rows(counts: Any, names: dict[str, str]) -> list[tuple[str, Any]]:
     return sorted(
-        ((names.get(code) or _("No region given") if code == "" else names.get(code, code)), row)
+        (_("No region given") if code == "" else names.get(code, code), row)
         for code, row in counts.items()
     )
 
@@ -118,10 +118,6 @@ def _review_page(
                 "preview": preview,
             }
             for preview in found.sms
-        ],
-        "untold": [
-            (names.get(code) or region_names(codes=[code]).get(code, code), people)
-            for code, people in found.untold_people.items()
         ],
         "can_submit": advisory.status == Advisory.Status.DRAFT
         and services.can_act(user=user, advisory=advisory, role=services.EDITOR),

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import astuple, dataclass, fields
 from typing import Any
 
+from core.spreadsheets import safe_cell
 from departures.models import DepartureOption, Offer, Traveller
 from registrations.selectors import citizens_named, household_members_with_ids
 
@@ -99,16 +100,10 @@ def manifest_rows(*, option: DepartureOption) -> list[ManifestRow]:
     return rows
 
 
-def _csv_safe(value: object) -> str:
-    """Spreadsheets run a cell starting with one of these as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def manifest_csv(rows: list[ManifestRow]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow([_csv_safe(value) for value in astuple(row)])
+        writer.writerow([safe_cell("" if value is None else str(value)) for value in astuple(row)])
     return buffer.getvalue()

@@ -24,7 +24,6 @@ from advisories.publication import (
     publication_plan_between,
     version_replaced,
 )
-from advisories.selectors import RegionAdvice, advisory_region_advice
 from core.exceptions import ValidationFailed
 from regions.selectors import region_names
 
@@ -100,20 +99,6 @@ def review_panels(*, advisory: Advisory) -> list[str]:
 
 
 @dataclass(frozen=True)
-class RegionChange:
-    """A region the version changes, as its approver reads it: the level and the regional
-    note before and after, and whether the people there are told."""
-
-    code: str
-    name: str
-    old_level: int | None
-    new_level: int
-    old_note: str
-    new_note: str
-    told: bool
-
-
-@dataclass(frozen=True)
 class Review:
     """A version as its approver decides on it."""
 
@@ -125,40 +110,6 @@ class Review:
     # People registered in regions whose advice changes untold, by region code.
     untold_people: Mapping[str, int]
     warnings: tuple[str, ...]
-
-    def region_changes(self, *, advisory: Advisory, language: str) -> list[RegionChange]:
-        """Every region whose level or note the version changes, by name, with both notes in
-        the reader's language."""
-        new = advisory_region_advice(advisory=advisory)
-        old = advisory_region_advice(advisory=self.previous) if self.previous else {}
-        told = set(self.reach_regions)
-        codes = {change.region_code for change in self.plan.changes} | {
-            change.region_code for change in self.plan.advice_changes
-        }
-        names = region_names(codes=codes)
-        rows = []
-        for code in codes:
-            before, after = old.get(code), new[code]
-            rows.append(
-                RegionChange(
-                    code=code,
-                    name=names.get(code, code),
-                    old_level=before.level if before else None,
-                    new_level=after.level,
-                    old_note=_note(before, language),
-                    new_note=_note(after, language),
-                    told=code in told,
-                )
-            )
-        return sorted(rows, key=lambda row: row.name)
-
-
-def _note(advice: RegionAdvice | None, language: str) -> str:
-    if advice is None:
-        return ""
-    if language.startswith("fr") and advice.note_fr:
-        return advice.note_fr
-    return advice.note_en
 
 
 def _untold_people(

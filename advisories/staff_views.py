@@ -17,7 +17,8 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import User
 from advisories import review, selectors, services
 from advisories.compare import TEXTS, text_diff
-from advisories.models import Advisory, Indicator
+from advisories.models import Advisory
+from advisories.publication import version_diff
 from core.exceptions import ApplicationError
 from core.http import staff_view
 from regions.selectors import region_names
@@ -68,11 +69,6 @@ def _texts(previous: Advisory | None, advisory: Advisory, language: str) -> list
     return rows
 
 
-def _indicators(codes: list[str]) -> list[str]:
-    labels = dict(Indicator.choices)
-    return [str(labels.get(code, code)) for code in codes]
-
-
 def _reach_rows(counts: Any, names: dict[str, str]) -> list[tuple[str, Any]]:
     return sorted(
         (_("No region given") if code == "" else names.get(code, code), row)
@@ -100,10 +96,8 @@ def _review_page(
         "advisory": advisory,
         "previous": previous,
         "review": found,
-        "regions": found.region_changes(advisory=advisory, language=language),
+        "diff": version_diff(advisory=advisory, language=language, told=found.reach_regions),
         "texts": _texts(previous, advisory, language),
-        "indicators": _indicators(advisory.indicators),
-        "indicators_before": _indicators(previous.indicators) if previous else [],
         "reach_by_region": _reach_rows(found.reach.by_region, names) if found.reach else [],
         "reach_by_language": [
             (languages.get(code, code), row)

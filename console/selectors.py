@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user
 from advisories.levels import effective_levels
 from advisories.models import Advisory
+from advisories.publication import VersionDiff, version_diff
 from advisories.selectors import advisories_awaiting_approval, advisory_current
 from cases.models import SafetyCheck
 from cases.selectors import (
@@ -85,6 +86,8 @@ class CountryConsole:
     published_at: datetime.datetime | None
     change_note: str
     advisory_id: str | None
+    # What the current version's publication changed over the one before it.
+    diff: VersionDiff | None = None
     waiting: list[Advisory] = field(default_factory=list)
     alerts: list[AlertLine] = field(default_factory=list)
     checks: list[CheckLine] = field(default_factory=list)
@@ -277,6 +280,7 @@ def country_console(*, user: User, country_code: str) -> CountryConsole | None:
         if current
         else "",
         advisory_id=str(current.id) if current else None,
+        diff=version_diff(advisory=current, language=get_language() or "en") if current else None,
         waiting=list(advisories_awaiting_approval(country_code=code)),
         alerts=_alert_lines(user, code, names),
         checks=_check_lines(checks, boards, names),

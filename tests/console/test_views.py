@@ -5,7 +5,7 @@ a number of queries that does not grow with the country."""
 import pytest
 from django.urls import reverse
 
-from accounts.models import Membership, Post
+from accounts.models import Membership, Post, User
 from cases.services import cases as case_services
 from tests.accounts.factories import MembershipFactory, login_verified, staff_at
 from tests.advisories.conftest import publish
@@ -17,11 +17,22 @@ pytestmark = pytest.mark.usefixtures("geography")
 MALI = ["ML-1", "ML-2", "ML-3", "ML-4", "ML-5", "ML-6", "ML-7", "ML-8", "ML-9", "ML-10"]
 
 
-def mali_at_level(level=2, overrides=()):
-    editor = staff_at("ML", Membership.Role.EDITOR, username="ml-editor")
-    approver = staff_at("ML", Membership.Role.APPROVER, username="ml-approver")
+def mali_at_level(level=2, overrides=(), **fields):
+    """Publish a version of Mali's advisory; called again, the same editor and approver
+    publish the next version over it."""
+    editor = User.objects.filter(username="ml-editor").first() or staff_at(
+        "ML", Membership.Role.EDITOR, username="ml-editor"
+    )
+    approver = User.objects.filter(username="ml-approver").first() or staff_at(
+        "ML", Membership.Role.APPROVER, username="ml-approver"
+    )
     return publish(
-        country_code="ML", editor=editor, approver=approver, level=level, overrides=overrides
+        country_code="ML",
+        editor=editor,
+        approver=approver,
+        level=level,
+        overrides=overrides,
+        **fields,
     )
 
 
@@ -133,6 +144,8 @@ def test_staff_of_two_countries_choose_one(client, bamako_officer, beirut_office
 def test_console_query_count_does_not_grow_with_regions_or_people(
     client, bamako_officer, django_capture_on_commit_callbacks, django_assert_max_num_queries, count
 ):
+    # A version over an earlier one: the console shows what it changed, region by region.
+    mali_at_level(2)
     mali_at_level(3, overrides=[(code, 4) for code in MALI[:count]])
     for region in MALI[:count]:
         for _ in range(2):
@@ -149,8 +162,10 @@ def test_console_query_count_does_not_grow_with_regions_or_people(
     start_check(bamako_officer, django_capture_on_commit_callbacks, region_codes=MALI[:count])
     login_verified(client, bamako_officer)
 
-    # 18 for the console's own reads, 4 for the partners' levels (peers.selectors).
-    with django_assert_max_num_queries(22):
+    # 18 for the console's own reads, 5 for what the current version changed (the version it
+    # replaced, both versions' advice by region, the changed regions' names), 4 for the
+    # partners' levels (peers.selectors).
+    with django_assert_max_num_queries(27):
         assert client.get(console_url()).status_code == 200
 
 
@@ -200,3 +215,39 @@ def test_the_console_shows_what_partners_advise_beside_ours(client, bamako_offic
     assert "What partners advise" in page
     assert "Level 4: Do Not Travel" in page
     assert "Higher than ours" in page
+
+
+def test_the_console_shows_what_the_current_version_changed_by_region_name(client, bamako_officer):
+    mali_at_level(2, indicators=["crime"])
+    mali_at_level(
+        3,
+        overrides=[("ML-7", 4, "Leave Gao now.", "Quittez Gao maintenant.")],
+        posture="ordered_departure",
+        indicators=["crime", "terrorism"],
+    )
+    login_verified(client, bamako_officer)
+
+    page = client.get(console_url()).content.decode()
+
+    assert "What it changed over version 1" in page
+    diff = page[page.index("data-diff-regions") : page.index("data-indicators")]
+    assert '<th scope="row">Gao</th>' in diff
+    assert "<ins>Leave Gao now.</ins>" in diff
+    assert "<del>2 " in diff
+    assert "<ins>3 " in diff
+    assert "<ins>Ordered departure</ins>" in diff
+    assert "ML-7" not in diff
+    indicators = page[
+        page.index("data-indicators") : page.index("</dd>", page.index("data-indicators"))
+    ]
+    assert "Terrorism" in indicators
+    assert "Before: Crime" in indicators
+
+
+def test_the_console_of_a_first_version_says_it_had_none_before(client, bamako_officer):
+    mali_at_level(2)
+    login_verified(client, bamako_officer)
+
+    page = client.get(console_url()).content.decode()
+
+    assert "What it changed: the country's first version" in page

@@ -93,6 +93,8 @@ BENCH_ARGS ?=
 BENCH_WEB_ARGS ?=
 # The assisted departure's allocation run (bench/departures.py): 20,000 intents, 100 options.
 BENCH_DEPARTURES_ARGS ?=
+# The crisis console's page at 100,000 registrants (bench/console.py), timed server-side.
+BENCH_CONSOLE_ARGS ?=
 BENCH_ENV := DATABASE_URL=$(BENCH_DATABASE_URL) CELERY_BROKER_URL=$(BENCH_BROKER_URL) \
 	CACHE_URL=$(BENCH_CACHE_URL) ALERT_RATE_EMAIL=1000000 ALERT_RATE_SMS=1000000 LOG_LEVEL=WARNING
 
@@ -104,6 +106,7 @@ bench: $(VENV)/.dev-installed messages
 	$(BENCH_ENV) $(BIN)/python -m bench $(BENCH_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench web $(BENCH_WEB_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench --departures $(BENCH_DEPARTURES_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m bench --console $(BENCH_CONSOLE_ARGS)
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -1,6 +1,7 @@
 """`python -m bench [--sizes 10000,100000] ...`: the fan-out benchmark; `python -m bench web
 [--duration 20] ...`: the web benchmark; `python -m bench --departures [--intents 20000]
-[--options 100]`: the assisted departure's allocation run alone; each on the database and
+[--options 100]`: the assisted departure's allocation run alone; `python -m bench --console
+[--size 100000] [--requests 60]`: the crisis console's page, timed; each on the database and
 broker the environment names (see the Makefile's `bench` target)."""
 
 import os
@@ -13,12 +14,15 @@ def run() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consular.settings")
     django.setup()
     # After setup: the benchmark's modules import the product's models.
-    from bench import departures, fanout, web
+    from bench import console, departures, fanout, web
 
     arguments = sys.argv[1:]
     try:
         if arguments[:1] == ["web"]:
             web.main(arguments[1:])
+        elif "--console" in arguments:
+            arguments.remove("--console")
+            console.main(arguments)
         elif "--departures" in arguments:
             arguments.remove("--departures")
             departures.main(arguments)

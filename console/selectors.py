@@ -6,6 +6,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
+from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -30,6 +31,11 @@ from regions.models import Region
 from regions.selectors import countries_with_codes, country_get, regions_of_country
 from registrations.selectors import presence_stats, presence_unreachable_counts
 
+# The register moves slowly beside a crisis: its counts by region (scans of every presence
+# in the country, most of the console's time at 100,000 people) are kept this long, so a
+# crisis cell refreshing the console pays them once a minute. The page says when they were
+# counted; alerts, checks and cases stay live.
+REGISTER_COUNTS_SECONDS = 60
 # How far back the console lists alerts: the crisis at hand, not the archive.
 ALERT_DAYS = 7
 ALERT_LIMIT = 20
@@ -92,6 +98,7 @@ class CountryConsole:
     alerts: list[AlertLine] = field(default_factory=list)
     checks: list[CheckLine] = field(default_factory=list)
     cases: list[CaseStatusCount] = field(default_factory=list)
+    counted_at: datetime.datetime | None = None
 
     @property
     def citizens(self) -> int:
@@ -114,8 +121,41 @@ def console_countries(*, user: User) -> list[tuple[str, str]]:
     return sorted(((country.code, country.name) for country in countries), key=lambda c: c[1])
 
 
+@dataclass(frozen=True)
+class RegisterCounts:
+    """Citizens, people with households and citizens nobody can write to, by region code
+    (None: no region given); counts only, nothing about a person."""
+
+    counted_at: datetime.datetime
+    present: list[tuple[str | None, int, int]]
+    unreachable: dict[str | None, int]
+
+
+def register_counts_key(*, country_code: str) -> str:
+    return f"console:register:{country_code}:{timezone.localdate().isoformat()}"
+
+
+def register_counts(*, country_code: str) -> RegisterCounts:
+    """The register's counts for the country's console, computed at most once a
+    REGISTER_COUNTS_SECONDS per country and day (two queries when they are)."""
+    today = timezone.localdate()
+    key = register_counts_key(country_code=country_code)
+    found: RegisterCounts | None = cache.get(key)
+    if found is None:
+        found = RegisterCounts(
+            counted_at=timezone.now(),
+            present=[
+                (stat.region_code, stat.citizens, stat.people)
+                for stat in presence_stats(country_code=country_code, on_date=today)
+            ],
+            unreachable=presence_unreachable_counts(country_code=country_code, on_date=today),
+        )
+        cache.set(key, found, REGISTER_COUNTS_SECONDS)
+    return found
+
+
 def _region_rows(
-    country_code: str,
+    register: RegisterCounts,
     regions: list[Region],
     levels: dict[str, int],
     country_level: int | None,
@@ -133,13 +173,10 @@ def _region_rows(
             code = parent_of[code] or code
         return code
 
-    today = timezone.localdate()
     counts: dict[str, Counter[str]] = defaultdict(Counter)
-    for stat in presence_stats(country_code=country_code, on_date=today):
-        counts[top(stat.region_code)].update(citizens=stat.citizens, people=stat.people)
-    for code, unreachable in presence_unreachable_counts(
-        country_code=country_code, on_date=today
-    ).items():
+    for region_code, citizens, people in register.present:
+        counts[top(region_code)].update(citizens=citizens, people=people)
+    for code, unreachable in register.unreachable.items():
         counts[top(code)].update(unreachable=unreachable)
     for board in boards:
         for code, tallies in board.regions.items():
@@ -261,14 +298,19 @@ def country_console(*, user: User, country_code: str) -> CountryConsole | None:
         )
     checks = list(checks_open_in_country(user=user, country_code=code))
     boards = check_boards(check_ids=[check.id for check in checks])
+    register = register_counts(country_code=code)
     rows = _region_rows(
-        code, regions, levels, current.country_level if current else None, list(boards.values())
+        register,
+        regions,
+        levels,
+        current.country_level if current else None,
+        list(boards.values()),
     )
     return CountryConsole(
         code=code,
         name=country.name,
         regions=rows,
-        map=tile_map(rows),
+        map=tile_map(rows, country_code=code),
         level=current.country_level if current else None,
         posture=current.get_posture_display() if current else "",
         published_at=current.published_at if current else None,
@@ -285,6 +327,7 @@ def country_console(*, user: User, country_code: str) -> CountryConsole | None:
         alerts=_alert_lines(user, code, names),
         checks=_check_lines(checks, boards, names),
         cases=case_counts_by_status(user=user, country_code=code),
+        counted_at=register.counted_at,
     )
 
 

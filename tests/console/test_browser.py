@@ -9,12 +9,17 @@ from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-unt
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from bench.sinks import sms_sink, smtp_sink
 from cases.services import cases as case_services
+from consular.celery import app as celery_app
 from notifications.models import Alert, Delivery
 from tests.advisories.conftest import publish
 from tests.browser.test_advisories import sign_in
 from tests.cases.conftest import citizen_in, start_check
 from tests.console.test_views import mali_at_level
+from tests.notifications.conftest import make_citizen
+from tests.notifications.test_end_to_end import _start_worker as start_worker
+from tests.notifications.test_end_to_end import _worker_env as worker_env
 from tests.notifications.factories import AlertFactory, DeliveryFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -165,3 +170,47 @@ def test_every_staff_page_passes_axe(page, live_server, artifacts, bamako_office
         ]
 
     assert failures == []
+
+
+@pytest.mark.postgres
+@pytest.mark.broker
+def test_alert_page_follows_a_real_fan_out_by_a_worker_without_a_reload(
+    page, live_server, artifacts, bamako_officer, tmp_path
+):
+    first = mali_at_level(3)
+    # The first version's fan-out, queued with nobody to tell, is not this test's.
+    celery_app.control.purge()
+    for name in ("Awa", "Moussa", "Fanta", "Oumar"):
+        make_citizen("ML-7", name=name)
+    base = live_server.url
+    page.set_viewport_size({"width": 1024, "height": 900})
+    sign_in(page, base, "bamako-officer")
+
+    # Gao goes to 4: the alert is written and its fan-out queued on the broker, where no
+    # worker takes it yet; the officer opens its page.
+    publish(
+        country_code="ML",
+        editor=first.author,
+        approver=first.approved_by,
+        level=3,
+        overrides=[("ML-7", 4)],
+    )
+    alert = Alert.objects.exclude(advisory=first).get()
+    page.goto(base + f"/staff/alerts/{alert.id}/")
+    expect(page.locator("[data-people]")).to_contain_text("0 reached")
+    page.evaluate("window.notReloaded = true")
+    page.screenshot(path=artifacts / "console-alert-before-fan-out.png", full_page=True)
+
+    # A real worker finds the recipients, writes the ledger and sends to the sinks on
+    # loopback; the page follows by itself.
+    with smtp_sink() as smtp, sms_sink() as sms:
+        worker = start_worker(worker_env(smtp.port, sms.url))
+        try:
+            expect(page.locator("[data-people]")).to_have_text("4 reached of 4", timeout=60_000)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=30)
+
+    expect(page.locator('#alert-progress li[data-status="sent"]')).to_contain_text("8")
+    assert page.evaluate("window.notReloaded") is True
+    page.screenshot(path=artifacts / "console-alert-after-fan-out.png", full_page=True)

@@ -54,6 +54,8 @@ def test_console_shows_each_region_by_name_with_its_level_and_people(client, bam
     assert '<tr data-region="ML-7"><th scope="row">Gao</th>' in page
     assert '<g class="tile level-4" data-region="ML-7">' in page
     assert '<g class="tile level-2" data-region="ML-1">' in page
+    assert '<g class="outline level-2" data-outline' in page  # Mali's real outline
+    assert "Natural Earth (public domain)" in page
     assert "3 people" in page  # Awa and her household, on the tile
     assert "No region given" in page  # Moussa, who named no region
     assert ">ML-7<" not in page

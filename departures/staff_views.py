@@ -240,7 +240,8 @@ def checkin(request: HttpRequest, option_id: uuid.UUID) -> HttpResponse:
         traveller_id = _posted_id(request, "traveller")
         state = request.POST.get("state", "")
         entry = next((e for e in everyone if e.traveller_id == traveller_id), None)
-        if state == Boarding.State.BOARDED and request.POST.get("confirm") != "yes":
+        confirmed = request.POST.get("confirm") == "yes"
+        if state == Boarding.State.BOARDED and not confirmed and entry is not None:
             to_confirm = entry
         else:
             try:

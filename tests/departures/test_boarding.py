@@ -74,7 +74,7 @@ def test_boarding_the_citizen_ends_their_presence_and_their_household_is_recorde
 
 
 def test_boarding_twice_is_one_record_and_one_audit_line(operation, officer, second_officer):
-    person, option, offer, (me, _daughter) = accepted_party(operation, officer)
+    _person, option, _offer, (me, _daughter) = accepted_party(operation, officer)
 
     first = boarding.boarding_mark(
         option=option, traveller_id=me.id, state="boarded", marked_by=officer
@@ -83,13 +83,14 @@ def test_boarding_twice_is_one_record_and_one_audit_line(operation, officer, sec
         option=option, traveller_id=me.id, state="boarded", marked_by=second_officer
     )
 
-    assert again.id == first.id and again.marked_by == officer
+    assert again.id == first.id
+    assert again.marked_by == officer
     assert Boarding.objects.count() == 1
     assert AuditEvent.objects.filter(object_type="departures.boarding").count() == 1
 
 
 def test_a_no_show_may_still_come_but_boarding_is_final(operation, officer):
-    person, option, offer, (me, daughter) = accepted_party(operation, officer)
+    person, option, _offer, (me, daughter) = accepted_party(operation, officer)
 
     marked = boarding.boarding_mark(
         option=option, traveller_id=daughter.id, state="no_show", marked_by=officer
@@ -99,7 +100,8 @@ def test_a_no_show_may_still_come_but_boarding_is_final(operation, officer):
     marked = boarding.boarding_mark(
         option=option, traveller_id=daughter.id, state="present", marked_by=officer
     )
-    assert marked.state == "present" and marked.present_at is not None
+    assert marked.state == "present"
+    assert marked.present_at is not None
     boarding.boarding_mark(
         option=option, traveller_id=daughter.id, state="boarded", marked_by=officer
     )
@@ -142,7 +144,7 @@ def test_boarding_someone_without_an_accepted_offer_is_refused_in_the_users_lang
 
 
 def test_staff_of_another_post_or_advisory_roles_find_no_option(operation, officer):
-    person, option, offer, (me, _daughter) = accepted_party(operation, officer)
+    person, option, _offer, (me, _daughter) = accepted_party(operation, officer)
     PostFactory(code="post-lb", name="Embassy in Beirut", countries=["LB"])
     beirut = staff_at("LB", Membership.Role.OFFICER, username="beirut-officer")
     editor = staff_at("ML", Membership.Role.EDITOR, username="bamako-editor")
@@ -169,7 +171,8 @@ def test_i_have_arrived_closes_the_loop_once_the_party_boarded(operation, office
     arrived = boarding.offer_arrived(offer_id=offer.id, citizen_id=person.id)
     again = boarding.offer_arrived(offer_id=offer.id, citizen_id=person.id)
 
-    assert arrived.arrived_at is not None and again.arrived_at == arrived.arrived_at
+    assert arrived.arrived_at is not None
+    assert again.arrived_at == arrived.arrived_at
     assert selectors.operation_board(operation=operation).arrived_people == 2
     assert AuditEvent.objects.filter(object_id=str(offer.id), detail__step="arrived").count() == 1
 
@@ -187,7 +190,7 @@ def test_a_party_that_boarded_cannot_decline_its_seats(operation, officer):
 
 
 def test_check_in_finds_people_by_reference_scanned_link_or_name(operation, officer):
-    person, option, offer, (me, daughter) = accepted_party(
+    _person, option, offer, (me, daughter) = accepted_party(
         operation, officer, given_name="Aminata", family_name="Keita"
     )
     waiting = citizen(given_name="Aminata", family_name="Diarra")
@@ -210,7 +213,7 @@ def test_check_in_finds_people_by_reference_scanned_link_or_name(operation, offi
 def test_the_export_holds_the_boardings(operation, officer):
     from core import personal_data
 
-    person, option, offer, (me, _daughter) = accepted_party(operation, officer)
+    person, option, _offer, (me, _daughter) = accepted_party(operation, officer)
     boarding.boarding_mark(option=option, traveller_id=me.id, state="boarded", marked_by=officer)
 
     exported = personal_data.export(citizen_id=person.id)

@@ -24,7 +24,7 @@ def checkin_url(option) -> str:
 
 
 def test_an_officer_finds_a_person_by_reference_and_boards_her_after_confirming(operation, officer):
-    person, option, offer, (me, daughter) = accepted_party(
+    person, option, offer, (me, _daughter) = accepted_party(
         operation, officer, given_name="Aminata", family_name="Keita"
     )
     phone = signed_in(officer)
@@ -42,20 +42,23 @@ def test_an_officer_finds_a_person_by_reference_and_boards_her_after_confirming(
     )
     after = phone.get(url)
 
-    assert empty.status_code == 200 and "no-store" in empty["Cache-Control"]
-    assert "Aminata Keita" in found.content.decode() and "Member 0" in found.content.decode()
+    assert empty.status_code == 200
+    assert "no-store" in empty["Cache-Control"]
+    assert "Aminata Keita" in found.content.decode()
+    assert "Member 0" in found.content.decode()
     assert present.status_code == 302
-    assert asked.status_code == 200 and "Confirm boarding" in asked.content.decode()
+    assert asked.status_code == 200
+    assert "Confirm boarding" in asked.content.decode()
     assert asked_rows == "present"  # nothing boarded before the confirmation
     assert confirmed.status_code == 302
-    assert "Aminata Keita (%s) has boarded" % offer.reference in after.content.decode()
+    assert f"Aminata Keita ({offer.reference}) has boarded" in after.content.decode()
     assert Boarding.objects.get().state == "boarded"
     assert open_presences(person) == []
     assert AuditEvent.objects.filter(object_id=str(option.id), detail__list="checkin").exists()
 
 
 def test_a_refusal_is_shown_on_the_page_with_nothing_changed(operation, officer):
-    person, option, offer, (me, _daughter) = accepted_party(operation, officer)
+    _person, option, _offer, (me, _daughter) = accepted_party(operation, officer)
     phone = signed_in(officer)
     url = checkin_url(option)
     phone.post(
@@ -70,7 +73,7 @@ def test_a_refusal_is_shown_on_the_page_with_nothing_changed(operation, officer)
 
 
 def test_the_check_in_page_does_not_exist_for_another_post_or_advisory_roles(operation, officer):
-    person, option, offer, (me, _daughter) = accepted_party(operation, officer)
+    _person, option, _offer, (me, _daughter) = accepted_party(operation, officer)
     PostFactory(code="post-lb", name="Embassy in Beirut", countries=["LB"])
     beirut = signed_in(staff_at("LB", Membership.Role.OFFICER, username="beirut-officer"))
     editor = signed_in(staff_at("ML", Membership.Role.EDITOR, username="bamako-editor"))
@@ -91,7 +94,7 @@ def api_client(user) -> APIClient:
 
 
 def test_the_api_gives_the_manifest_and_checks_people_in(operation, officer):
-    person, option, offer, (me, daughter) = accepted_party(operation, officer)
+    _person, option, offer, (me, daughter) = accepted_party(operation, officer)
     client = api_client(officer)
 
     manifest = client.get(f"{API}options/{option.id}/manifest/")
@@ -107,7 +110,8 @@ def test_the_api_gives_the_manifest_and_checks_people_in(operation, officer):
     )
     board = client.get(f"{API}operations/{operation.id}/board/").json()
 
-    assert manifest.status_code == 200 and "no-store" in manifest["Cache-Control"]
+    assert manifest.status_code == 200
+    assert "no-store" in manifest["Cache-Control"]
     rows = manifest.json()
     assert [row["traveller"] for row in rows] == [str(me.id), str(daughter.id)]
     assert set(COLUMNS) <= set(rows[0])
@@ -116,8 +120,10 @@ def test_the_api_gives_the_manifest_and_checks_people_in(operation, officer):
         "accepted",
         "",
     )
-    assert boarded.status_code == 200 and boarded.json()["state"] == "boarded"
-    assert bad.status_code == 400 and "state" in bad.json()["errors"]
+    assert boarded.status_code == 200
+    assert boarded.json()["state"] == "boarded"
+    assert bad.status_code == 400
+    assert "state" in bad.json()["errors"]
     assert board["boarded_people"] == 1
     assert board["options"][0]["boarded"] == 1
     assert AuditEvent.objects.filter(
@@ -139,7 +145,9 @@ def test_the_citizens_page_shows_the_boarding_pass_then_asks_whether_she_arrived
     after = browser.get(f"/manage/{token}/").content.decode()
     arrived = browser.post(f"/departure/{token}/offers/{offer.id}/arrived/")
 
-    assert offer.reference in before and "<svg" in before
-    assert "I have arrived" in after and "<svg" not in after.split("departure-title")[1]
+    assert offer.reference in before
+    assert "<svg" in before
+    assert "I have arrived" in after
+    assert "<svg" not in after.split("departure-title")[1]
     assert arrived.status_code == 302
     assert Offer.objects.get().arrived_at is not None

@@ -221,3 +221,39 @@ def test_the_export_holds_the_boardings(operation, officer):
     [row] = exported["departure_boardings"]
     assert (row["state"], row["traveller_id"]) == ("boarded", str(me.id))
     assert "marked_by_id" not in row
+
+
+def test_erasure_keeps_the_boardings_and_the_boards_counts(operation, officer):
+    from core import personal_data
+
+    person, option, _offer, (me, daughter) = accepted_party(operation, officer)
+    for traveller in (me, daughter):
+        boarding.boarding_mark(
+            option=option, traveller_id=traveller.id, state="boarded", marked_by=officer
+        )
+
+    personal_data.erase(citizen_ids=[person.id], reason="request")
+
+    assert Boarding.objects.filter(state="boarded").count() == 2
+    assert selectors.operation_board(operation=operation).boarded_people == 2
+    assert [row.name for row in manifests.manifest_rows(option=option)] == ["", ""]
+
+
+def test_the_check_in_search_costs_the_same_queries_whatever_the_number_of_people(
+    operation, officer, django_assert_num_queries
+):
+    _person, option, offer, _travellers = accepted_party(operation, officer)
+    manifests.checkin_search(option=option, query=offer.reference)  # warm the content types
+    with django_assert_num_queries(5):
+        manifests.checkin_search(option=option, query=offer.reference)
+    for _n in range(5):
+        other = citizen(household=2)
+        submit(operation, other)
+    allocation.allocation_run(operation=operation, run_by=officer)
+    for made in Offer.objects.filter(state="offered"):
+        offers.offer_accept(offer_id=made.id, citizen_id=made.intent.citizen_id)
+
+    with django_assert_num_queries(5):
+        found = manifests.checkin_search(option=option, query="member")
+
+    assert len(found) == 1 + 5 * 2

@@ -121,11 +121,17 @@ def manifest_entries(
 
 
 def checkin_search(*, option: DepartureOption, query: str) -> list[ManifestEntry]:
-    """The people of the option's accepted offers matching what staff typed or a phone's QR
-    scanner pasted: a reference (alone, or at the end of a link), else part of a name. In
-    Python over the option's rows: names of household members are encrypted, and an option
-    holds at most a few hundred people."""
-    entries = manifest_entries(option=option, states=(Offer.State.ACCEPTED,))
+    """The people of the option's accepted offers matching `query` (see `checkin_match`)."""
+    return checkin_match(
+        entries=manifest_entries(option=option, states=(Offer.State.ACCEPTED,)), query=query
+    )
+
+
+def checkin_match(*, entries: list[ManifestEntry], query: str) -> list[ManifestEntry]:
+    """The entries matching what staff typed or a phone's QR scanner pasted: a reference
+    (alone, or at the end of a link), else part of a name. In Python over the option's rows:
+    names of household members are encrypted, and an option holds at most a few hundred
+    people."""
     wanted = query.strip()
     if "/" in wanted:
         wanted = next((part for part in reversed(wanted.split("/")) if part), "")

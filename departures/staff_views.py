@@ -257,7 +257,7 @@ def checkin(request: HttpRequest, option_id: uuid.UUID) -> HttpResponse:
                     _confirmation(state, name=entry.row.name, reference=entry.row.reference),
                 )
                 return redirect("departures:checkin", option_id=option.id)
-    entries = manifests.checkin_search(option=option, query=query) if query else []
+    entries = manifests.checkin_match(entries=everyone, query=query) if query else []
     if entries:
         audit_record(request=request, action=Action.VIEW, obj=option, detail={"list": "checkin"})
     counts = Counter(entry.row.boarding for entry in everyone)

@@ -55,6 +55,9 @@ def test_an_officer_finds_a_person_by_reference_and_boards_her_after_confirming(
     assert Boarding.objects.get().state == "boarded"
     assert open_presences(person) == []
     assert AuditEvent.objects.filter(object_id=str(option.id), detail__list="checkin").exists()
+    board = phone.get(f"/staff/departures/{operation.id}/").content.decode()
+    assert '<th scope="row">People boarded</th><td>1</td>' in board
+    assert '<th scope="row">Gao</th><td>1</td><td>2</td><td>0</td><td>2</td><td>1</td>' in board
 
 
 def test_a_refusal_is_shown_on_the_page_with_nothing_changed(operation, officer):

@@ -100,6 +100,6 @@ def test_two_officers_boarding_the_same_person_at_once_write_one_record(
     )
 
     assert errors == []
-    assert len({row.id for row in marked}) == 1  # type: ignore[attr-defined]
+    assert len({row.id for row in marked}) == 1
     assert Boarding.objects.get().state == "boarded"
     assert open_presences(person) == []

@@ -16,13 +16,14 @@ from rest_framework.response import Response
 
 from accounts.models import User
 from core.api import STRICT_FIELD_MAPPING, StrictCharField
-from core.audit import AuditedViewSetMixin
+from core.audit import Action, AuditedViewSetMixin, audit_record
 from core.exceptions import NotFound
 from core.pagination import CursorPagination
 from core.schema import ErrorSerializer
-from departures import selectors
+from departures import manifests, selectors
 from departures.models import TEXT_MAX as OPERATION_TEXT_MAX
 from departures.models import (
+    Boarding,
     DepartureOperation,
     DepartureOption,
     Intent,
@@ -30,7 +31,7 @@ from departures.models import (
     PriorityGroup,
     Traveller,
 )
-from departures.services import allocation, intents, offers, operations, options
+from departures.services import allocation, boarding, intents, offers, operations, options
 from registrations.api import CitizenView
 
 TEXT_MAX = 2000
@@ -361,6 +362,20 @@ class OptionSeatsSerializer(serializers.Serializer[Any]):
     offered = serializers.IntegerField()
     accepted = serializers.IntegerField()
     cancelled = serializers.BooleanField()
+    boarded = serializers.IntegerField()
+    present = serializers.IntegerField()
+    no_show = serializers.IntegerField()
+
+
+class FiguresSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField(help_text="The region's code ('' when not given) or the group.")
+    name = serializers.CharField()
+    intents = serializers.IntegerField()
+    people = serializers.IntegerField()
+    offered = serializers.IntegerField()
+    accepted = serializers.IntegerField()
+    boarded = serializers.IntegerField()
+    waiting = serializers.IntegerField()
 
 
 class BoardSerializer(serializers.Serializer[Any]):
@@ -377,6 +392,10 @@ class BoardSerializer(serializers.Serializer[Any]):
         child=serializers.IntegerField(), help_text="People per region ('' when not given)."
     )
     options = OptionSeatsSerializer(many=True)
+    boarded_people = serializers.IntegerField()
+    arrived_people = serializers.IntegerField()
+    regions = FiguresSerializer(many=True)
+    priorities = FiguresSerializer(many=True)
 
 
 class QueueRowSerializer(serializers.ModelSerializer[Intent]):
@@ -556,6 +575,46 @@ class CapacitySerializer(serializers.Serializer[Any]):
     capacity = serializers.IntegerField(min_value=1, max_value=100000)
 
 
+class ManifestRowSerializer(serializers.Serializer[Any]):
+    """One person holding a seat: the CSV's columns (DS-5528), and the traveller's id that
+    the check-in names."""
+
+    traveller = serializers.UUIDField(source="traveller_id")
+    reference = serializers.CharField(source="row.reference")
+    state = serializers.CharField(source="row.state")
+    name = serializers.CharField(source="row.name")
+    relation = serializers.CharField(source="row.relation")
+    date_of_birth = serializers.DateField(source="row.date_of_birth", allow_null=True)
+    nationality = serializers.CharField(source="row.nationality")
+    document_type = serializers.CharField(source="row.document_type")
+    document_number = serializers.CharField(source="row.document_number")
+    document_expiry = serializers.DateField(source="row.document_expiry", allow_null=True)
+    phone = serializers.CharField(source="row.phone")
+    email = serializers.CharField(source="row.email")
+    emergency_contact = serializers.CharField(source="row.emergency_contact")
+    emergency_phone = serializers.CharField(source="row.emergency_phone")
+    medical_or_mobility_needs = serializers.CharField(source="row.medical_or_mobility_needs")
+    minors_alone = serializers.BooleanField(source="row.minors_alone")
+    boarding = serializers.CharField(
+        source="row.boarding", help_text="present, boarded, no_show, or '' (not checked in)."
+    )
+
+
+class CheckinSerializer(serializers.Serializer[Any]):
+    traveller = serializers.UUIDField(help_text="A traveller's id, from the manifest.")
+    state = serializers.ChoiceField(choices=Boarding.State.choices)
+
+
+class BoardingSerializer(serializers.ModelSerializer[Boarding]):
+    offer = serializers.UUIDField(source="offer_id", read_only=True)
+    traveller = serializers.UUIDField(source="traveller_id", read_only=True)
+
+    class Meta:
+        model = Boarding
+        fields = ["id", "offer", "traveller", "state", "present_at", "boarded_at"]
+        read_only_fields = fields
+
+
 @extend_schema(tags=["departures"])
 class OptionViewSet(
     AuditedViewSetMixin,
@@ -620,6 +679,37 @@ class OptionViewSet(
             option=option, cancelled_by=_user(request), reason=data.validated_data["reason"]
         )
         return Response(OptionSerializer(option).data)
+
+    @extend_schema(responses=ManifestRowSerializer(many=True))
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
+    def manifest(self, request: Request, pk: str | None = None) -> Response:
+        """The option's manifest: everyone holding a seat on it, accepted first, with the
+        DS-5528 columns of the CSV and where each one is at the assembly point."""
+        option = self.get_object()
+        entries = manifests.manifest_entries(option=option)
+        audit_record(
+            request=request,
+            action=Action.EXPORT,
+            obj=option,
+            detail={"list": "manifest", "rows": len(entries), "via": "api"},
+        )
+        return Response(ManifestRowSerializer(entries, many=True).data)
+
+    @extend_schema(request=CheckinSerializer, responses=BoardingSerializer)
+    @action(detail=True, methods=["post"])
+    def checkin(self, request: Request, pk: str | None = None) -> Response:
+        """At the assembly point: one person of an accepted offer present, boarded or
+        no-show. Boarding is final, and the citizen's ends their presence in the country."""
+        option = self.get_object()
+        data = CheckinSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        marked = boarding.boarding_mark(
+            option=option,
+            traveller_id=data.validated_data["traveller"],
+            state=data.validated_data["state"],
+            marked_by=_user(request),
+        )
+        return Response(BoardingSerializer(marked).data)
 
 
 class PrioritySerializer(serializers.Serializer[Any]):

@@ -15,7 +15,12 @@ class DeparturesConfig(AppConfig):
 
         personal_data.register(
             "departures",
-            models=["departures.intent", "departures.traveller", "departures.offer"],
+            models=[
+                "departures.intent",
+                "departures.traveller",
+                "departures.offer",
+                "departures.boarding",
+            ],
             export=selectors.citizen_departure_export,
             erase=erasure.citizens_departure_erase,
         )

@@ -11,7 +11,7 @@ def citizens_departure_erase(citizen_ids: list[uuid.UUID]) -> dict[str, int]:
     """Run before the citizen rows go. The operation's counts and each option's manifest keep
     their size: intents stay without the person or what they wrote about their needs;
     travellers stay without their nationality, travel document or household member; offers
-    hold no personal data and stay as they are, under the anonymous intent."""
+    and boardings hold no personal data and stay as they are, under the anonymous intent."""
     intent_ids = list(
         Intent.objects.filter(citizen_id__in=citizen_ids).values_list("id", flat=True)
     )

@@ -334,6 +334,8 @@ class Offer(BaseModel):
     rank = models.PositiveIntegerField(_("rank"), default=0)
     deadline = models.DateTimeField(_("answer by"))
     answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    # "I have arrived", from the citizen once the party boarded: the loop closed.
+    arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     withdrawn_reason = models.CharField(_("why it was withdrawn"), max_length=300, blank=True)
 
     class Meta:
@@ -364,6 +366,72 @@ class Offer(BaseModel):
             # Seats per option and state (the board, a capacity change, a cancellation).
             models.Index(fields=["option", "state"], name="offer_option_state"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} {str(self.id)[:8]} {self.state}"
+
+    @property
+    def reference(self) -> str:
+        """What the person shows at the assembly point (and the QR code on their page
+        encodes): the start of the offer's id, which names no one."""
+        return offer_reference(self.id)
+
+
+REFERENCE_LENGTH = 8
+
+
+def offer_reference(offer_id: object) -> str:
+    return str(offer_id).replace("-", "")[:REFERENCE_LENGTH].upper()
+
+
+class Boarding(BaseModel):
+    """One person of an accepted offer at the assembly point: present, boarded or not come.
+
+    One row per person and offer, moved forward by staff (present -> boarded, or no-show,
+    and a late no-show may still be checked in); boarding is final. The citizen's boarding
+    ends their presence in the country; a household member's is their record of leaving."""
+
+    class State(models.TextChoices):
+        PRESENT = "present", _("Present")
+        BOARDED = "boarded", _("Boarded")
+        NO_SHOW = "no_show", _("No-show")
+
+    offer = models.ForeignKey(
+        Offer, on_delete=models.CASCADE, related_name="boardings", verbose_name=_("seat offer")
+    )
+    traveller = models.ForeignKey(
+        Traveller, on_delete=models.CASCADE, related_name="boardings", verbose_name=_("traveller")
+    )
+    state = models.CharField(_("state"), max_length=10, choices=State.choices)
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("marked by"),
+    )
+    present_at = models.DateTimeField(_("checked in at"), null=True, blank=True)
+    boarded_at = models.DateTimeField(_("boarded at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name = _("boarding")
+        verbose_name_plural = _("boardings")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(state__in=["present", "boarded", "no_show"]),
+                name="boarding_state_valid",
+            ),
+            # Boarding someone twice (two officers, a double tap) is one record.
+            models.UniqueConstraint(
+                fields=["offer", "traveller"], name="boarding_once_per_offer_and_traveller"
+            ),
+            models.CheckConstraint(
+                condition=~Q(state="boarded") | Q(boarded_at__isnull=False),
+                name="boarding_boarded_has_time",
+            ),
+        ]
+        # The board's counts and the check-in list read the boardings of one option's offers,
+        # through the (offer, traveller) unique index.
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} {str(self.id)[:8]} {self.state}"

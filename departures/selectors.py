@@ -3,7 +3,8 @@
 citizen's own intent and offers."""
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -13,6 +14,7 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     Value,
     When,
@@ -24,6 +26,7 @@ from accounts.selectors import REGISTER_ROLES, country_codes_of_user
 from advisories.selectors import region_levels
 from core import personal_data
 from departures.models import (
+    Boarding,
     DepartureOperation,
     DepartureOption,
     Intent,
@@ -31,6 +34,7 @@ from departures.models import (
     PriorityGroup,
     Traveller,
 )
+from regions.selectors import region_names
 from registrations.selectors import presence_country_codes_of_citizen
 
 
@@ -150,6 +154,25 @@ class OptionSeats:
     offered: int
     accepted: int
     cancelled: bool
+    boarded: int = 0
+    present: int = 0
+    no_show: int = 0
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One line of the board: requests and people, and where the people are (offered seats,
+    confirmed seats, boarded, waiting in the queue); keyed by a region's code or a priority
+    group, with its name."""
+
+    key: str
+    name: str
+    intents: int
+    people: int
+    offered: int
+    accepted: int
+    boarded: int
+    waiting: int
 
 
 @dataclass(frozen=True)
@@ -163,10 +186,63 @@ class Board:
     by_priority: dict[int, int]  # people waiting per priority group
     by_region: dict[str, int]  # people who stated an intent, per region ("" for none given)
     options: list[OptionSeats]
+    boarded_people: int = 0
+    arrived_people: int = 0
+    regions: list[Figures] = field(default_factory=list)
+    priorities: list[Figures] = field(default_factory=list)
+
+
+def _figures(rows: QuerySet[Intent], key: str) -> list[dict[str, Any]]:
+    """The board's counts of the intents grouped by `key`, in one query: each party's live
+    offer's state and the people of it who boarded come from subqueries."""
+    live = Offer.objects.filter(intent_id=OuterRef("pk"), state__in=Offer.LIVE_STATES)
+    boarded = (
+        Boarding.objects.filter(offer__intent_id=OuterRef("pk"), state=Boarding.State.BOARDED)
+        .order_by()
+        .values("offer__intent_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    annotated = rows.annotate(
+        offer_state=Subquery(live.values("state")[:1]),
+        boarded=Coalesce(Subquery(boarded, output_field=IntegerField()), 0),
+    )
+
+    def people_when(**condition: Any) -> Sum:
+        return Sum(Case(When(then="people", **condition), default=Value(0)))
+
+    return list(
+        annotated.order_by()
+        .values(key)
+        .annotate(
+            n=Count("id"),
+            total=Sum("people"),
+            offered=people_when(offer_state=Offer.State.OFFERED),
+            accepted=people_when(offer_state=Offer.State.ACCEPTED),
+            waiting=people_when(offer_state__isnull=True, citizen__isnull=False),
+            boarded_people=Sum("boarded"),
+        )
+        .order_by(key)
+    )
+
+
+def _figure(row: dict[str, Any], *, key: str, name: str) -> Figures:
+    return Figures(
+        key=key,
+        name=name,
+        intents=row["n"],
+        people=row["total"] or 0,
+        offered=row["offered"] or 0,
+        accepted=row["accepted"] or 0,
+        boarded=row["boarded_people"] or 0,
+        waiting=row["waiting"] or 0,
+    )
 
 
 def operation_board(*, operation: DepartureOperation) -> Board:
-    """The operation at a glance, in a handful of aggregate queries."""
+    """The operation at a glance, in a handful of aggregate queries: totals, the same figures
+    by region (named in the active language) and by priority group, and the seats of each
+    option with who holds them and who boarded."""
     intents = Intent.objects.filter(operation=operation)
     totals = intents.aggregate(n=Count("id"), people=Coalesce(Sum("people"), 0))
     queue = queue_of_operation(operation=operation)
@@ -177,15 +253,39 @@ def operation_board(*, operation: DepartureOperation) -> Board:
         .annotate(n=Count("id"), people=Sum("people"))
     )
     waiting = {row["priority"]: row["people"] for row in waiting_rows}
-    by_region = {
-        row["region_id"] or "": row["people"]
-        for row in intents.order_by().values("region_id").annotate(people=Sum("people"))
-    }
+    region_rows = _figures(intents, "region_id")
+    names = region_names(codes=[row["region_id"] for row in region_rows if row["region_id"]])
+    regions = [
+        _figure(
+            row,
+            key=row["region_id"] or "",
+            name=names.get(row["region_id"], row["region_id"] or ""),
+        )
+        for row in region_rows
+    ]
+    groups = dict(PriorityGroup.choices)
+    prioritised = intents.annotate(
+        priority=priority_expression(
+            level_4_regions=level_4_region_codes(country_code=operation.country_id)
+        )
+    )
+    priorities = [
+        _figure(row, key=str(row["priority"]), name=str(groups[row["priority"]]))
+        for row in _figures(prioritised, "priority")
+    ]
     seats = {
         (row["option_id"], row["state"]): row["seats"]
         for row in Offer.objects.filter(option__operation=operation, state__in=Offer.LIVE_STATES)
         .values("option_id", "state")
         .annotate(seats=Sum("seats"))
+    }
+    marked = {
+        (row["offer__option_id"], row["state"]): row["n"]
+        for row in Boarding.objects.filter(
+            offer__option__operation=operation, offer__state=Offer.State.ACCEPTED
+        )
+        .values("offer__option_id", "state")
+        .annotate(n=Count("id"))
     }
     options = [
         OptionSeats(
@@ -194,9 +294,15 @@ def operation_board(*, operation: DepartureOperation) -> Board:
             offered=seats.get((option.id, Offer.State.OFFERED), 0),
             accepted=seats.get((option.id, Offer.State.ACCEPTED), 0),
             cancelled=option.cancelled_at is not None,
+            boarded=marked.get((option.id, Boarding.State.BOARDED), 0),
+            present=marked.get((option.id, Boarding.State.PRESENT), 0),
+            no_show=marked.get((option.id, Boarding.State.NO_SHOW), 0),
         )
         for option in operation.options.all()
     ]
+    arrived = Offer.objects.filter(option__operation=operation, arrived_at__isnull=False).aggregate(
+        people=Coalesce(Sum("seats"), 0)
+    )["people"]
     return Board(
         intents=totals["n"],
         people=totals["people"],
@@ -205,8 +311,12 @@ def operation_board(*, operation: DepartureOperation) -> Board:
         offered_people=sum(option.offered for option in options),
         accepted_people=sum(option.accepted for option in options),
         by_priority=waiting,
-        by_region=by_region,
+        by_region={figure.key: figure.people for figure in regions},
         options=options,
+        boarded_people=sum(option.boarded for option in options),
+        arrived_people=arrived,
+        regions=regions,
+        priorities=priorities,
     )
 
 
@@ -228,9 +338,13 @@ def offers_of_citizen(*, citizen_id: uuid.UUID) -> QuerySet[Offer]:
     )
 
 
+def offer_boarded(*, offer: Offer) -> bool:
+    return offer.boardings.filter(state=Boarding.State.BOARDED).exists()
+
+
 def citizen_departure_export(citizen_id: uuid.UUID) -> personal_data.Sections:
     """The departures' sections of the citizen's export: intents, their travellers (with
-    the travel documents), and the seat offers."""
+    the travel documents), the seat offers and the boardings at the assembly point."""
     intents = list(Intent.objects.filter(citizen_id=citizen_id).order_by("submitted_at"))
     ids = [intent.id for intent in intents]
     return {
@@ -246,5 +360,9 @@ def citizen_departure_export(citizen_id: uuid.UUID) -> personal_data.Sections:
         "departure_offers": [
             personal_data.as_row(offer)
             for offer in Offer.objects.filter(intent_id__in=ids).order_by("created_at")
+        ],
+        "departure_boardings": [
+            personal_data.as_row(boarding, exclude={"marked_by"})
+            for boarding in Boarding.objects.filter(offer__intent_id__in=ids).order_by("created_at")
         ],
     }

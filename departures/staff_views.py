@@ -3,10 +3,13 @@ board (counts, options, the queue) with its steps. Every step calls the service,
 checks the role; a refusal is shown on the page with nothing changed."""
 
 import uuid
+from collections import Counter
 from typing import Any
 
+from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
@@ -15,8 +18,8 @@ from core.audit import Action, audit_record
 from core.exceptions import ApplicationError
 from core.http import staff_view
 from departures import manifests, selectors
-from departures.models import DepartureOperation, PriorityGroup
-from departures.services import allocation, intents, operations, options
+from departures.models import Boarding, DepartureOperation, Offer, PriorityGroup
+from departures.services import allocation, boarding, intents, operations, options
 from departures.staff_forms import CapacityForm, OperationForm, OptionForm, PriorityForm
 from regions.selectors import countries_with_codes
 
@@ -159,16 +162,15 @@ def operation_board(request: HttpRequest, operation_id: str) -> HttpResponse:
             refusal, status = str(error.message), error.status_code
     board = selectors.operation_board(operation=operation)
     queue = list(selectors.queue_of_operation(operation=operation)[:QUEUE_SHOWN])
-    groups = dict(PriorityGroup.choices)
     seats = {row.id: row for row in board.options}
     context: dict[str, Any] = {
         "operation": operation,
         "board": board,
         "options": [(option, seats[option.id]) for option in operation.options.all()],
-        "by_priority": [
-            (groups[group], people) for group, people in sorted(board.by_priority.items())
+        "breakdowns": [
+            (_("By region"), board.regions),
+            (_("By priority group"), board.priorities),
         ],
-        "by_region": sorted(board.by_region.items()),
         "queue": queue,
         "groups": PriorityGroup.choices,
         "option_form": option_form,
@@ -210,3 +212,69 @@ def manifest_csv(request: HttpRequest, option_id: uuid.UUID) -> HttpResponse:
     stamp = option.departs_at.strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="manifest-{stamp}.csv"'
     return response
+
+
+def _confirmation(state: str, *, name: str, reference: str) -> str:
+    texts = {
+        Boarding.State.PRESENT: _("%(name)s (%(reference)s) is checked in."),
+        Boarding.State.BOARDED: _(
+            "%(name)s (%(reference)s) has boarded: their presence in the country ended."
+        ),
+        Boarding.State.NO_SHOW: _("%(name)s (%(reference)s) is marked as not come."),
+    }
+    return texts[Boarding.State(state)] % {"name": name, "reference": reference}
+
+
+@staff_view
+@require_http_methods(["GET", "POST"])
+def checkin(request: HttpRequest, option_id: uuid.UUID) -> HttpResponse:
+    """The assembly point, on a phone: find a person by name, by their reference or by the
+    code their page shows (a scanner app pastes it in the field), then mark them present,
+    boarded or not come. Boarding, which cannot be undone, asks to confirm first. Searches
+    are posted, so that no name reaches a URL or a log."""
+    option = _option_of_staff(request, option_id)
+    query = request.POST.get("q", "")[:200] if request.method == "POST" else ""
+    everyone = manifests.manifest_entries(option=option, states=(Offer.State.ACCEPTED,))
+    to_confirm, refusal, status = None, "", 200
+    if request.method == "POST" and request.POST.get("action") == "mark":
+        traveller_id = _posted_id(request, "traveller")
+        state = request.POST.get("state", "")
+        entry = next((e for e in everyone if e.traveller_id == traveller_id), None)
+        confirmed = request.POST.get("confirm") == "yes"
+        if state == Boarding.State.BOARDED and not confirmed and entry is not None:
+            to_confirm = entry
+        else:
+            try:
+                boarding.boarding_mark(
+                    option=option, traveller_id=traveller_id, state=state, marked_by=_user(request)
+                )
+            except ApplicationError as error:
+                refusal, status = str(error.message), error.status_code
+            else:
+                assert entry is not None  # noqa: S101 - the service found the person
+                messages.success(
+                    request,
+                    _confirmation(state, name=entry.row.name, reference=entry.row.reference),
+                )
+                return redirect("departures:checkin", option_id=option.id)
+    entries = manifests.checkin_match(entries=everyone, query=query) if query else []
+    if entries:
+        audit_record(request=request, action=Action.VIEW, obj=option, detail={"list": "checkin"})
+    counts = Counter(entry.row.boarding for entry in everyone)
+    return render(
+        request,
+        "departures/checkin.html",
+        {
+            "option": option,
+            "query": query,
+            "searched": bool(query),
+            "entries": entries,
+            "to_confirm": to_confirm,
+            "refusal": refusal,
+            "expected": len(everyone),
+            "present": counts[Boarding.State.PRESENT],
+            "boarded": counts[Boarding.State.BOARDED],
+            "no_show": counts[Boarding.State.NO_SHOW],
+        },
+        status=status,
+    )

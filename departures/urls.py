@@ -11,6 +11,11 @@ urlpatterns = [
         views.offer_answer,
         name="offer_answer",
     ),
+    path(
+        "departure/<str:token>/offers/<uuid:offer_id>/arrived/",
+        views.offer_arrived,
+        name="offer_arrived",
+    ),
     path("staff/departures/", staff_views.operation_list, name="operation_list"),
     path(
         "staff/departures/<uuid:operation_id>/",
@@ -26,5 +31,10 @@ urlpatterns = [
         "staff/departures/options/<uuid:option_id>/manifest.csv",
         staff_views.manifest_csv,
         name="manifest_csv",
+    ),
+    path(
+        "staff/departures/options/<uuid:option_id>/checkin/",
+        staff_views.checkin,
+        name="checkin",
     ),
 ]

@@ -12,7 +12,7 @@ from core.exceptions import ApplicationError
 from core.http import no_store
 from departures import selectors
 from departures.forms import SELF, IntentForm, initial_of
-from departures.services import intents, offers
+from departures.services import boarding, intents, offers
 from regions.selectors import region_codes_of_country, region_names
 from registrations import tokens
 from registrations.selectors import citizen_get, household_members_of_citizen
@@ -83,6 +83,23 @@ def offer_answer(request: HttpRequest, token: str, offer_id: uuid.UUID) -> HttpR
     answer_offer = offers.offer_accept if answer == "accept" else offers.offer_decline
     try:
         answer_offer(offer_id=offer_id, citizen_id=citizen_id)
+    except ApplicationError as error:
+        return render(
+            request,
+            "departures/offer_refused.html",
+            {"message": error.message, "token": token},
+            status=error.status_code,
+        )
+    return redirect("registrations:manage", token=token)
+
+
+@no_store
+@require_POST
+def offer_arrived(request: HttpRequest, token: str, offer_id: uuid.UUID) -> HttpResponse:
+    """ "I have arrived", once the party boarded; a refusal is shown, nothing changed."""
+    citizen_id = _citizen_id(token)
+    try:
+        boarding.offer_arrived(offer_id=offer_id, citizen_id=citizen_id)
     except ApplicationError as error:
         return render(
             request,

@@ -49,6 +49,10 @@ def offer_texts(*, option: DepartureOption, deadline: datetime.datetime) -> dict
                 operation.text("baggage_policy", language),
                 answer,
                 _("Without an answer by then, the seats go to the next people waiting."),
+                _(
+                    "Once you accept, your page shows your boarding reference and its QR code: "
+                    "show it at the assembly point."
+                ),
             ]
             texts[language] = MessageTexts(
                 subject=_("A seat for you: %(trip)s") % {"trip": trip},

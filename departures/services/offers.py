@@ -68,6 +68,8 @@ def offer_decline(*, offer_id: uuid.UUID | str, citizen_id: uuid.UUID) -> Offer:
             return offer
         if offer.state not in Offer.LIVE_STATES:
             raise Conflict(_("This seat offer is no longer open."), field="offer", code="closed")
+        if offer.boardings.filter(state="boarded").exists():
+            raise Conflict(_("Your party has boarded already."), field="offer", code="boarded")
         offer.state, offer.answered_at = Offer.State.DECLINED, timezone.now()
         offer.save(update_fields=["state", "answered_at", "updated_at"])
         DepartureOption.objects.filter(id=offer.option_id).update(

@@ -46,7 +46,7 @@ from cases.services import cases as case_services
 from cases.services import safety_checks
 from consular.api import email_tracking_routes
 from core import personal_data
-from departures.models import Offer
+from departures.models import Offer, Traveller
 from departures.services import allocation as departure_allocation
 from departures.services import intents as departure_intents
 from departures.services import operations as departure_operations
@@ -202,6 +202,12 @@ def record(kind: str) -> Callable[[World, str, str], str]:
 
 def _path(kind: str, name: str = "id") -> Callable[[World, str, str], dict[str, str]]:
     return lambda world, role, target: {name: record(kind)(world, role, target)}
+
+
+def _traveller(world: World, role: str, target: str) -> str:
+    """The citizen of the world's departure party, as the manifest names them."""
+    intent = world.records[("departure_intent", world.country(role, target))]
+    return str(Traveller.objects.get(intent=intent, is_citizen=True).pk)
 
 
 def advisory_rows(world: World, role: str, data: Any) -> str | None:
@@ -604,6 +610,19 @@ MATRIX: dict[tuple[str, str], Operation] = {
         expect=consular_write,
         path=_path("departure_option"),
         body=lambda world, role, target: {"reason": "Airport closed."},
+    ),
+    ("GET", "/api/v1/departures/options/{id}/manifest/"): Operation(
+        expect=consular_record, path=_path("departure_option")
+    ),
+    ("POST", "/api/v1/departures/options/{id}/checkin/"): Operation(
+        # The world's party holds an offer not yet accepted: past authorisation, the service
+        # refuses to check it in (409).
+        expect=consular_reach,
+        path=_path("departure_option"),
+        body=lambda world, role, target: {
+            "traveller": _traveller(world, role, target),
+            "state": "present",
+        },
     ),
     ("POST", "/api/v1/departures/intents/{id}/priority/"): Operation(
         expect=consular_write,
@@ -1282,6 +1301,19 @@ STAFF_PAGES: dict[tuple[str, str], Operation] = {
     ),
     ("GET", "/staff/departures/options/{option_id}/manifest.csv"): Operation(
         expect=staff_page(consular_record), path=_path("departure_option", "option_id")
+    ),
+    ("GET", "/staff/departures/options/{option_id}/checkin/"): Operation(
+        expect=staff_page(consular_record), path=_path("departure_option", "option_id")
+    ),
+    # Checking in the world's party, whose offer is not accepted: refused on the page (409).
+    ("POST", "/staff/departures/options/{option_id}/checkin/"): Operation(
+        expect=staff_page(consular_reach),
+        path=_path("departure_option", "option_id"),
+        body=lambda world, role, target: {
+            "action": "mark",
+            "traveller": _traveller(world, role, target),
+            "state": "present",
+        },
     ),
     # Partner advice names no one: every role of a post covering the country reads it.
     ("GET", "/staff/peers/"): Operation(expect=staff_page(lambda role, target: OK)),

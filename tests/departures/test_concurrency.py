@@ -79,3 +79,27 @@ def test_fifty_accepts_for_the_last_ten_seats_at_once_accept_exactly_ten(operati
     assert len(refused) == 40
     assert Offer.objects.filter(state="accepted").count() == 10
     assert DepartureOption.objects.get(id=option.id).seats_taken == 10
+
+
+def test_two_officers_boarding_the_same_person_at_once_write_one_record(
+    operation, officer, second_officer
+):
+    from departures.models import Boarding
+    from departures.services import boarding
+    from tests.departures.test_boarding import accepted_party, open_presences
+
+    person, option, _offer, (me, _daughter) = accepted_party(operation, officer)
+
+    marked, errors = race(
+        [
+            lambda user=user: boarding.boarding_mark(
+                option=option, traveller_id=me.id, state="boarded", marked_by=user
+            )
+            for user in (officer, second_officer, officer, second_officer)
+        ]
+    )
+
+    assert errors == []
+    assert len({row.id for row in marked}) == 1
+    assert Boarding.objects.get().state == "boarded"
+    assert open_presences(person) == []

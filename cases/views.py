@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import User
 from accounts.selectors import REGISTER_ROLES, posts_of_user, urgent_safety_check_post
 from cases import selectors
+from cases.board import CheckProgress, check_progress, region_label
 from cases.forms import (
     CaseFilterForm,
     HelpForm,
@@ -284,39 +285,57 @@ def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
         return _check_approval_page(request, check)
     if selectors.check_for_staff(user=user, check_id=check.id) is None:
         raise Http404
-    status = request.GET.get("status") or SafetyResponse.Status.NEEDS_HELP
+    progress = check_progress(check=check)
+    status = request.GET.get("status", "")
     if status not in SafetyResponse.Status.values:
-        status = SafetyResponse.Status.NEEDS_HELP
+        status = _default_list(check, progress)
     region = request.GET.get("region", "")
     if region not in check.region_codes:
         region = ""
     responses = selectors.responses_of_check(check_id=check.id, status=status)
     if region:
         responses = responses.filter(region_code=region)
-    board = selectors.check_board(check_id=check.id)
-    names = region_names(codes={*check.region_codes, *board.regions})
-    _name_regions([check], names)
-    response = render(
+    _name_regions([check])
+    return render(
         request,
         "cases/check_board.html",
         {
             "check": check,
-            "board": board,
-            "board_rows": [
-                (code, names.get(code, code) if code else _NOWHERE, tallies)
-                for code, tallies in board.regions.items()
-            ],
-            "region_names": names,
+            "progress": progress,
+            "poll_seconds": BOARD_POLL_SECONDS,
             "statuses": SafetyResponse.Status.choices,
             "status": status,
             "region": region,
-            "responses": responses[:500],
+            "region_names": {line.code: line.name for line in progress.regions},
+            "responses": responses[:LIST_LIMIT],
+            "list_limit": LIST_LIMIT,
         },
     )
+
+
+def _default_list(check: SafetyCheck, progress: CheckProgress) -> str:
+    """Whom the board lists first: who asked for help; when nobody did, who has not answered
+    (still pending while the check is open, no response after)."""
+    if progress.totals[SafetyResponse.Status.NEEDS_HELP].citizens:
+        return SafetyResponse.Status.NEEDS_HELP
     if check.status == SafetyCheck.Status.OPEN:
-        # A live board without scripts: the browser reloads it while answers come in.
-        response["Refresh"] = str(BOARD_REFRESH_SECONDS)
-    return response
+        return SafetyResponse.Status.PENDING
+    return SafetyResponse.Status.NO_RESPONSE
+
+
+@staff_view
+@require_http_methods(["GET"])
+def check_progress_fragment(request: HttpRequest, check_id: str) -> HttpResponse:
+    """The board's live part (answers by region and over time, the messages' delivery), which
+    the board polls while the check is open."""
+    check = selectors.check_for_staff(user=_user(request), check_id=check_id)
+    if check is None or not check.is_started:
+        raise Http404
+    return render(
+        request,
+        "cases/_check_progress.html",
+        {"progress": check_progress(check=check), "poll_seconds": BOARD_POLL_SECONDS},
+    )
 
 
 def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpResponse:
@@ -336,7 +355,6 @@ def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpRespon
     reach = selectors.check_reach(check=check)
     names = region_names(codes={*reach.by_region, *check.region_codes})
     _name_regions([check], names)
-    nowhere = _NOWHERE
     author = check.created_by_id == user.id
     return render(
         request,
@@ -345,7 +363,7 @@ def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpRespon
             "check": check,
             "reach": reach,
             "reach_by_region": [
-                (names.get(code, code) if code else nowhere, counts)
+                (region_label(code, names), counts)
                 for code, counts in reach.by_region.items()
             ],
             "refusal": refusal,
@@ -364,8 +382,10 @@ _CHECK_STEP_DONE = {
     "start_alone": gettext_lazy("The safety check is started (urgent mode)."),
     "reject": gettext_lazy("The safety check is sent back to its author."),
 }
-BOARD_REFRESH_SECONDS = 30
-_NOWHERE = gettext_lazy("Somewhere in the country (no region given)")
+# How often an open check's board asks for its answers.
+BOARD_POLL_SECONDS = 5
+# The people listed on the board; the export has them all.
+LIST_LIMIT = 500
 EXPORT_STATUSES = (SafetyResponse.Status.NEEDS_HELP, SafetyResponse.Status.NO_RESPONSE)
 
 

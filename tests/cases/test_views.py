@@ -111,7 +111,7 @@ def test_board_queue_and_case_page_for_the_post(client, bamako_officer, asked):
     page = client.get(reverse("cases:case_detail", args=[case.id]))
 
     assert board.status_code == 200
-    assert board["Refresh"] == "30"
+    assert f'hx-get="/staff/checks/{check.id}/progress/"' in board.content.decode()
     assert list(by_region.context["responses"]) == list(board.context["responses"])
     assert "Awa" in board.content.decode()
     assert "Awa" in queue.content.decode()

@@ -11,11 +11,16 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from accounts.selectors import REGISTER_ROLES, posts_of_user, urgent_safety_check_post
+from accounts.selectors import (
+    REGISTER_ROLES,
+    colleagues_of_user,
+    posts_of_user,
+    urgent_safety_check_post,
+)
 from cases import selectors
 from cases.board import CheckProgress, check_progress, region_label
 from cases.forms import (
@@ -451,10 +456,7 @@ def check_export(request: HttpRequest, check_id: str) -> HttpResponse:
 def case_queue(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if request.method == "POST":
-        case_ids = request.POST.getlist("case")
-        if request.POST.get("action") == "assign_me" and case_ids:
-            case_services.cases_assign(case_ids=case_ids, assignee=user, actor=user)
-            messages.success(request, _("The selected cases are assigned to you."))
+        _bulk_assign(request, user)
         return redirect(request.get_full_path())
     # Filters and sorting stick: the queue opened bare shows what it showed last, until the
     # officer clears them.
@@ -483,17 +485,64 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         post_code=cleaned.get("post") or None,
         sort=sort,
     )
+    now = timezone.now()
     return render(
         request,
         "cases/case_queue.html",
         {
             "filters": filters,
-            "cases": cases[:200],
+            "rows": [
+                (case, selectors.case_contact_sla(case=case, now=now))
+                for case in cases[:QUEUE_LIMIT]
+            ],
             "columns": _sort_links(request, sort),
             "filtered": bool(request.GET),
-            "now": timezone.now(),
+            "colleagues": colleagues_of_user(user=user, roles=REGISTER_ROLES),
+            "now": now,
         },
     )
+
+
+QUEUE_LIMIT = 200
+
+
+def _bulk_assign(request: HttpRequest, user: User) -> None:
+    """Assign the cases ticked on the queue to the officer or to a colleague, all or none,
+    and say which."""
+    case_ids = request.POST.getlist("case")
+    if request.POST.get("action") == "assign_me":
+        assignee: User | None = user
+    else:
+        chosen = request.POST.get("assignee", "")
+        assignee = (
+            colleagues_of_user(user=user, roles=REGISTER_ROLES).filter(id=chosen).first()
+            if chosen.isdigit()
+            else None
+        )
+        if assignee is None:
+            messages.error(request, _("Choose whom to assign the selected cases to."))
+            return
+    if not case_ids:
+        messages.error(request, _("Select at least one case."))
+        return
+    try:
+        done = case_services.cases_assign(case_ids=case_ids, assignee=assignee, actor=user)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+        return
+    name = _("you") if assignee == user else assignee.get_username()
+    text = ngettext(
+        "%(count)d case assigned to %(name)s.",
+        "%(count)d cases assigned to %(name)s.",
+        done.assigned,
+    ) % {"count": done.assigned, "name": name}
+    if done.unchanged:
+        text += " " + ngettext(
+            "%(count)d was already with them.",
+            "%(count)d were already with them.",
+            done.unchanged,
+        ) % {"count": done.unchanged}
+    messages.success(request, text)
 
 
 QUEUE_SESSION_KEY = "case_queue_query"
@@ -573,6 +622,8 @@ def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
         "cases/case_detail.html",
         {
             "case": case,
+            "asked": selectors.case_request(case=case),
+            "statuses": dict(Case.Status.choices),
             "timeline": selectors.case_timeline(case_id=case.id),
             "household": case.household_members.all(),
             "note_form": note_form,

@@ -375,7 +375,6 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
             "closed_at",
         ]
 
-
     def to_representation(self, instance: Case) -> dict[str, Any]:
         data = super().to_representation(instance)
         data["summary"] = instance.summary_text

@@ -325,12 +325,9 @@ def case_request(*, case: Case) -> CaseRequest:
     case's opening otherwise."""
     household = case.household_members.count()
     if case.source == Case.Source.NEEDS_HELP and case.citizen_id and case.safety_check_id:
-        answer = (
-            SafetyResponse.objects.filter(
-                safety_check_id=case.safety_check_id, citizen_id=case.citizen_id
-            )
-            .first()
-        )
+        answer = SafetyResponse.objects.filter(
+            safety_check_id=case.safety_check_id, citizen_id=case.citizen_id
+        ).first()
         if answer is not None:
             return CaseRequest(
                 people=answer.people_with_them or answer.people,
@@ -339,9 +336,7 @@ def case_request(*, case: Case) -> CaseRequest:
             )
     words = ""
     if case.source == Case.Source.CITIZEN:
-        opened = (
-            CaseEvent.objects.filter(case_id=case.id, kind=CaseEvent.Kind.OPENED).first()
-        )
+        opened = CaseEvent.objects.filter(case_id=case.id, kind=CaseEvent.Kind.OPENED).first()
         words = opened.text if opened else ""
     return CaseRequest(people=1 + household, location="", words=words)
 

@@ -368,8 +368,7 @@ def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpRespon
             "check": check,
             "reach": reach,
             "reach_by_region": [
-                (region_label(code, names), counts)
-                for code, counts in reach.by_region.items()
+                (region_label(code, names), counts) for code, counts in reach.by_region.items()
             ],
             "refusal": refusal,
             "reject_form": reject_form,
@@ -506,24 +505,24 @@ def case_queue(request: HttpRequest) -> HttpResponse:
 QUEUE_LIMIT = 200
 
 
+def _bulk_assignee(request: HttpRequest, user: User) -> User | None:
+    """The officer for "to me", else the colleague chosen (None when there is no such
+    colleague)."""
+    if request.POST.get("action") == "assign_me":
+        return user
+    chosen = request.POST.get("assignee", "")
+    if not chosen.isdigit():
+        return None
+    return colleagues_of_user(user=user, roles=REGISTER_ROLES).filter(id=chosen).first()
+
+
 def _bulk_assign(request: HttpRequest, user: User) -> None:
     """Assign the cases ticked on the queue to the officer or to a colleague, all or none,
     and say which."""
     case_ids = request.POST.getlist("case")
-    if request.POST.get("action") == "assign_me":
-        assignee: User | None = user
-    else:
-        chosen = request.POST.get("assignee", "")
-        assignee = (
-            colleagues_of_user(user=user, roles=REGISTER_ROLES).filter(id=chosen).first()
-            if chosen.isdigit()
-            else None
-        )
-        if assignee is None:
-            messages.error(request, _("Choose whom to assign the selected cases to."))
-            return
-    if not case_ids:
-        messages.error(request, _("Select at least one case."))
+    assignee = _bulk_assignee(request, user)
+    if assignee is None:
+        messages.error(request, _("Choose whom to assign the selected cases to."))
         return
     try:
         done = case_services.cases_assign(case_ids=case_ids, assignee=assignee, actor=user)

@@ -20,6 +20,7 @@ from tests.notifications.conftest import make_citizen
 
 pytestmark = pytest.mark.usefixtures("geography")
 
+
 def answer(check, citizen, status=SafetyResponse.Status.SAFE):
     return safety_checks.response_record(
         check=check,
@@ -54,7 +55,8 @@ def test_board_names_regions_and_says_who_gave_no_region(
     assert ">Bamako</a></th>" in page
     assert "Somewhere in the country (no region given)" in page
     assert "33% answered (1 of 3)" in page
-    assert ">ML-7<" not in page and "<td>—</td>" not in page
+    assert ">ML-7<" not in page
+    assert "<td>—</td>" not in page
 
 
 def test_board_in_french(client, bamako_officer, django_capture_on_commit_callbacks):
@@ -87,7 +89,9 @@ def test_share_answered_over_time_rises_with_each_answer(bamako_officer):
     assert progress.chart.percent == progress.percent == 75
     # A step line from 0 % at the start to 75 % now, left to right.
     xs = [float(pair.split(",")[0]) for pair in progress.chart.line.split()]
-    assert xs == sorted(xs) and xs[0] == 0 and xs[-1] == progress.chart.width
+    assert xs == sorted(xs)
+    assert xs[0] == 0
+    assert xs[-1] == progress.chart.width
     assert progress.chart.line.endswith(f"{progress.chart.width},25.0")
 
 

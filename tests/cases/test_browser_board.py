@@ -70,9 +70,7 @@ def test_board_follows_answers_and_the_queue_assigns_by_age(
         ),
     )
 
-    expect(page.locator("[data-answered]")).to_have_text(
-        "33% answered (1 of 3)", timeout=15_000
-    )
+    expect(page.locator("[data-answered]")).to_have_text("33% answered (1 of 3)", timeout=15_000)
     expect(page.locator('tr[data-region="ML-7"] td').first).to_have_text("50% (1 / 2)")
     expect(page.locator("svg.line-chart circle")).to_have_count(1)
     assert page.evaluate("window.notReloaded") is True

@@ -131,9 +131,14 @@ def _no_channel(check: SafetyCheck) -> int:
 def check_progress(*, check: SafetyCheck) -> CheckProgress:
     """The board of a started check (its regions' names read in the active language)."""
     board = check_board(check_id=check.id)
-    names = region_names(codes={code for code in board.regions if code})
+    # The check's regions where nobody was present are listed too, with nobody asked.
+    tallies_by_region = {
+        **{code: {status: Tally() for status in board.totals} for code in check.region_codes},
+        **board.regions,
+    }
+    names = region_names(codes={code for code in tallies_by_region if code})
     regions = []
-    for code, tallies in board.regions.items():
+    for code, tallies in tallies_by_region.items():
         asked = sum(tally.citizens for tally in tallies.values())
         answered = sum(tallies[status].citizens for status in ANSWERED)
         regions.append(

@@ -300,7 +300,8 @@ def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
     responses = selectors.responses_of_check(check_id=check.id, status=status)
     if region:
         responses = responses.filter(region_code=region)
-    _name_regions([check])
+    names = {line.code: line.name for line in progress.regions}
+    _name_regions([check], names)
     return render(
         request,
         "cases/check_board.html",
@@ -311,7 +312,7 @@ def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
             "statuses": SafetyResponse.Status.choices,
             "status": status,
             "region": region,
-            "region_names": {line.code: line.name for line in progress.regions},
+            "region_names": names,
             "responses": responses[:LIST_LIMIT],
             "list_limit": LIST_LIMIT,
         },

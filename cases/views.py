@@ -302,6 +302,11 @@ def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
         responses = responses.filter(region_code=region)
     names = {line.code: line.name for line in progress.regions}
     _name_regions([check], names)
+    # The board lists people by name and number: reading it is on the audit trail (the live
+    # fragment, counts only, is not).
+    audit_record(
+        request=request, action=Action.VIEW, obj=check, detail={"via": "staff", "list": status}
+    )
     return render(
         request,
         "cases/check_board.html",
@@ -391,7 +396,11 @@ _CHECK_STEP_DONE = {
 BOARD_POLL_SECONDS = 5
 # The people listed on the board; the export has them all.
 LIST_LIMIT = 500
-EXPORT_STATUSES = (SafetyResponse.Status.NEEDS_HELP, SafetyResponse.Status.NO_RESPONSE)
+EXPORT_STATUSES = (
+    SafetyResponse.Status.NEEDS_HELP,
+    SafetyResponse.Status.PENDING,
+    SafetyResponse.Status.NO_RESPONSE,
+)
 
 
 @staff_view

@@ -14,6 +14,7 @@ from django.utils import timezone
 from cases.board import check_progress
 from cases.models import SafetyResponse
 from cases.services import safety_checks
+from core.models import AuditEvent
 from tests.accounts.factories import login_verified
 from tests.cases.conftest import citizen_in, draft_check, start_check
 from tests.notifications.conftest import make_citizen
@@ -131,10 +132,21 @@ def test_who_has_not_answered_is_listed_with_a_number_to_call(
     page = client.get(board_url(check))
     html = page.content.decode()
 
+    export = client.get(
+        reverse("cases:check_export", args=[check.id]), {"status": "pending"}
+    ).content.decode()
+
     assert page.context["status"] == "pending"
     assert f'<a class="call" href="tel:{moussa.phone}">{moussa.phone}</a>' in html
     assert awa.phone not in html
     assert "no-store" in page["Cache-Control"]
+    assert moussa.phone in export
+    assert awa.phone not in export
+    assert set(
+        AuditEvent.objects.filter(
+            object_id=str(check.id), action__in=["view", "export"]
+        ).values_list("action", "detail__list")
+    ) == {("view", "pending"), ("export", "pending")}
 
 
 def test_an_open_checks_board_polls_its_fragment_a_closed_one_does_not(
@@ -183,8 +195,8 @@ def _queries(client, url):
 # The session, the staff member, their second factor, their posts' zone and countries; the
 # check (the board looks it up for approval first); the board's grouped counts, the regions'
 # names, the answers over time, the messages' counts, the people nobody could write to; the
-# board adds the people listed.
-BOARD_QUERIES = 14
+# board adds the people listed and its line on the audit trail (the reader's posts, the row).
+BOARD_QUERIES = 16
 PROGRESS_QUERIES = 11
 
 

@@ -108,6 +108,21 @@ def user_get_by_username(*, username: str) -> User | None:
     return User.objects.filter(username=username).first()
 
 
+def colleagues_of_user(*, user: User, roles: Iterable[str]) -> QuerySet[User]:
+    """The active staff holding one of the roles at a post where the user holds one too (the
+    user among them), such as those a case of theirs may be given to; by login."""
+    roles = list(roles)
+    return (
+        User.objects.filter(
+            is_active=True,
+            memberships__role__in=roles,
+            memberships__post__in=posts_of_user(user=user, roles=roles),
+        )
+        .distinct()
+        .order_by("username")
+    )
+
+
 def staff_of_country(*, country_code: str, roles: Iterable[str]) -> QuerySet[User]:
     """The active staff holding one of the roles at a post covering the country (superusers
     only through a membership), such as the editors and approvers told of a partner's

@@ -334,6 +334,11 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
     safety_check = serializers.UUIDField(source="safety_check_id", read_only=True, allow_null=True)
     assignee = serializers.IntegerField(source="assignee_id", read_only=True, allow_null=True)
     note = StrictCharField(write_only=True, required=False, allow_blank=True)
+    summary = StrictCharField(
+        max_length=300,
+        help_text="Staff's own words; for a case the system opened, what it is about in the "
+        "caller's language.",
+    )
 
     class Meta:
         model = Case
@@ -369,6 +374,11 @@ class CaseSerializer(serializers.ModelSerializer[Case]):
             "resolved_at",
             "closed_at",
         ]
+
+    def to_representation(self, instance: Case) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        data["summary"] = instance.summary_text
+        return data
 
 
 class CaseUpdateSerializer(serializers.Serializer[Any]):

@@ -292,8 +292,10 @@ class Case(BaseModel):
         related_name="cases",
         verbose_name=_("safety check"),
     )
-    # Free text about the person, encrypted at rest (core.crypto), as are the timeline's texts.
-    summary = EncryptedCharField(_("summary"), max_length=300)
+    # Staff's own words about the person, encrypted at rest (core.crypto), as are the
+    # timeline's texts. Empty for a case the system opened: its summary is said from its
+    # source and safety check, in the reader's language (`summary_text`).
+    summary = EncryptedCharField(_("summary"), max_length=300, blank=True)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -341,6 +343,19 @@ class Case(BaseModel):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def summary_text(self) -> str:
+        """What the case is about, in the active language (read `safety_check` with the
+        case)."""
+        if self.summary:
+            return self.summary
+        code = self.safety_check.code if self.safety_check else ""
+        if self.source == self.Source.NEEDS_HELP:
+            return str(_("Asked for help in safety check %(code)s") % {"code": code})
+        if self.source == self.Source.NO_RESPONSE:
+            return str(_("No answer to safety check %(code)s") % {"code": code})
+        return str(self.get_source_display())
 
 
 class CaseEvent(models.Model):

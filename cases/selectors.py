@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
 
 from accounts.models import Membership, User
@@ -280,11 +281,64 @@ def case_counts_by_status(*, user: User, country_code: str) -> list[CaseStatusCo
     ]
 
 
+@dataclass(frozen=True)
+class ContactSla:
+    """Where a case stands against its priority's time to first contact
+    (`CASE_CONTACT_SLA_MINUTES`): "due" (seconds left), "overdue" (seconds past) while it is
+    new; "contacted" once staff moved it on."""
+
+    state: str
+    due_at: datetime.datetime
+    seconds: int
+
+
+def case_contact_sla(*, case: Case, now: datetime.datetime) -> ContactSla:
+    minutes = settings.CASE_CONTACT_SLA_MINUTES[case.priority]
+    due_at = case.created_at + datetime.timedelta(minutes=minutes)
+    if case.status != Case.Status.NEW:
+        return ContactSla(state="contacted", due_at=due_at, seconds=0)
+    left = round((due_at - now).total_seconds())
+    if left < 0:
+        return ContactSla(state="overdue", due_at=due_at, seconds=-left)
+    return ContactSla(state="due", due_at=due_at, seconds=left)
+
+
 def case_for_staff(*, user: User, case_id: uuid.UUID | str) -> Case | None:
     try:
         return cases_for_staff(user=user).filter(id=case_id).first()
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class CaseRequest:
+    """What the person asked for, as the top of the case page says it: how many people, where
+    they said they are and their own words ("" when they gave none)."""
+
+    people: int
+    location: str
+    words: str
+
+
+def case_request(*, case: Case) -> CaseRequest:
+    """Read from their safety-check answer for a call for help (two queries at most), from the
+    case's opening otherwise."""
+    household = case.household_members.count()
+    if case.source == Case.Source.NEEDS_HELP and case.citizen_id and case.safety_check_id:
+        answer = SafetyResponse.objects.filter(
+            safety_check_id=case.safety_check_id, citizen_id=case.citizen_id
+        ).first()
+        if answer is not None:
+            return CaseRequest(
+                people=answer.people_with_them or answer.people,
+                location=answer.location,
+                words=answer.details,
+            )
+    words = ""
+    if case.source == Case.Source.CITIZEN:
+        opened = CaseEvent.objects.filter(case_id=case.id, kind=CaseEvent.Kind.OPENED).first()
+        words = opened.text if opened else ""
+    return CaseRequest(people=1 + household, location="", words=words)
 
 
 def case_timeline(*, case_id: uuid.UUID | str) -> QuerySet[CaseEvent]:

@@ -12,6 +12,11 @@ urlpatterns = [
     path("staff/checks/", views.check_list, name="check_list"),
     path("staff/checks/new/", views.check_new, name="check_new"),
     path("staff/checks/<uuid:check_id>/", views.check_board_view, name="check_board"),
+    path(
+        "staff/checks/<uuid:check_id>/progress/",
+        views.check_progress_fragment,
+        name="check_progress",
+    ),
     path("staff/checks/<uuid:check_id>/edit/", views.check_edit, name="check_edit"),
     path("staff/checks/<uuid:check_id>/export.csv", views.check_export, name="check_export"),
     path("staff/cases/", views.case_queue, name="case_queue"),

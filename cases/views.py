@@ -11,12 +11,18 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllow
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import User
-from accounts.selectors import REGISTER_ROLES, posts_of_user, urgent_safety_check_post
+from accounts.selectors import (
+    REGISTER_ROLES,
+    colleagues_of_user,
+    posts_of_user,
+    urgent_safety_check_post,
+)
 from cases import selectors
+from cases.board import CheckProgress, check_progress, region_label
 from cases.forms import (
     CaseFilterForm,
     HelpForm,
@@ -284,39 +290,63 @@ def check_board_view(request: HttpRequest, check_id: str) -> HttpResponse:
         return _check_approval_page(request, check)
     if selectors.check_for_staff(user=user, check_id=check.id) is None:
         raise Http404
-    status = request.GET.get("status") or SafetyResponse.Status.NEEDS_HELP
+    progress = check_progress(check=check)
+    status = request.GET.get("status", "")
     if status not in SafetyResponse.Status.values:
-        status = SafetyResponse.Status.NEEDS_HELP
+        status = _default_list(check, progress)
     region = request.GET.get("region", "")
     if region not in check.region_codes:
         region = ""
     responses = selectors.responses_of_check(check_id=check.id, status=status)
     if region:
         responses = responses.filter(region_code=region)
-    board = selectors.check_board(check_id=check.id)
-    names = region_names(codes={*check.region_codes, *board.regions})
+    names = {line.code: line.name for line in progress.regions}
     _name_regions([check], names)
-    response = render(
+    # The board lists people by name and number: reading it is on the audit trail (the live
+    # fragment, counts only, is not).
+    audit_record(
+        request=request, action=Action.VIEW, obj=check, detail={"via": "staff", "list": status}
+    )
+    return render(
         request,
         "cases/check_board.html",
         {
             "check": check,
-            "board": board,
-            "board_rows": [
-                (code, names.get(code, code) if code else _NOWHERE, tallies)
-                for code, tallies in board.regions.items()
-            ],
-            "region_names": names,
+            "progress": progress,
+            "poll_seconds": BOARD_POLL_SECONDS,
             "statuses": SafetyResponse.Status.choices,
             "status": status,
             "region": region,
-            "responses": responses[:500],
+            "region_names": names,
+            "responses": responses[:LIST_LIMIT],
+            "list_limit": LIST_LIMIT,
         },
     )
+
+
+def _default_list(check: SafetyCheck, progress: CheckProgress) -> str:
+    """Whom the board lists first: who asked for help; when nobody did, who has not answered
+    (still pending while the check is open, no response after)."""
+    if progress.totals[SafetyResponse.Status.NEEDS_HELP].citizens:
+        return SafetyResponse.Status.NEEDS_HELP
     if check.status == SafetyCheck.Status.OPEN:
-        # A live board without scripts: the browser reloads it while answers come in.
-        response["Refresh"] = str(BOARD_REFRESH_SECONDS)
-    return response
+        return SafetyResponse.Status.PENDING
+    return SafetyResponse.Status.NO_RESPONSE
+
+
+@staff_view
+@require_http_methods(["GET"])
+def check_progress_fragment(request: HttpRequest, check_id: str) -> HttpResponse:
+    """The board's live part (answers by region and over time, the messages' delivery), which
+    the board polls while the check is open."""
+    check = selectors.check_for_staff(user=_user(request), check_id=check_id)
+    if check is None or not check.is_started:
+        raise Http404
+    return render(
+        request,
+        "cases/_check_progress.html",
+        {"progress": check_progress(check=check), "poll_seconds": BOARD_POLL_SECONDS},
+    )
 
 
 def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpResponse:
@@ -336,7 +366,6 @@ def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpRespon
     reach = selectors.check_reach(check=check)
     names = region_names(codes={*reach.by_region, *check.region_codes})
     _name_regions([check], names)
-    nowhere = _NOWHERE
     author = check.created_by_id == user.id
     return render(
         request,
@@ -345,8 +374,7 @@ def _check_approval_page(request: HttpRequest, check: SafetyCheck) -> HttpRespon
             "check": check,
             "reach": reach,
             "reach_by_region": [
-                (names.get(code, code) if code else nowhere, counts)
-                for code, counts in reach.by_region.items()
+                (region_label(code, names), counts) for code, counts in reach.by_region.items()
             ],
             "refusal": refusal,
             "reject_form": reject_form,
@@ -364,9 +392,15 @@ _CHECK_STEP_DONE = {
     "start_alone": gettext_lazy("The safety check is started (urgent mode)."),
     "reject": gettext_lazy("The safety check is sent back to its author."),
 }
-BOARD_REFRESH_SECONDS = 30
-_NOWHERE = gettext_lazy("Somewhere in the country (no region given)")
-EXPORT_STATUSES = (SafetyResponse.Status.NEEDS_HELP, SafetyResponse.Status.NO_RESPONSE)
+# How often an open check's board asks for its answers.
+BOARD_POLL_SECONDS = 5
+# The people listed on the board; the export has them all.
+LIST_LIMIT = 500
+EXPORT_STATUSES = (
+    SafetyResponse.Status.NEEDS_HELP,
+    SafetyResponse.Status.PENDING,
+    SafetyResponse.Status.NO_RESPONSE,
+)
 
 
 @staff_view
@@ -431,10 +465,7 @@ def check_export(request: HttpRequest, check_id: str) -> HttpResponse:
 def case_queue(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if request.method == "POST":
-        case_ids = request.POST.getlist("case")
-        if request.POST.get("action") == "assign_me" and case_ids:
-            case_services.cases_assign(case_ids=case_ids, assignee=user, actor=user)
-            messages.success(request, _("The selected cases are assigned to you."))
+        _bulk_assign(request, user)
         return redirect(request.get_full_path())
     # Filters and sorting stick: the queue opened bare shows what it showed last, until the
     # officer clears them.
@@ -463,17 +494,64 @@ def case_queue(request: HttpRequest) -> HttpResponse:
         post_code=cleaned.get("post") or None,
         sort=sort,
     )
+    now = timezone.now()
     return render(
         request,
         "cases/case_queue.html",
         {
             "filters": filters,
-            "cases": cases[:200],
+            "rows": [
+                (case, selectors.case_contact_sla(case=case, now=now))
+                for case in cases[:QUEUE_LIMIT]
+            ],
             "columns": _sort_links(request, sort),
             "filtered": bool(request.GET),
-            "now": timezone.now(),
+            "colleagues": colleagues_of_user(user=user, roles=REGISTER_ROLES),
+            "now": now,
         },
     )
+
+
+QUEUE_LIMIT = 200
+
+
+def _bulk_assignee(request: HttpRequest, user: User) -> User | None:
+    """The officer for "to me", else the colleague chosen (None when there is no such
+    colleague)."""
+    if request.POST.get("action") == "assign_me":
+        return user
+    chosen = request.POST.get("assignee", "")
+    if not chosen.isdigit():
+        return None
+    return colleagues_of_user(user=user, roles=REGISTER_ROLES).filter(id=chosen).first()
+
+
+def _bulk_assign(request: HttpRequest, user: User) -> None:
+    """Assign the cases ticked on the queue to the officer or to a colleague, all or none,
+    and say which."""
+    case_ids = request.POST.getlist("case")
+    assignee = _bulk_assignee(request, user)
+    if assignee is None:
+        messages.error(request, _("Choose whom to assign the selected cases to."))
+        return
+    try:
+        done = case_services.cases_assign(case_ids=case_ids, assignee=assignee, actor=user)
+    except ApplicationError as error:
+        messages.error(request, str(error.message))
+        return
+    name = _("you") if assignee == user else assignee.get_username()
+    text = ngettext(
+        "%(count)d case assigned to %(name)s.",
+        "%(count)d cases assigned to %(name)s.",
+        done.assigned,
+    ) % {"count": done.assigned, "name": name}
+    if done.unchanged:
+        text += " " + ngettext(
+            "%(count)d was already with them.",
+            "%(count)d were already with them.",
+            done.unchanged,
+        ) % {"count": done.unchanged}
+    messages.success(request, text)
 
 
 QUEUE_SESSION_KEY = "case_queue_query"
@@ -553,6 +631,8 @@ def case_detail(request: HttpRequest, case_id: str) -> HttpResponse:
         "cases/case_detail.html",
         {
             "case": case,
+            "asked": selectors.case_request(case=case),
+            "statuses": dict(Case.Status.choices),
             "timeline": selectors.case_timeline(case_id=case.id),
             "household": case.household_members.all(),
             "note_form": note_form,

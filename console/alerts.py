@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django.conf import settings
 
 from accounts.models import User
-from console.charts import ColumnChart, Segment, per_minute_chart, stacked_bar
 from console.selectors import change_line
+from core.charts import ColumnChart, Segment, per_minute_chart, stacked_bar
 from notifications.models import Alert, Channel, Delivery
 from notifications.selectors import (
     FailureGroup,

@@ -430,6 +430,14 @@ CELERY_BEAT_SCHEDULE["peers-fetch"] = {
     # Each source keeps its own pace (next attempt, backoff); this only looks for one due.
     "schedule": 300.0,
 }
+# Cases: how long a new case may wait for its first contact, by priority (the queue shows
+# the time left and says "overdue" past it).
+CASE_CONTACT_SLA_MINUTES = {
+    4: env.int("CASE_SLA_URGENT_MINUTES", default=60),
+    3: env.int("CASE_SLA_HIGH_MINUTES", default=4 * 60),
+    2: env.int("CASE_SLA_NORMAL_MINUTES", default=24 * 60),
+    1: env.int("CASE_SLA_LOW_MINUTES", default=72 * 60),
+}
 # Days a trip (or a residence left) is kept after its end; a citizen with no presence left goes.
 RETENTION_TRIP_DAYS = env.int("RETENTION_TRIP_DAYS", default=30)
 # Residents are asked to confirm their details every this many days...

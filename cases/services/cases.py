@@ -3,6 +3,7 @@ safety check (a call for help, or no answer by the deadline), and worked along i
 
 import uuid
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
@@ -62,8 +63,8 @@ def _case_create(
     country_code: str,
     region_code: str | None,
     citizen_id: uuid.UUID | str | None,
-    summary: str,
     opened_by: User | None,
+    summary: str = "",
     safety_check: SafetyCheck | None = None,
     household_member_ids: Collection[uuid.UUID | str] = (),
     text: str = "",
@@ -78,7 +79,7 @@ def _case_create(
         region_id=region_code if region_code in known else None,
         citizen_id=citizen_id,
         safety_check=safety_check,
-        summary=summary[:300],
+        summary=summary.strip()[:300],
         opened_by=opened_by,
     )
     if household_member_ids and citizen_id is not None:
@@ -124,6 +125,8 @@ def case_open(
         raise NotFound(_("No such citizen."), field="citizen")
     if kind not in Case.Kind.values:
         raise ValidationFailed(_("Unknown kind."), field="kind")
+    if not summary.strip():
+        raise ValidationFailed(_("Say what the case is about."), field="summary")
     with transaction.atomic():
         return _case_create(
             kind=kind,
@@ -157,7 +160,6 @@ def case_open_by_citizen(
             country_code=country_code.upper(),
             region_code=region_code,
             citizen_id=citizen_id,
-            summary=_("Asked for help"),
             opened_by=None,
             text=text[:2000],
         )
@@ -240,16 +242,50 @@ def case_assign(*, case: Case, assignee: User | None, actor: User) -> Case:
     return case
 
 
-def cases_assign(*, case_ids: Collection[uuid.UUID | str], assignee: User, actor: User) -> int:
-    """Bulk assignment from the queue: the cases of the actor's posts among the ids."""
-    count = 0
-    cases = Case.objects.filter(
-        id__in=list(case_ids), post__in=posts_of_user(user=actor, roles=REGISTER_ROLES)
-    )
-    for case in cases:
-        case_assign(case=case, assignee=assignee, actor=actor)
-        count += 1
-    return count
+@dataclass(frozen=True)
+class BulkAssignment:
+    assigned: int
+    # Already with the assignee: nothing changed, nothing recorded.
+    unchanged: int
+
+
+def cases_assign(
+    *, case_ids: Collection[uuid.UUID | str], assignee: User, actor: User
+) -> BulkAssignment:
+    """Bulk assignment from the queue, all or nothing: every id must be a case of the actor's
+    posts (a foreign one is not found) and the assignee must work at each case's post (else
+    none is assigned). Each case goes through `case_assign`, so a case already with the
+    assignee records nothing, however often it is asked."""
+    try:
+        ids = {uuid.UUID(str(case_id)) for case_id in case_ids}
+    except ValueError:
+        raise NotFound(_("No such case."), field="case") from None
+    if not ids:
+        raise ValidationFailed(_("Select at least one case."), field="case")
+    with transaction.atomic():
+        # Locked in id order: two officers assigning overlapping selections wait on each
+        # other instead of deadlocking.
+        cases = list(
+            Case.objects.select_for_update()
+            .filter(id__in=list(ids), post__in=posts_of_user(user=actor, roles=REGISTER_ROLES))
+            .order_by("id")
+        )
+        if len(cases) != len(ids):
+            raise NotFound(_("No such case."), field="case")
+        assignee_posts = set(
+            posts_of_user(user=assignee, roles=REGISTER_ROLES).values_list("id", flat=True)
+        )
+        if any(case.post_id not in assignee_posts for case in cases):
+            raise ValidationFailed(
+                _("This person does not work at the post of every selected case."),
+                field="assignee",
+            )
+        assigned = 0
+        for case in cases:
+            if case.assignee_id != assignee.pk:
+                case_assign(case=case, assignee=assignee, actor=actor)
+                assigned += 1
+    return BulkAssignment(assigned=assigned, unchanged=len(cases) - assigned)
 
 
 def case_note_add(

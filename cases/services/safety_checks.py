@@ -424,7 +424,6 @@ def _help_case_open(
 ) -> Case:
     """The open case of a "needs help" answer: opened once, updated by later answers."""
     kind, priority = HELP_CASE_KIND[response.help_kind]
-    summary = _("Asked for help in safety check %(code)s") % {"code": check.code}
     try:
         with transaction.atomic():
             return _case_create(
@@ -435,7 +434,6 @@ def _help_case_open(
                 region_code=response.region_code,
                 citizen_id=citizen_id,
                 safety_check=check,
-                summary=summary,
                 opened_by=None,
                 # Whoever the citizen registered with them was asked through them.
                 household_member_ids=household_member_ids_of_citizen(citizen_id=citizen_id),
@@ -600,7 +598,6 @@ def safety_check_close(*, check: SafetyCheck, now: datetime.datetime | None = No
 
 def _no_response_cases_open(check: SafetyCheck) -> int:
     post = _post_for(check.country_id)
-    summary = _("No answer to safety check %(code)s") % {"code": check.code}
     known_regions = {region.code for region in regions_of_country(country_code=check.country_id)}
     # An erased citizen's answer is counted, but there is nobody to open a case for.
     rows = SafetyResponse.objects.filter(
@@ -616,7 +613,6 @@ def _no_response_cases_open(check: SafetyCheck) -> int:
             region_id=region_code if region_code in known_regions else None,
             citizen_id=citizen_id,
             safety_check=check,
-            summary=summary,
         )
         for citizen_id, region_code in rows
     ]

@@ -149,3 +149,30 @@ def test_the_queue_filters_are_in_the_schema(api_client):
     names = {parameter["name"] for parameter in operation["get"]["parameters"]}
 
     assert {"status", "kind", "priority", "assignee", "post", "safety_check"} <= names
+
+
+def test_a_case_the_system_opened_reads_its_summary_in_the_callers_language(
+    api_client, bamako_officer
+):
+    awa = citizen_in("ML-7")
+    check = start_check(bamako_officer)
+    safety_checks.response_record(
+        check=check,
+        citizen_id=awa.id,
+        answer=safety_checks.Answer(
+            status=SafetyResponse.Status.NEEDS_HELP, via=SafetyResponse.Via.SMS
+        ),
+    )
+    case = Case.objects.get(citizen=awa)
+    api_client.force_authenticate(bamako_officer)
+
+    english = api_client.get(f"/api/v1/cases/{case.id}/").json()
+    french = api_client.get(f"/api/v1/cases/{case.id}/", HTTP_ACCEPT_LANGUAGE="fr").json()
+    blank = api_client.post(
+        "/api/v1/cases/", {"kind": "other", "country": "ML", "summary": " "}, format="json"
+    )
+
+    assert english["summary"] == f"Asked for help in safety check {check.code}"
+    assert french["summary"] == f"A demandé de l'aide lors de la vérification {check.code}"
+    assert blank.status_code == 400
+    assert "summary" in blank.json()["errors"]

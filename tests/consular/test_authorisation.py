@@ -1282,6 +1282,10 @@ STAFF_PAGES: dict[tuple[str, str], Operation] = {
     ("GET", "/staff/checks/{check_id}/"): Operation(
         expect=staff_page(consular_record), path=_path("check", "check_id")
     ),
+    # The board's live part, which the board polls while the check is open.
+    ("GET", "/staff/checks/{check_id}/progress/"): Operation(
+        expect=staff_page(consular_record), path=_path("check", "check_id")
+    ),
     ("GET", "/staff/checks/{check_id}/edit/"): Operation(
         expect=staff_page(consular_record), path=_path("check_draft", "check_id")
     ),

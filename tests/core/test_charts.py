@@ -1,6 +1,6 @@
 import datetime
 
-from console.charts import MIN_COLUMNS, per_minute_chart, stacked_bar
+from core.charts import MIN_COLUMNS, per_minute_chart, stacked_bar
 
 T0 = datetime.datetime(2026, 7, 1, 12, 0, tzinfo=datetime.UTC)
 

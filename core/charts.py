@@ -1,5 +1,6 @@
-"""Geometry of the alert page's charts, drawn as SVG on the server: rectangles whose sizes are
-attributes, so no inline style and no script is needed (the CSP forbids both)."""
+"""Geometry of the staff pages' charts, drawn as SVG on the server: shapes whose sizes are
+attributes, so no inline style and no script is needed (the CSP forbids both). The alert page's
+bars and columns, the safety-check board's share over time."""
 
 import datetime
 from dataclasses import dataclass
@@ -88,3 +89,62 @@ def per_minute_chart(rows: list[tuple[datetime.datetime, int]]) -> ColumnChart:
         )
     width = max(columns[-1].x + COLUMN_WIDTH, MIN_COLUMNS * COLUMN_WIDTH)
     return ColumnChart(width=width, height=CHART_HEIGHT, columns=columns, peak=peak)
+
+
+@dataclass(frozen=True)
+class SharePoint:
+    at: datetime.datetime
+    done: int
+    percent: int
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class ShareChart:
+    width: int
+    height: int
+    points: list[SharePoint]
+    # The polyline's `points` attribute: a step line from 0 % at the start to now.
+    line: str
+    percent: int
+
+
+SHARE_WIDTH = 300
+SHARE_HEIGHT = 100
+
+
+def share_over_time(
+    rows: list[tuple[datetime.datetime, int]],
+    *,
+    total: int,
+    start: datetime.datetime,
+    end: datetime.datetime,
+) -> ShareChart:
+    """The running share of `total` done, from `rows` (a time and how many were done in the
+    bucket it starts, in order), as a step line across [start, end] scaled to 0-100 %."""
+    span = max((end - start).total_seconds(), 1.0)
+
+    def x_of(at: datetime.datetime) -> float:
+        return round(SHARE_WIDTH * min(max((at - start).total_seconds(), 0.0), span) / span, 1)
+
+    def y_of(percent: int) -> float:
+        return round(SHARE_HEIGHT * (100 - percent) / 100, 1)
+
+    points, done, coordinates = [], 0, [f"0,{SHARE_HEIGHT}"]
+    previous_y = float(SHARE_HEIGHT)
+    for at, count in rows:
+        done += count
+        percent = round(100 * done / total) if total else 0
+        point = SharePoint(at=at, done=done, percent=percent, x=x_of(at), y=y_of(percent))
+        coordinates += [f"{point.x},{previous_y}", f"{point.x},{point.y}"]
+        previous_y = point.y
+        points.append(point)
+    coordinates.append(f"{SHARE_WIDTH},{previous_y}")
+    return ShareChart(
+        width=SHARE_WIDTH,
+        height=SHARE_HEIGHT,
+        points=points,
+        line=" ".join(coordinates),
+        percent=points[-1].percent if points else 0,
+    )

@@ -1,10 +1,12 @@
 """The register the benchmark and the fault suite alert: citizens and presences inserted in SQL,
 and Mali's advisory published through the services staff use."""
 
+import base64
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, models
 
 from accounts.models import User
@@ -172,3 +174,96 @@ def expected_deliveries(size: int) -> int:
         mali.filter(email_verified_at__isnull=False).count()
         + mali.filter(phone_verified_at__isnull=False).count()
     )
+
+
+# The filler citizens' addresses: a domain of their own, so no registration of a run collides.
+FILLER_DOMAIN = "bench-registered.example.org"
+
+
+def register_top_up(*, count: int) -> int:
+    """Make at least `count` citizens registered, adding filler ones (each with a trip in Mali),
+    written by PostgreSQL in one statement per table: a million in seconds, where encrypting
+    each in Python took minutes. Returns how many were added.
+
+    They are real rows for the code that reads them: each address is a Fernet token under the
+    first key of FIELD_ENCRYPTION_KEYS, bound to its row as `core.crypto` binds it, and its
+    keyed hash is the HMAC `core.crypto.keyed_hash` computes (pgcrypto does both; a test reads
+    them back through the ORM)."""
+    missing = count - Citizen.objects.count()
+    if missing <= 0:
+        return 0
+    # Numbered on from the fillers already there: their addresses stay unique.
+    first = Citizen.objects.filter(given_name="Filler").count() + 1
+    key = base64.urlsafe_b64decode(settings.FIELD_ENCRYPTION_KEYS[0].strip())
+    email = Citizen._meta.get_field("email")
+    # Fernet: 0x80, the time (8 bytes), the IV, AES-128-CBC of the plaintext under the key's
+    # second half, then HMAC-SHA256 of all that under its first half; url-safe base64.
+    # The plaintext is core.crypto's: a marker byte, the binding digest, then the value.
+    fernet_sql = (
+        "translate(encode(f.body || hmac(f.body, %(signing)s, 'sha256'), 'base64'), E'+/\\n', '-_')"
+    )
+    body_sql = (
+        "(SELECT '\\x80'::bytea || int8send(extract(epoch FROM now())::bigint) || g.iv"
+        " || encrypt_iv('\\xff'::bytea || substring(sha256(%(place)s"
+        " || convert_to(replace(g.id::text, '-', ''), 'UTF8')) FROM 1 FOR 16)"
+        " || convert_to(g.email, 'UTF8'), %(encryption)s, g.iv, 'aes-cbc/pad:pkcs') AS body)"
+    )
+    now = "now()"
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+        table = connection.ops.quote_name(Citizen._meta.db_table)
+        # Only model metadata and this module's SQL are formatted in; values are parameters.
+        cursor.execute(
+            f"INSERT INTO {table} (id, created_at, updated_at, given_name, family_name,"  # noqa: S608
+            " date_of_birth, id_document_type, id_document_number, language, email,"
+            " email_hash, phone, phone_hash, notify_by_email, notify_by_sms,"
+            " email_verified_at, phone_verified_at, emergency_contact_name,"
+            " emergency_contact_relation, emergency_contact_phone, emergency_contact_email,"
+            " consent_version, consented_at, confirmed_at, confirmation_requested_at,"
+            " phone_code_hash, phone_code_sent_at, phone_code_attempts, access_code_hash,"
+            " access_code_sent_at, access_code_attempts)"
+            f" SELECT g.id, {now}, {now}, 'Filler', 'Citizen ' || g.n, NULL, '', '',"
+            " CASE WHEN mod(g.n, 3) = 0 THEN 'fr' ELSE 'en' END,"
+            f" {fernet_sql}, encode(hmac(convert_to('email', 'UTF8') || '\\x00'::bytea"
+            " || convert_to(g.email, 'UTF8'), %(hash_key)s, 'sha256'), 'hex'),"
+            f" '', '', true, false, {now}, NULL, '', '', '', '', 'bench', {now}, {now}, NULL,"
+            " '', NULL, 0, '', NULL, 0"
+            " FROM (SELECT gen_random_uuid() AS id, n, gen_random_bytes(16) AS iv,"
+            " 'filler' || n || %(domain)s AS email"
+            " FROM generate_series(%(first)s, %(last)s) AS n) AS g,"
+            f" LATERAL {body_sql} AS f",
+            {
+                "signing": key[:16],
+                "encryption": key[16:],
+                "place": f"{Citizen._meta.db_table}\x1f{email.column}\x1f".encode(),
+                "hash_key": settings.FIELD_HASH_KEYS[0].strip().encode(),
+                "domain": f"@{FILLER_DOMAIN}",
+                "first": first,
+                "last": first + missing - 1,
+            },
+        )
+    regions = "ARRAY[" + ", ".join(f"'{code}'" for code in MALI_REGIONS) + "]"
+    _insert_generated(
+        Presence,
+        "(SELECT c.id AS citizen_id, row_number() OVER () AS n FROM registrations_citizen c"
+        " WHERE NOT EXISTS (SELECT FROM registrations_presence p WHERE p.citizen_id = c.id))"
+        " AS c",
+        {
+            "id": "gen_random_uuid()",
+            "created_at": now,
+            "updated_at": now,
+            "citizen": "c.citizen_id",
+            "kind": "'trip'",
+            "trip": "gen_random_uuid()",
+            "country": "'ML'",
+            "region": f"({regions})[1 + mod(n, 11)::int]",
+            "city": "''",
+            "start_date": "current_date - 30",
+            "end_date": "current_date + 10",
+        },
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE registrations_citizen; ANALYZE registrations_presence")
+        # The seed's WAL written out now, not by a checkpoint in the middle of a measured run.
+        cursor.execute("CHECKPOINT")
+    return missing

@@ -232,7 +232,33 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--concurrency", default="16,64", help="Open connections per run.")
     parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers.")
     parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--pages",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Run the public pages (--no-pages: the ceiling and registration only).",
+    )
+    parser.add_argument(
+        "--registered",
+        type=int,
+        default=0,
+        help="Citizens registered before the runs (filler ones added in SQL up to this count).",
+    )
     return parser.parse_args(argv)
+
+
+def _register_top_up(count: int) -> None:
+    started = time.monotonic()
+    added = seed.register_top_up(count=count)
+    print(
+        measure.dump(
+            {
+                "registered": Citizen.objects.count(),
+                "added": added,
+                "seed_s": round(time.monotonic() - started, 1),
+            }
+        )
+    )
 
 
 def main(argv: Sequence[str]) -> None:
@@ -244,6 +270,8 @@ def main(argv: Sequence[str]) -> None:
     geography_load(country_codes={"ML", "LB"})
     seed_posts_and_staff()
     seed.publish_mali(3, alerting=False)
+    if options.registered:
+        _register_top_up(options.registered)
     rows_before = Citizen.objects.count()
     os.environ.update(_production_environment())
     # As a release is built: the manifest the production storage reads.
@@ -277,8 +305,8 @@ def main(argv: Sequence[str]) -> None:
                                    concurrency=concurrency, ceiling=None, **common)  # fmt: skip
                     ceiling.pop("created")
                     print(measure.dump(ceiling))
-                    runs = [(f"GET {page}", page, "get") for page in PAGES]
-                    if options.baseline:
+                    runs = [(f"GET {page}", page, "get") for page in PAGES if options.pages]
+                    if options.baseline and options.pages:
                         runs += [(f"GET {page} (uncached)", page, "uncached") for page in PAGES]
                     runs.append((f"POST {REGISTER}", REGISTER, "register"))
                     for name, path, mode in runs:

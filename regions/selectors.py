@@ -2,6 +2,7 @@
 annotate what they return with what they know of a place (an advisory's level)."""
 
 from collections.abc import Collection
+from typing import Final
 
 from django.db.models import QuerySet
 
@@ -22,9 +23,30 @@ def country_get(*, code: str) -> Country | None:
     return Country.objects.filter(code=code.upper()).first()
 
 
+# What a registration validates on every request, kept per process once found: an ISO code
+# names the same country, and a region code the same country, for good (a presence's CHECK
+# refuses a region outside its country). Only answers found are kept, so a place loaded later
+# is found at once; one removed later is refused by the presence's foreign key instead.
+_KNOWN_COUNTRIES: Final[set[str]] = set()
+_REGION_COUNTRIES: Final[dict[str, str]] = {}
+
+
+def places_forget() -> None:
+    """Forget the places kept by `country_exists` and `region_country_code` (tests whose
+    database loses the geography between them)."""
+    _KNOWN_COUNTRIES.clear()
+    _REGION_COUNTRIES.clear()
+
+
 def country_exists(*, code: str) -> bool:
     """Whether the code names a country, for validating input without loading the row."""
-    return Country.objects.filter(code=code.upper()).exists()
+    code = code.upper()
+    if code in _KNOWN_COUNTRIES:
+        return True
+    if not Country.objects.filter(code=code).exists():
+        return False
+    _KNOWN_COUNTRIES.add(code)
+    return True
 
 
 def regions_all() -> QuerySet[Region]:
@@ -59,6 +81,12 @@ def region_names(*, codes: Collection[str]) -> dict[str, str]:
 
 def region_country_code(*, region_code: str) -> str | None:
     """The code of the country the region is in; None when no region has that code."""
-    return (
-        Region.objects.filter(code=region_code.upper()).values_list("country_id", flat=True).first()
+    region_code = region_code.upper()
+    if (known := _REGION_COUNTRIES.get(region_code)) is not None:
+        return known
+    country: str | None = (
+        Region.objects.filter(code=region_code).values_list("country_id", flat=True).first()
     )
+    if country is not None:
+        _REGION_COUNTRIES[region_code] = country
+    return country

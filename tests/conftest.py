@@ -15,6 +15,7 @@ from rest_framework.test import APIClient
 
 from core import sms
 from core.channels import OutgoingMessage
+from regions.selectors import places_forget
 from regions.services import geography_load
 
 # Playwright's sync API runs an event loop in the test thread; Django's async-safety guard
@@ -60,8 +61,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 @pytest.fixture(autouse=True)
 def fresh_cache() -> None:
     """Throttles (the API-wide one included) and message allowances count in the cache per
-    client address, and every test calls from 127.0.0.1: each test starts at zero."""
+    client address, and every test calls from 127.0.0.1: each test starts at zero. The places
+    a process keeps once found go too, as each test's geography goes with its transaction."""
     cache.clear()
+    places_forget()
 
 
 @pytest.fixture(autouse=True)

@@ -47,6 +47,20 @@ def test_region_country_code_names_the_country_or_none():
     assert region_country_code(region_code="ML-99") is None
 
 
+def test_places_found_are_kept_and_places_not_found_asked_again(django_assert_num_queries):
+    # Every registration validates its place: once found, the answer needs no query.
+    with django_assert_num_queries(2):
+        assert region_country_code(region_code="ML-BKO") == "ML"
+        assert country_exists(code="LB")
+    with django_assert_num_queries(0):
+        assert region_country_code(region_code="ml-bko") == "ML"
+        assert country_exists(code="lb")
+    # A place not found (perhaps loaded later) is asked for every time.
+    with django_assert_num_queries(2):
+        assert region_country_code(region_code="ML-99") is None
+        assert region_country_code(region_code="ML-99") is None
+
+
 def test_regions_of_countries_keep_to_the_countries_named():
     codes = [region.code for region in regions_of_countries(country_codes={"ml", "LB"})]
 

@@ -224,6 +224,7 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="consular")
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["consular.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -342,6 +342,12 @@ class Case(BaseModel):
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
 
+    @property
+    def reference(self) -> str:
+        """What the citizen quotes on the phone: the first eight characters of the random id,
+        which `__str__` (and so the admin) shows as well."""
+        return str(self.id)[:8].upper()
+
 
 class CaseEvent(models.Model):
     """One line of a case's timeline: opened, a status change, an assignment, a note, a call,

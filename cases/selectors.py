@@ -193,9 +193,7 @@ def open_check_of_citizen(*, citizen_id: uuid.UUID | str) -> SafetyCheck | None:
     )
 
 
-def case_open_of_citizen(
-    *, citizen_id: uuid.UUID | str, check: SafetyCheck | None
-) -> Case | None:
+def case_open_of_citizen(*, citizen_id: uuid.UUID | str, check: SafetyCheck | None) -> Case | None:
     """The citizen's open case about this check (or about no check), the newest, with its post:
     what the page after "I need help" tells them to quote and whom to call."""
     return (

@@ -37,11 +37,15 @@ def _form_entries(form: forms.BaseForm, item: str) -> list[Entry]:
         entries += [Entry(str(error), first) for error in field.errors]
     for field in visible:
         label = f"{item}, {field.label}" if item else str(field.label)
-        entries += [
-            Entry(_("%(field)s: %(error)s") % {"field": label, "error": error}, _anchor(field))
-            for error in field.errors
-        ]
+        entries += [Entry(_told(label, str(error)), _anchor(field)) for error in field.errors]
     return entries
+
+
+def _told(label: str, error: str) -> str:
+    # A label that is a sentence (a question, a consent) ends itself: no colon after it.
+    if label.endswith(("?", ".", "!")):
+        return f"{label} {error}"
+    return _("%(field)s: %(error)s") % {"field": label, "error": error}
 
 
 @register.inclusion_tag("core/_error_summary.html")

@@ -104,4 +104,6 @@ def test_the_help_form_with_errors_lists_them_at_the_top(client, bamako_line):
     assert 'href="#id_help_kind"' in html
     assert 'href="#id_people_with_them"' in html
     assert "Il y a un problème" in html
+    # A label that asks a question is not followed by a colon.
+    assert "(vous compris) ? Assurez-vous" in html
     assert Case.objects.count() == 0

@@ -120,7 +120,7 @@ MIDDLEWARE = [
     # A NUL in the URL would reach PostgreSQL as a 500: refused as a bad request.
     "core.http.RejectNullCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.middleware.gzip.GZipMiddleware",  # padded against BREACH; see core/public_cache.py
+    "core.http.HtmlGZipMiddleware",  # pages compressed; see core/public_cache.py
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

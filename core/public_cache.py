@@ -12,9 +12,9 @@ Only anonymous readers of a page's own address (no query string) are served from
 and only responses that set no cookie are kept in it: a page that names a person (those are
 `no_store`) or a signed-in caller never goes near it. Compression happens here, once per
 rendering rather than once per request: these pages carry no secret (no CSRF token, no
-session), so the same bytes serve everyone. Every other page is compressed by Django's
-GZipMiddleware, whose random padding answers BREACH on the pages that do carry a token; it
-leaves these alone, as they already name their Content-Encoding.
+session), so the same bytes serve everyone. Every other page is compressed per request by
+core.http.HtmlGZipMiddleware, whose random padding answers BREACH on the pages that do carry
+a token; it leaves these alone, as they already name their Content-Encoding.
 """
 
 import hashlib

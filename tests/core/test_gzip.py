@@ -27,3 +27,12 @@ def test_a_page_is_compressed_for_a_browser_that_accepts_gzip(client, language):
     assert len(compressed.content) < len(plain.content)
     assert "accept-encoding" in vary_of(compressed)
     assert "accept-encoding" in vary_of(plain)
+
+
+def test_an_answer_that_is_not_a_page_is_sent_as_it_is(client):
+    response = client.get("/api/schema/?format=json", HTTP_ACCEPT_ENCODING="gzip")
+
+    assert response.status_code == 200
+    assert len(response.content) > 200
+    assert "Content-Encoding" not in response
+    assert response.json()["openapi"]

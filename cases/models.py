@@ -357,6 +357,12 @@ class Case(BaseModel):
             return str(_("No answer to safety check %(code)s") % {"code": code})
         return str(self.get_source_display())
 
+    @property
+    def reference(self) -> str:
+        """What the citizen quotes on the phone: the first eight characters of the random id,
+        which `__str__` (and so the admin) shows as well."""
+        return str(self.id)[:8].upper()
+
 
 class CaseEvent(models.Model):
     """One line of a case's timeline: opened, a status change, an assignment, a note, a call,

@@ -194,6 +194,19 @@ def open_check_of_citizen(*, citizen_id: uuid.UUID | str) -> SafetyCheck | None:
     )
 
 
+def case_open_of_citizen(*, citizen_id: uuid.UUID | str, check: SafetyCheck | None) -> Case | None:
+    """The citizen's open case about this check (or about no check), the newest, with its post:
+    what the page after "I need help" tells them to quote and whom to call."""
+    return (
+        Case.objects.filter(
+            citizen_id=citizen_id, safety_check=check, status__in=Case.OPEN_STATUSES
+        )
+        .select_related("post")
+        .order_by("-created_at")
+        .first()
+    )
+
+
 # The queue's sortable columns: each one's order, then the oldest first among equals. A
 # column asked for with "-" before it reads the other way.
 CASE_ORDERINGS: dict[str, tuple[str, ...]] = {

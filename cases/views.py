@@ -3,6 +3,7 @@ case page. Staff pages need a staff account past its second factor and show only
 member's posts; anything else answers 404."""
 
 import csv
+import uuid
 from typing import Any
 
 from django import forms
@@ -18,6 +19,7 @@ from accounts.models import User
 from accounts.selectors import (
     REGISTER_ROLES,
     colleagues_of_user,
+    post_covering_country,
     posts_of_user,
     urgent_safety_check_post,
 )
@@ -96,9 +98,26 @@ def respond_help(request: HttpRequest, token: str) -> HttpResponse:
                 details=form.cleaned_data["details"],
             ),
         )
-        return render(request, "cases/respond_done.html", {"check": check, "safe": False})
+        return _help_asked(request, case=_case_of(check=check, citizen_id=citizen_id))
+    post = post_covering_country(country_code=check.country_id)
     return render(
-        request, "cases/respond_help.html", {"check": check, "token": token, "form": form}
+        request,
+        "cases/respond_help.html",
+        {"check": check, "token": token, "form": form, "post": post},
+    )
+
+
+def _case_of(*, check: SafetyCheck, citizen_id: uuid.UUID | str) -> Case | None:
+    return selectors.case_open_of_citizen(citizen_id=citizen_id, check=check)
+
+
+def _help_asked(request: HttpRequest, *, case: Case | None) -> HttpResponse:
+    """The page after "I need help": the case's reference to quote and the number to call
+    while waiting, in the citizen's language."""
+    return render(
+        request,
+        "cases/respond_done.html",
+        {"safe": False, "case": case, "post": case.post if case else None},
     )
 
 
@@ -111,6 +130,7 @@ def ask_help(request: HttpRequest, token: str) -> HttpResponse:
     if citizen is None:
         raise Http404
     form = HelpForm(request.POST or None)
+    presence = presence_current_of_citizen(citizen=citizen)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         check = selectors.open_check_of_citizen(citizen_id=citizen.id)
@@ -127,11 +147,11 @@ def ask_help(request: HttpRequest, token: str) -> HttpResponse:
                     details=data["details"],
                 ),
             )
+            case = _case_of(check=check, citizen_id=citizen.id)
         else:
-            presence = presence_current_of_citizen(citizen=citizen)
             if presence is None:
                 raise Http404
-            case_services.case_open_by_citizen(
+            case = case_services.case_open_by_citizen(
                 citizen_id=citizen.id,
                 country_code=presence.country_id,
                 region_code=presence.region_id,
@@ -146,8 +166,9 @@ def ask_help(request: HttpRequest, token: str) -> HttpResponse:
                     if part
                 ),
             )
-        return render(request, "cases/respond_done.html", {"safe": False})
-    return render(request, "cases/ask_help.html", {"form": form, "token": token})
+        return _help_asked(request, case=case)
+    post = post_covering_country(country_code=presence.country_id) if presence else None
+    return render(request, "cases/ask_help.html", {"form": form, "token": token, "post": post})
 
 
 # --- Staff ----------------------------------------------------------------------------------

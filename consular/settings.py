@@ -120,6 +120,7 @@ MIDDLEWARE = [
     # A NUL in the URL would reach PostgreSQL as a 500: refused as a bad request.
     "core.http.RejectNullCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "core.http.HtmlGZipMiddleware",  # pages compressed; see core/public_cache.py
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -223,6 +224,7 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="consular")
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("fr", _("French"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+FORMAT_MODULE_PATH = ["consular.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

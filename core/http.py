@@ -10,6 +10,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.middleware.gzip import GZipMiddleware
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
@@ -105,3 +106,19 @@ class RejectNullCharactersMiddleware:
             # Answered by the root URLconf's handler400: JSON under the API.
             raise BadRequest("Null characters are not allowed.")
         return self.get_response(request)
+
+
+class HtmlGZipMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware, whose random padding answers BREACH, for pages only.
+
+    HTML is where the bytes are; the API's answers are small JSON its clients read as sent,
+    and its one large public answer is compressed once by the public cache. A response that
+    already names its Content-Encoding (the public cache's) is left as it is.
+    """
+
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
+        if not response.get("Content-Type", "").startswith("text/html"):
+            return response
+        return super().process_response(request, response)

@@ -11,9 +11,10 @@ stored under a current key.
 Only anonymous readers of a page's own address (no query string) are served from the cache,
 and only responses that set no cookie are kept in it: a page that names a person (those are
 `no_store`) or a signed-in caller never goes near it. Compression happens here, once per
-rendering, and only for these pages: they carry no secret (no CSRF token, no session), so
-compressing them opens no BREACH oracle, where Django's site-wide GZipMiddleware would also
-compress the pages that do.
+rendering rather than once per request: these pages carry no secret (no CSRF token, no
+session), so the same bytes serve everyone. Every other page is compressed per request by
+core.http.HtmlGZipMiddleware, whose random padding answers BREACH on the pages that do carry
+a token; it leaves these alone, as they already name their Content-Encoding.
 """
 
 import hashlib

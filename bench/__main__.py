@@ -1,5 +1,6 @@
 """`python -m bench [--sizes 10000,100000] ...`: the fan-out benchmark; `python -m bench web
-[--duration 20] ...`: the web benchmark; `python -m bench --departures [--intents 20000]
+[--duration 20] ...`: the web benchmark; `python -m bench first-message [--publications 20]`:
+from an approval to the first message; `python -m bench --departures [--intents 20000]
 [--options 100]`: the assisted departure's allocation run alone; each on the database and
 broker the environment names (see the Makefile's `bench` target)."""
 
@@ -13,12 +14,14 @@ def run() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "consular.settings")
     django.setup()
     # After setup: the benchmark's modules import the product's models.
-    from bench import departures, fanout, web
+    from bench import departures, fanout, first_message, web
 
     arguments = sys.argv[1:]
     try:
         if arguments[:1] == ["web"]:
             web.main(arguments[1:])
+        elif arguments[:1] == ["first-message"]:
+            first_message.main(arguments[1:])
         elif "--departures" in arguments:
             arguments.remove("--departures")
             departures.main(arguments)

@@ -33,6 +33,7 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.conf.urls.i18n import is_language_prefix_patterns_used
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.utils import translation
@@ -45,6 +46,7 @@ from django.utils.translation import get_language
 from core.cache_client import redis_client
 
 ACCEPTS_GZIP = _lazy_re_compile(r"\bgzip\b")
+MESSAGES_COOKIE = CookieStorage.cookie_name
 # Below this, compressing saves less than the header costs (GZipMiddleware's threshold).
 MIN_COMPRESSED_LENGTH = 200
 
@@ -96,7 +98,9 @@ class _Published:
 
 
 def _caller_is_known(request: HttpRequest) -> bool:
-    if "HTTP_AUTHORIZATION" in request.META:
+    """Whether the answer may be for this reader alone: credentials, a signed-in session, or
+    messages waiting in their cookie (the base template shows them)."""
+    if "HTTP_AUTHORIZATION" in request.META or MESSAGES_COOKIE in request.COOKIES:
         return True
     user = getattr(request, "user", None)
     return bool(user is not None and user.is_authenticated)
@@ -239,14 +243,15 @@ def _language(request: HttpRequest) -> str:
 
 def _copy_key(request: HttpRequest) -> tuple[str, str, bool, bool] | None:
     """Which copy answers the request; None for a request only the whole stack may answer:
-    anything but a plain read, a query string, a caller who may be known (credentials or a
-    session, the authentication middleware has not run yet)."""
+    anything but a plain read, a query string, a caller who may be known (credentials, a
+    session: the authentication middleware has not run yet) or has messages waiting."""
     meta = request.META
     if (
         request.method not in ("GET", "HEAD")
         or meta.get("QUERY_STRING")
         or "HTTP_AUTHORIZATION" in meta
         or settings.SESSION_COOKIE_NAME in request.COOKIES
+        or MESSAGES_COOKIE in request.COOKIES
     ):
         return None
     return (

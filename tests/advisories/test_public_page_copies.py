@@ -148,6 +148,17 @@ def test_a_signed_in_reader_is_never_answered_from_the_copy(mali, client, ml_edi
     assert "ETag" not in response
 
 
+def test_a_reader_with_messages_waiting_is_answered_by_the_view(mali, client):
+    """The base template shows them: such a page is for that reader alone."""
+    _warm(client, "/advisories/ML/")
+    client.cookies["messages"] = "waiting"
+
+    response = client.get("/advisories/ML/")
+
+    assert not _from_copy(response)
+    assert "ETag" not in response
+
+
 def test_an_api_caller_with_credentials_is_never_answered_from_the_copy(mali, client, ml_editor):
     _warm(client, "/api/v1/countries/ML/")
     token = Token.objects.create(user=ml_editor)

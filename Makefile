@@ -91,6 +91,8 @@ BENCH_CACHE_URL ?= redis://127.0.0.1:6379/2
 BENCH_ARGS ?=
 # The web benchmark (bench/web.py): gunicorn with production settings, loaded by wrk.
 BENCH_WEB_ARGS ?=
+# From an approval to the first message a sink accepts (bench/first_message.py).
+BENCH_FIRST_MESSAGE_ARGS ?=
 # The assisted departure's allocation run (bench/departures.py): 20,000 intents, 100 options.
 BENCH_DEPARTURES_ARGS ?=
 # The crisis console's page at 100,000 registrants (bench/console.py), timed server-side.
@@ -105,6 +107,7 @@ bench: $(VENV)/.dev-installed messages
 	$(BENCH_ENV) $(MANAGE) migrate --noinput --verbosity 0
 	$(BENCH_ENV) $(BIN)/python -m bench $(BENCH_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench web $(BENCH_WEB_ARGS)
+	$(BENCH_ENV) $(BIN)/python -m bench first-message $(BENCH_FIRST_MESSAGE_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench --departures $(BENCH_DEPARTURES_ARGS)
 	$(BENCH_ENV) $(BIN)/python -m bench --console $(BENCH_CONSOLE_ARGS)
 

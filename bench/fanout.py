@@ -31,7 +31,7 @@ class BenchmarkError(Exception):
     """The benchmark cannot run here, or a run did not do what the ledger expects."""
 
 
-def _wait_for_workers(count: int) -> None:
+def wait_for_workers(count: int) -> None:
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
@@ -62,7 +62,7 @@ def _sinks_and_workers(*, workers: int, concurrency: int) -> Iterator[_Run]:
         with processes.running_workers(
             sinks=sinks, processes=workers, concurrency=concurrency
         ) as running:
-            _wait_for_workers(workers)
+            wait_for_workers(workers)
             celery_app.control.purge()
             run = _Run(sinks=sinks, workers=running)
             yield run

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from django.db import connection
@@ -247,8 +247,18 @@ class Workers:
             time.sleep(0.2)
 
 
+class SinkAddresses(Protocol):
+    """Where the workers send: the sinks in processes of their own, or in the benchmark's."""
+
+    @property
+    def smtp_port(self) -> int: ...
+
+    @property
+    def sms_url(self) -> str: ...
+
+
 @contextlib.contextmanager
-def running_workers(*, sinks: Sinks, processes: int, concurrency: int) -> Iterator[Workers]:
+def running_workers(*, sinks: SinkAddresses, processes: int, concurrency: int) -> Iterator[Workers]:
     db = connection.settings_dict
     env = {
         **os.environ,

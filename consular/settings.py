@@ -120,6 +120,9 @@ MIDDLEWARE = [
     # A NUL in the URL would reach PostgreSQL as a 500: refused as a bad request.
     "core.http.RejectNullCharactersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A public page the stack served before, answered again from this process's copy while
+    # no publication has changed it: what follows would cost more than the rest of it.
+    "core.public_cache.PublicPageMiddleware",
     "core.http.HtmlGZipMiddleware",  # pages compressed; see core/public_cache.py
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -190,6 +193,9 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://consular"
 # PUBLIC_CACHE_MAX_AGE seconds: the longest a reader may see the previous version.
 PUBLIC_CACHE_SECONDS = env.int("PUBLIC_CACHE_SECONDS", default=600)
 PUBLIC_CACHE_MAX_AGE = env.int("PUBLIC_CACHE_MAX_AGE", default=60)
+# How many of those pages (per language, format and encoding) each web process keeps a copy
+# of, checked against the publication's stamp on every request: about 40 KB each at most.
+PUBLIC_CACHE_LOCAL_ENTRIES = env.int("PUBLIC_CACHE_LOCAL_ENTRIES", default=256)
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

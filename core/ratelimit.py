@@ -18,16 +18,16 @@ Keys must not hold personal data (they sit in Redis and show in its monitoring):
 phone numbers and the like through `hashed_key`.
 """
 
-import functools
 import hashlib
 import hmac
 import logging
 import time
 
-import redis
 from django.conf import settings
 from django.core.cache import cache
 from redis.exceptions import RedisError
+
+from core.cache_client import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -70,28 +70,16 @@ def hit(
     return count <= limit
 
 
-@functools.cache
-def _redis_client(location: str) -> redis.Redis:
-    # One client, and its connection pool, per process: built on first use, then kept.
-    return redis.Redis.from_url(location)
-
-
 def _count(counter: str, cost: int, timeout: int) -> int:
     """Add `cost` to the counter and return its new value, creating it with its time-out.
 
     On Redis, one round trip: create-if-missing and increment in one MULTI/EXEC. Django's
     cache API takes three (`add`, then `incr`, which checks existence before incrementing),
     on every throttled request. Other caches (development, tests) go through that API."""
-    default = settings.CACHES["default"]
-    location = default.get("LOCATION")
-    # A list of servers (replicas) is left to Django, which knows which one takes writes.
-    if (
-        default["BACKEND"].endswith("RedisCache")
-        and isinstance(location, str)
-        and "," not in location
-    ):
+    client = redis_client()
+    if client is not None:
         key = cache.make_and_validate_key(counter)
-        pipeline = _redis_client(location).pipeline(transaction=True)
+        pipeline = client.pipeline(transaction=True)
         pipeline.set(key, 0, ex=timeout, nx=True)
         pipeline.incrby(key, cost)
         return int(pipeline.execute()[1])

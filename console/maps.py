@@ -10,6 +10,7 @@ named beside it. A region without a point, and the people whose presence names n
 tiles under the outline; a country without an outline gets the tiles alone, in the order of
 their codes. Pure layout, no query: the console's selector gives the rows."""
 
+import dataclasses
 import functools
 import json
 import math
@@ -34,6 +35,9 @@ FIGURE_LENGTH = 15
 LABEL_HEIGHT = 34
 LABEL_GAP = 4
 LABEL_ROUNDS = 3
+# At most this many names on the map, those of the regions with the most people: more would
+# cover each other (and cost time on every page); the table names every region.
+LABELLED = 25
 DATA = Path(__file__).resolve().parent / "data"
 OUTLINES = DATA / "country_outlines.json"
 POSITIONS = DATA / "region_positions.json"
@@ -214,6 +218,21 @@ def _cost(box: Box, circles: list[Box], labels: list[Box], width: int, height: i
     )
 
 
+def _least(
+    options: list[tuple[str, Box]], circles: list[Box], labels: list[Box], width: int, height: int
+) -> int:
+    """The option that hides least, the first of equals; a place that hides nothing ends the
+    search (most labels find one at once)."""
+    best, least = 0, math.inf
+    for index, (_anchor, box) in enumerate(options):
+        cost = _cost(box, circles, labels, width, height)
+        if cost < least:
+            best, least = index, cost
+        if not cost:
+            break
+    return best
+
+
 def _radius(people: int) -> int:
     return min(MAX_RADIUS, RADIUS + round(3 * math.log10(1 + people)))
 
@@ -246,7 +265,8 @@ def _markers(placed: list[tuple[RegionRow, int, int]], width: int, height: int) 
     """Each symbol with its label where it hides the least of the other symbols and labels,
     inside the map: placed one by one, the biggest symbols first (the places people are get
     the best sides), then each placed again among all the others, a few rounds, so an early
-    label can make way for a later one."""
+    label can make way for a later one. Only the LABELLED symbols with the most people are
+    named; the others keep their circle and title."""
     placed = sorted(placed, key=lambda item: -item[0].people)
     radii = [_radius(row.people) for row, _x, _y in placed]
     circles: list[Box] = [
@@ -255,37 +275,48 @@ def _markers(placed: list[tuple[RegionRow, int, int]], width: int, height: int) 
     sides = [
         _sides(x, y, r, LABEL_CHAR * max(len(_shorten(row.name)), FIGURE_LENGTH))
         for (row, x, y), r in zip(placed, radii, strict=True)
+    ][:LABELLED]
+    # What each label could touch, found once: the symbols and labels near its candidates.
+    reach = [
+        (
+            min(box[0] for _anchor, box in options),
+            min(box[1] for _anchor, box in options),
+            max(box[2] for _anchor, box in options),
+            max(box[3] for _anchor, box in options),
+        )
+        for options in sides
     ]
-    chosen: list[int | None] = [None] * len(placed)
-
-    def best(index: int) -> int:
-        others = circles[:index] + circles[index + 1 :]
-        labels = [
-            sides[number][side][1]
-            for number, side in enumerate(chosen)
-            if side is not None and number != index
+    near_circles = [
+        [
+            circle
+            for number, circle in enumerate(circles)
+            if number != index and _overlap(area, circle)
         ]
-        costs = [_cost(box, others, labels, width, height) for _anchor, box in sides[index]]
-        return costs.index(min(costs))
-
-    for _round in range(LABEL_ROUNDS):
-        for index in range(len(placed)):
-            chosen[index] = best(index)
-    markers = []
-    for (row, x, y), r, options, side in zip(placed, radii, sides, chosen, strict=True):
-        anchor, box = options[side or 0]
+        for index, area in enumerate(reach)
+    ]
+    near_labels = [
+        [number for number, other in enumerate(reach) if number != index and _overlap(area, other)]
+        for index, area in enumerate(reach)
+    ]
+    chosen = [0] * len(sides)
+    for round_ in range(LABEL_ROUNDS):
+        for index, options in enumerate(sides):
+            # The first round sees the labels placed before; the later ones see them all.
+            labels = [sides[n][chosen[n]][1] for n in near_labels[index] if round_ or n < index]
+            chosen[index] = _least(options, near_circles[index], labels, width, height)
+    markers = [
+        Marker(row=row, x=x, y=y, radius=r, label="", label_x=x, label_y=y, anchor="start")
+        for (row, x, y), r in zip(placed, radii, strict=True)
+    ]
+    for index, options in enumerate(sides):
+        anchor, box = options[chosen[index]]
         label_x = {"start": box[0], "end": box[2], "middle": (box[0] + box[2]) / 2}[anchor]
-        markers.append(
-            Marker(
-                row=row,
-                x=x,
-                y=y,
-                radius=r,
-                label=_shorten(row.name),
-                label_x=round(label_x),
-                label_y=round(box[1]) + 14,
-                anchor=anchor,
-            )
+        markers[index] = dataclasses.replace(
+            markers[index],
+            label=_shorten(markers[index].row.name),
+            label_x=round(label_x),
+            label_y=round(box[1]) + 14,
+            anchor=anchor,
         )
     return markers
 

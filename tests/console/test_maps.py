@@ -1,6 +1,6 @@
 import pytest
 
-from console.maps import NAME_LENGTH, SCALE, RegionRow, region_map, tile_map
+from console.maps import LABELLED, NAME_LENGTH, SCALE, RegionRow, region_map, tile_map
 
 MALI = ["ML-1", "ML-2", "ML-3", "ML-4", "ML-5", "ML-6", "ML-7", "ML-8", "ML-9", "ML-10", "ML-BKO"]
 
@@ -69,6 +69,17 @@ def test_labels_stay_in_the_map_and_off_each_other_where_they_can():
         next(m for m in layout.markers if m.row.code == code) for code in ("ML-BKO", "ML-2")
     )
     assert (bamako.anchor, bamako.label_y) != (koulikoro.anchor, koulikoro.label_y)
+
+
+def test_a_country_of_many_regions_draws_them_all_and_names_those_with_most_people():
+    # Slovenia's 212 municipalities, each with a point.
+    codes = [f"SI-{n:03d}" for n in range(1, 214) if n != 145]
+    layout = region_map([row(code, people=n) for n, code in enumerate(codes)], country_code="SI")
+
+    assert len(layout.markers) == len(codes)
+    named = [marker for marker in layout.markers if marker.label]
+    assert len(named) == LABELLED
+    assert {marker.row.people for marker in named} == set(range(len(codes) - LABELLED, len(codes)))
 
 
 @pytest.mark.parametrize("code", ["", "ML-XX"])

@@ -40,6 +40,9 @@ def offer_texts(*, option: DepartureOption, deadline: datetime.datetime) -> dict
                 "url": MANAGE_URL,
             }
             assembly = _("Assembly point: %(point)s.") % {"point": option.assembly_point}
+            reply = _("Or text back ACCEPT %(code)s or DECLINE %(code)s.") % {
+                "code": option.reply_code
+            }
             parts = [
                 _("Hello %(name)s,") % {"name": NAME},
                 _("Seats are offered to you and the people in your request: %(trip)s.")
@@ -48,6 +51,7 @@ def offer_texts(*, option: DepartureOption, deadline: datetime.datetime) -> dict
                 operation.text("assembly_instructions", language),
                 operation.text("baggage_policy", language),
                 answer,
+                reply,
                 _("Without an answer by then, the seats go to the next people waiting."),
                 _(
                     "Once you accept, your page shows your boarding reference and its QR code: "
@@ -57,7 +61,9 @@ def offer_texts(*, option: DepartureOption, deadline: datetime.datetime) -> dict
             texts[language] = MessageTexts(
                 subject=_("A seat for you: %(trip)s") % {"trip": trip},
                 text="\n\n".join(part for part in parts if part),
-                sms=" ".join([_("Seats offered: %(trip)s.") % {"trip": trip}, assembly, answer]),
+                sms=" ".join(
+                    [_("Seats offered: %(trip)s.") % {"trip": trip}, assembly, answer, reply]
+                ),
             )
     return texts
 

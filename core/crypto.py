@@ -167,7 +167,7 @@ def normalise_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-NORMALISERS = {
+NORMALISERS: dict[str, Callable[[str], str]] = {
     "email": normalise_email,
     "phone": normalise_phone,
     "message_reference": str,

@@ -402,9 +402,7 @@ class MessageRenderer:
                 .replace(MANAGE_URL, contact.manage_url)
             )
             if REFERENCE in text:
-                reference = message_reference(
-                    alert_id=self.alert.id, citizen_id=contact.citizen_id
-                )
+                reference = message_reference(alert_id=self.alert.id, citizen_id=contact.citizen_id)
                 text = text.replace(REFERENCE, reference)
             return text
 

@@ -203,7 +203,9 @@ def test_a_message_with_a_reference_gives_each_recipient_their_own(
     awa = make_citizen("ML-7", name="Awa")
     texts = {
         "en": MessageTexts(subject="Seat", text="{name}: ref. {reference}", sms="Ref. {reference}"),
-        "fr": MessageTexts(subject="Place", text="{name} : réf. {reference}", sms="Réf. {reference}"),
+        "fr": MessageTexts(
+            subject="Place", text="{name} : réf. {reference}", sms="Réf. {reference}"
+        ),
     }
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -1,7 +1,8 @@
 """What citizens are told about their seats, through the alerts' ledger (one message per
 option and run, to the citizens named, in each one's language, by email and SMS): the offer
-with the time, the place, the assembly point, what to bring and the deadline, with the link to
-their page where they accept or decline; and the word that seats were withdrawn, and why."""
+with the time, the place, the assembly point, what to bring, the deadline and their own
+reference (`offer_reference`), with the link to their page where they accept or decline; and
+the word that seats were withdrawn, and why."""
 
 import datetime
 import uuid

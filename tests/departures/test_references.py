@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core import mail
 
+from core import sms
 from departures import manifests
 from departures.models import Offer
 from departures.services import allocation, offers
@@ -55,7 +56,7 @@ def test_each_persons_offer_email_and_sms_carry_their_own_reference_stored_on_th
     alert = Alert.objects.get()
     stored = {o.intent.citizen_id: o.reference for o in Offer.objects.select_related("intent")}
     emails = {email.to[0]: email.body for email in mail.outbox}
-    texts = {sms.to: sms.text for sms in sms_outbox}
+    texts = {message.to: message.text for message in sms_outbox}
     french, english = stored[aminata.id], stored[john.id]
     assert re.fullmatch(REFERENCE, french)
     assert re.fullmatch(REFERENCE, english)
@@ -63,6 +64,8 @@ def test_each_persons_offer_email_and_sms_carry_their_own_reference_stored_on_th
     assert french == message_reference(alert_id=alert.id, citizen_id=aminata.id)
     assert sms_reference(texts[aminata.phone], "Réf.") == french
     assert sms_reference(texts[john.phone], "Ref.") == english
+    # Within the two segments the offer's text message took before it carried a reference.
+    assert max(sms.segments(texts[aminata.phone]), sms.segments(texts[john.phone])) <= 2
     assert f"Votre référence : {french}." in emails[aminata.email]
     assert re.search(r"https?://\S+/manage/\S+/#boarding-pass\.", emails[aminata.email])
     assert f"Your reference: {english}." in emails[john.email]
@@ -79,8 +82,8 @@ def test_an_offer_made_by_hand_carries_its_reference_too(
     with django_capture_on_commit_callbacks(execute=True):
         offer = offers.offer_make(intent=intent, option=option, made_by=officer)
 
-    [sms] = sms_outbox
-    assert sms_reference(sms.text, "Ref.") == offer.reference
+    [message] = sms_outbox
+    assert sms_reference(message.text, "Ref.") == offer.reference
     assert Offer.objects.get().reference == offer.reference
 
 
@@ -90,7 +93,7 @@ def test_staff_check_in_by_the_reference_read_from_the_message_on_the_page_and_t
     aminata, _john = offered(operation, officer, django_capture_on_commit_callbacks)
     offer = Offer.objects.get(intent__citizen_id=aminata.id)
     offers.offer_accept(offer_id=offer.id, citizen_id=aminata.id)
-    reference = sms_reference(next(s.text for s in sms_outbox if s.to == aminata.phone), "Réf.")
+    reference = sms_reference(next(m.text for m in sms_outbox if m.to == aminata.phone), "Réf.")
     phone = signed_in(officer)
     client = api_client(officer)
 

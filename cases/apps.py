@@ -7,14 +7,23 @@ class CasesConfig(AppConfig):
     verbose_name = _("Safety checks and cases")
 
     def ready(self) -> None:
-        from cases import handlers, selectors
+        from cases import selectors
         from cases.demo import seed_safety_check
         from cases.panels import manage_panel
-        from cases.services import erasure
-        from core import demo, events, panels, personal_data
-        from notifications.events import InboundSmsReceived
+        from cases.services import erasure, safety_checks
+        from core import demo, panels, personal_data
+        from notifications import inbound
 
-        events.subscribe(InboundSmsReceived, handlers.on_inbound_sms)
+        # Asked last: SAFE and HELP, and the clarification, only when no other app's word
+        # (a departure's ACCEPT, say) took the text.
+        inbound.reply_handler_register(
+            inbound.ReplyHandler(
+                name="safety_checks",
+                priority=inbound.PRIORITY_CATCH_ALL,
+                claims=lambda text: True,
+                handle=lambda text: safety_checks.sms_reply_answer(text=text),
+            )
+        )
         panels.register("citizen_manage", manage_panel)
         demo.register("safety check", seed_safety_check, order=40)
         personal_data.register(

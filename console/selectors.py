@@ -25,7 +25,7 @@ from cases.selectors import (
     check_boards,
     checks_open_in_country,
 )
-from console.maps import RegionRow, TileMap, tile_map
+from console.maps import RegionMap, RegionRow, region_map
 from notifications.selectors import alerts_counts, alerts_for_staff
 from regions.models import Region
 from regions.selectors import countries_with_codes, country_get, regions_of_country
@@ -86,7 +86,7 @@ class CountryConsole:
     code: str
     name: str
     regions: list[RegionRow]
-    map: TileMap
+    map: RegionMap
     level: int | None
     posture: str
     published_at: datetime.datetime | None
@@ -310,7 +310,7 @@ def country_console(*, user: User, country_code: str) -> CountryConsole | None:
         code=code,
         name=country.name,
         regions=rows,
-        map=tile_map(rows, country_code=code),
+        map=region_map(rows, country_code=code),
         level=current.country_level if current else None,
         posture=current.get_posture_display() if current else "",
         published_at=current.published_at if current else None,

@@ -510,6 +510,7 @@ SPECTACULAR_SETTINGS = {
         "DeparturePriorityEnum": "departures.models.PriorityGroup",
         "SeatOfferStateEnum": "departures.models.Offer.State",
         "TravelDocumentTypeEnum": "departures.models.Traveller.DocumentType",
+        "BoardingStateEnum": "departures.models.Boarding.State",
     },
 }
 

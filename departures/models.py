@@ -174,6 +174,13 @@ class DepartureOption(BaseModel):
     def seats_free(self) -> int:
         return self.capacity - self.seats_taken
 
+    @property
+    def reply_code(self) -> str:
+        """What a text message answering an offer names the option by ("ACCEPT 3F9A1C"), as
+        the offer message says: the start of its id. A reply is matched against the sender's
+        own offers only, a handful, among which it does not repeat."""
+        return self.id.hex[:6].upper()
+
 
 class PriorityGroup(models.IntegerChoices):
     """Who goes first, first: the allocation serves the groups in this order, and within a

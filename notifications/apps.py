@@ -15,7 +15,7 @@ class NotificationsConfig(AppConfig):
         from advisories.events import RiskLevelChanged
         from core import events, health, personal_data
         from notifications import erasure, handlers, selectors
-        from notifications.events import SmsKeywordReceived
+        from notifications.events import InboundSmsReceived, SmsKeywordReceived
         from notifications.health import channel_checks
 
         # Services enqueue the tasks by name (core.queue).
@@ -24,6 +24,8 @@ class NotificationsConfig(AppConfig):
         review.register_previewer(selectors.PublicationPreviewer())
         # A keyword is answered by an alert, a layer above the receipts that record it.
         events.subscribe(SmsKeywordReceived, handlers.on_sms_keyword)
+        # Any other text goes to the reply handlers the apps above register (inbound.py).
+        events.subscribe(InboundSmsReceived, handlers.on_inbound_sms)
         # anymail's documented hook for provider receipts is a Django signal.
         tracking.connect(handlers.on_email_tracking, dispatch_uid="notifications-email-tracking")
         for name, check in channel_checks().items():

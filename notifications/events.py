@@ -9,7 +9,8 @@ from core import events
 @dataclass(frozen=True)
 class InboundSmsReceived:
     """A citizen texted us something other than a keyword of ours (STOP, START, INFO): a SAFE
-    or HELP reply, say."""
+    or HELP reply, say. Notifications routes it to the reply handlers the apps above register
+    (`inbound.py`)."""
 
     message_id: str  # str(uuid) of the InboundMessage
     citizen_id: str | None  # the registered citizen with that verified number, if one

@@ -4,7 +4,8 @@ from anymail.signals import AnymailTrackingEvent, EventType
 
 from advisories.events import RiskLevelChanged
 from notifications.alerts import alert_create_for_level_change
-from notifications.events import SmsKeywordReceived
+from notifications.events import InboundSmsReceived, SmsKeywordReceived
+from notifications.inbound import inbound_route
 from notifications.models import Channel
 from notifications.receipts import ReceiptInput, email_complaint_record, receipt_apply
 from notifications.replies import sms_keyword_answer
@@ -16,6 +17,10 @@ def on_risk_level_changed(event: RiskLevelChanged) -> None:
 
 def on_sms_keyword(event: SmsKeywordReceived) -> None:
     sms_keyword_answer(message_id=event.message_id, keyword_code=event.keyword_code)
+
+
+def on_inbound_sms(event: InboundSmsReceived) -> None:
+    inbound_route(message_id=event.message_id)
 
 
 # What an email provider's event means for the ledger; other events (opened, clicked,

@@ -1,6 +1,6 @@
 """What comes back from the providers: receipts that move a ledger row forward, complaints,
 and the texts citizens send us (STOP, START and INFO here, answered through `replies`;
-anything else, a SAFE or HELP reply, is published for the cases app)."""
+anything else, a SAFE or HELP reply or an ACCEPT, is published and routed by `inbound`)."""
 
 import re
 import unicodedata
@@ -141,7 +141,7 @@ def inbound_record(*, provider: str, provider_id: str, sender: str, body: str) -
     """Store a text a citizen sent us, once. An opt-out word suppresses SMS for every citizen
     with that verified number, an opt-in word lifts it, and each is confirmed once by a text
     message when it changed something; INFO is answered with the advice for where the sender
-    is. Anything else is published for the cases app."""
+    is. Anything else is published, and routed to the app whose word it is (`inbound`)."""
     citizen_ids = citizen_ids_by_phone(phone=sender)
     with transaction.atomic():
         message, created = InboundMessage.objects.get_or_create(

@@ -1,16 +1,25 @@
 """Derive console/data/country_outlines.json from Natural Earth's countries as the npm package
 `world-atlas` (2.0.2) ships them (`countries-50m.json`, TopoJSON): each country's outline,
 projected (equirectangular at the country's mean latitude), simplified (Douglas-Peucker) and
-fitted in a BOX x BOX box, as one SVG path, by ISO 3166-1 alpha-2 code. Not run by the tests
-or the build; run it again by hand to refresh the file:
+fitted in a BOX x BOX box, as one SVG path, by ISO 3166-1 alpha-2 code.
+
+With the data file of the PyPI package `iso3166-2` (1.8.4, `iso3166_2/iso3166-2.json`) as a
+second argument, it also writes console/data/region_positions.json: each first-level region's
+point (the package's `latLng`) projected and fitted exactly as its country's outline, so the
+map can put the region on it. Points outside the outline's box are left out.
+
+Not run by the tests or the build; run it again by hand to refresh the files:
 
     npm pack world-atlas@2.0.2 && tar xzf world-atlas-2.0.2.tgz
-    .venv/bin/python scripts/build_country_outlines.py package/countries-50m.json
+    pip download --no-deps iso3166-2==1.8.4 && unzip iso3166_2-1.8.4-py3-none-any.whl
+    .venv/bin/python scripts/build_country_outlines.py package/countries-50m.json \\
+        iso3166_2/iso3166-2.json
 """
 
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pycountry
@@ -20,9 +29,12 @@ BOX = 200
 # MIN_RING across are left out (islands too small to see), both in box units.
 TOLERANCE = 0.6
 MIN_RING = 2.0
-OUTPUT = Path(__file__).resolve().parent.parent / "console" / "data" / "country_outlines.json"
+DATA = Path(__file__).resolve().parent.parent / "console" / "data"
+OUTPUT = DATA / "country_outlines.json"
+POSITIONS = DATA / "region_positions.json"
 
 Point = tuple[float, float]
+Projection = Callable[[Point], Point]
 
 
 def _arcs(topology: dict) -> list[list[Point]]:
@@ -76,13 +88,16 @@ def _simplified(points: list[Point], tolerance: float) -> list[Point]:
     return [point for point, kept in zip(points, keep, strict=True) if kept]
 
 
-def _outline(polygons: list[list[list[Point]]]) -> tuple[int, int, str] | None:
+def _outline(polygons: list[list[list[Point]]]) -> tuple[int, int, str, Projection] | None:
+    """The outline as (width, height, SVG path), with the projection that fitted it: from
+    (longitude, latitude) to the box's (x, y)."""
     rings = [ring for polygon in polygons for ring in polygon if len(ring) > 2]
     if not rings:
         return None
     # A country across the antimeridian (Russia, Fiji) is drawn in one piece.
     longitudes = [x for ring in rings for x, _y in ring]
-    if max(longitudes) - min(longitudes) > 180:
+    wraps = max(longitudes) - min(longitudes) > 180
+    if wraps:
         rings = [[(x + 360 if x < 0 else x, y) for x, y in ring] for ring in rings]
     latitudes = [y for ring in rings for _x, y in ring]
     squeeze = math.cos(math.radians((max(latitudes) + min(latitudes)) / 2))
@@ -91,6 +106,13 @@ def _outline(polygons: list[list[list[Point]]]) -> tuple[int, int, str] | None:
     ys = [y for ring in projected for _x, y in ring]
     span = max(max(xs) - min(xs), max(ys) - min(ys)) or 1
     scale = BOX / span
+
+    def project(point: Point) -> Point:
+        longitude, latitude = point
+        if wraps and longitude < 0:
+            longitude += 360
+        return (longitude * squeeze - min(xs)) * scale, (-latitude - min(ys)) * scale
+
     width, height = math.ceil((max(xs) - min(xs)) * scale), math.ceil((max(ys) - min(ys)) * scale)
     parts = []
     for ring in projected:
@@ -111,21 +133,48 @@ def _outline(polygons: list[list[list[Point]]]) -> tuple[int, int, str] | None:
             continue
         coordinates = " ".join(f"{x:.1f},{y:.1f}".replace(".0,", ",") for x, y in simple[:-1])
         parts.append(f"M{coordinates}Z")
-    return (width, height, "".join(parts)) if parts else None
+    return (width, height, "".join(parts), project) if parts else None
 
 
-def main(source: str) -> None:
+def _positions(
+    subdivisions: dict[str, dict], width: int, height: int, project: Projection
+) -> dict[str, list[int]]:
+    """The first-level regions' points in the outline's box, rounded to whole units (a
+    region is a symbol, not a boundary: finer would add bytes, not truth)."""
+    positions = {}
+    for code, subdivision in sorted(subdivisions.items()):
+        if subdivision.get("parentCode") or not subdivision.get("latLng"):
+            continue
+        latitude, longitude = subdivision["latLng"]
+        x, y = project((longitude, latitude))
+        if -1 <= x <= width + 1 and -1 <= y <= height + 1:
+            positions[code] = [min(max(round(x), 0), width), min(max(round(y), 0), height)]
+    return positions
+
+
+def _write(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(dict(sorted(data.items())), separators=(",", ":")) + "\n")
+    print(f"{len(data)} countries written to {path}")
+
+
+def main(source: str, subdivisions_source: str | None = None) -> None:
     topology = json.loads(Path(source).read_text())
+    subdivisions = json.loads(Path(subdivisions_source).read_text()) if subdivisions_source else {}
     arcs = _arcs(topology)
-    outlines = {}
+    outlines, positions = {}, {}
     for geometry in topology["objects"]["countries"]["geometries"]:
         country = pycountry.countries.get(numeric=geometry.get("id", ""))
         outline = _outline(_polygons(geometry, arcs)) if country else None
         if country and outline:
-            outlines[country.alpha_2] = outline
-    OUTPUT.write_text(json.dumps(dict(sorted(outlines.items())), separators=(",", ":")) + "\n")
-    print(f"{len(outlines)} countries written to {OUTPUT}")
+            width, height, path, project = outline
+            outlines[country.alpha_2] = (width, height, path)
+            found = _positions(subdivisions.get(country.alpha_2, {}), width, height, project)
+            if found:
+                positions[country.alpha_2] = found
+    _write(OUTPUT, outlines)
+    if subdivisions_source:
+        _write(POSITIONS, positions)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(*sys.argv[1:3])

@@ -35,13 +35,11 @@ from core.crypto import row_key_sql
 from core.exceptions import Conflict, PermissionDenied, ValidationFailed
 from core.ratelimit import hit
 from notifications.alerts import MessageTexts, message_alert_create
-from notifications.events import InboundSmsReceived
+from notifications.inbound import InboundText
 from notifications.models import Alert
-from notifications.receipts import inbound_message_claim, sms_keyword
 from notifications.selectors import alert_exists
 from regions.selectors import regions_of_country
 from registrations.selectors import (
-    citizen_ids_by_phone,
     citizens_present_with_household,
     household_member_ids_of_citizen,
     household_member_ids_of_citizens,
@@ -518,39 +516,35 @@ def _open_checks_of(citizen_ids: Collection[uuid.UUID | str]) -> list[SafetyResp
     )
 
 
-@transaction.atomic
-def sms_reply_handle(*, event: InboundSmsReceived) -> str:
-    """A text from a citizen: SAFE or HELP (OK or AIDE as the French texts ask; every word in
-    every language, whatever its capitals and accents), with the check's code, records an
-    answer; anything else, from someone with an open check, gets a short clarification.
-    Returns what was done.
+def sms_reply_answer(*, text: InboundText) -> str:
+    """A text from a citizen that no other app's word claimed (notifications' router asks
+    this handler last): SAFE or HELP (OK or AIDE as the French texts ask; every word in every
+    language, whatever its capitals and accents), with the check's code, records an answer;
+    anything else, from someone with an open check, gets a short clarification. Returns what
+    was done.
 
-    Once per message: it is claimed in the transaction that acts on it, so the same event
-    twice (relayed again, or its task redelivered) records nothing and sends nothing more."""
-    if event.citizen_id is None:
+    Once per message: the router claims it in the transaction this runs in, so the same event
+    twice (relayed again, or routed twice) records nothing and sends nothing more."""
+    if text.citizen_id is None:
         return "unknown_sender"
-    message = inbound_message_claim(message_id=event.message_id)
-    if message is None:
-        return "unknown_or_handled"
-    words = sms_keyword(message.body).split()
+    words = text.words
     keyword = next((w for w in words if w in SAFE_WORDS or w in HELP_WORDS), None)
     # Everyone sharing this verified number (a couple, say) may be the one answering.
-    citizen_ids = citizen_ids_by_phone(phone=message.sender) or [uuid.UUID(event.citizen_id)]
-    open_responses = _open_checks_of(citizen_ids)
+    open_responses = _open_checks_of(text.citizen_ids)
     if not open_responses:
         return "no_open_check"
     named = [r for r in open_responses if r.safety_check.code in words]
     if keyword is None or (len({r.safety_check_id for r in open_responses}) > 1 and not named):
         # A chatty or looping sender must not turn us into a text-message pump.
         if not hit(
-            key=f"cases-clarify:{event.citizen_id}",
+            key=f"cases-clarify:{text.citizen_id}",
             limit=CLARIFICATIONS_PER_HOUR,
             window_seconds=3600,
         ):
             return "clarification_limited"
         latest = open_responses[0]
         _clarify(
-            citizen_id=event.citizen_id,
+            citizen_id=str(text.citizen_id),
             country_code=latest.safety_check.country_id,
             code=latest.safety_check.code,
         )
@@ -564,7 +558,7 @@ def sms_reply_handle(*, event: InboundSmsReceived) -> str:
     response_record(
         check=chosen.safety_check,
         citizen_id=chosen.citizen_id,
-        answer=Answer(status=status, via=SafetyResponse.Via.SMS, details=message.body[:500]),
+        answer=Answer(status=status, via=SafetyResponse.Via.SMS, details=text.body[:500]),
     )
     return status
 

@@ -41,6 +41,9 @@ def offer_texts(*, option: DepartureOption, deadline: datetime.datetime) -> dict
                 "url": MANAGE_URL,
             }
             assembly = _("Assembly point: %(point)s.") % {"point": option.assembly_point}
+            reply = _("Or text back ACCEPT %(code)s or DECLINE %(code)s.") % {
+                "code": option.reply_code
+            }
             parts = [
                 _("Hello %(name)s,") % {"name": NAME},
                 _("Seats are offered to you and the people in your request: %(trip)s.")
@@ -49,6 +52,7 @@ def offer_texts(*, option: DepartureOption, deadline: datetime.datetime) -> dict
                 operation.text("assembly_instructions", language),
                 operation.text("baggage_policy", language),
                 answer,
+                reply,
                 _("Without an answer by then, the seats go to the next people waiting."),
                 _(
                     "Your reference: %(reference)s. Once you accept, your boarding pass (this "
@@ -66,6 +70,7 @@ def offer_texts(*, option: DepartureOption, deadline: datetime.datetime) -> dict
                         _("Ref. %(reference)s.") % {"reference": REFERENCE},
                         assembly,
                         answer,
+                        reply,
                     ]
                 ),
             )

@@ -13,7 +13,7 @@ from cases.services import safety_checks
 from core import events
 from core.exceptions import PermissionDenied, ValidationFailed
 from core.models import OutboxEvent
-from notifications.events import InboundSmsReceived
+from notifications.inbound import inbound_route
 from notifications.models import Alert, Delivery, InboundMessage
 from tests.cases.conftest import citizen_in, draft_check, second_person, start_check, text_in
 from tests.notifications.factories import AlertFactory
@@ -166,10 +166,9 @@ def test_the_same_reply_event_twice_records_the_answer_once(
     check = start_check(bamako_officer, django_capture_on_commit_callbacks)
     text_in(awa.phone, f"HELP {check.code}", django_capture_on_commit_callbacks)
     message = InboundMessage.objects.get()
-    event = InboundSmsReceived(message_id=str(message.id), citizen_id=str(awa.id))
 
-    # Relayed again (its dispatcher died before marking it), or its task redelivered.
-    again = safety_checks.sms_reply_handle(event=event)
+    # Relayed again (its dispatcher died before marking it), or routed twice.
+    again = inbound_route(message_id=str(message.id))
 
     assert again == "unknown_or_handled"
     [case] = Case.objects.all()

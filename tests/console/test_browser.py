@@ -72,6 +72,7 @@ def test_bamako_officer_reads_the_mali_console_and_beirut_gets_404(
     expect(page.locator("table[data-cases]")).to_contain_text("New")
     results = Axe().run(page)
     page.screenshot(path=artifacts / "console-mali.png", full_page=True)
+    page.locator("svg.region-map").screenshot(path=artifacts / "console-mali-map.png")
     blocking = [
         f"{violation['id']} ({violation['impact']})"
         for violation in results.response["violations"]
@@ -85,6 +86,7 @@ def test_bamako_officer_reads_the_mali_console_and_beirut_gets_404(
         re.compile("check-low")
     )
     page.screenshot(path=artifacts / "console-mali-checks.png", full_page=True)
+    page.locator("svg.region-map").screenshot(path=artifacts / "console-mali-map-checks.png")
 
     sign_in(page, base, "beirut-officer")
     response = page.goto(base + "/staff/countries/ML/")

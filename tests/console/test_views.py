@@ -52,12 +52,13 @@ def test_console_shows_each_region_by_name_with_its_level_and_people(client, bam
     assert "no-store" in response["Cache-Control"]
     page = response.content.decode()
     assert '<tr data-region="ML-7"><th scope="row">Gao</th>' in page
-    assert '<g class="tile level-4" data-region="ML-7">' in page
-    assert '<g class="tile level-2" data-region="ML-1">' in page
-    assert '<g class="outline level-2" data-outline' in page  # Mali's real outline
+    assert '<g class="marker level-4" data-region="ML-7">' in page
+    assert '<g class="marker level-2" data-region="ML-1">' in page
+    assert '<g class="outline tinted level-2" data-outline' in page  # Mali's real outline
     assert "Natural Earth (public domain)" in page
-    assert "3 people" in page  # Awa and her household, on the tile
-    assert "No region given" in page  # Moussa, who named no region
+    assert "3 people" in page  # Awa and her household, beside her region
+    assert "No region given" in page  # Moussa, who named no region: a tile under the outline
+    assert '<g class="tile level-2" data-region="">' in page
     assert ">ML-7<" not in page
 
 
@@ -184,12 +185,12 @@ def test_map_layers_show_the_open_checks_answers_and_the_people_nobody_can_reach
     unknown = client.get(console_url(), {"layer": "nonsense"}).content.decode()
 
     # Moussa has no verified channel: only Awa was asked.
-    assert '<g class="tile check-low" data-region="ML-7">' in checks
+    assert '<g class="marker check-low" data-region="ML-7">' in checks
     assert "0% answered" in checks
-    assert '<g class="tile check-none" data-region="ML-1">' in checks
-    assert '<g class="tile unreachable-some" data-region="ML-7">' in unreachable
+    assert '<g class="marker check-none" data-region="ML-1">' in checks
+    assert '<g class="marker unreachable-some" data-region="ML-7">' in unreachable
     assert "1 with no channel" in unreachable
-    assert '<g class="tile level-none" data-region="ML-7">' in unknown
+    assert '<g class="marker level-none" data-region="ML-7">' in unknown
 
 
 def test_the_console_shows_what_partners_advise_beside_ours(client, bamako_officer):

@@ -167,7 +167,11 @@ def normalise_phone(value: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-NORMALISERS = {"email": normalise_email, "phone": normalise_phone}
+NORMALISERS: dict[str, Callable[[str], str]] = {
+    "email": normalise_email,
+    "phone": normalise_phone,
+    "message_reference": str,
+}
 
 
 def _hmac(key: bytes, value: str, kind: str) -> str:

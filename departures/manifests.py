@@ -49,6 +49,9 @@ class ManifestEntry:
     row: ManifestRow
 
 
+_LOOK_ALIKE = str.maketrans("OIL", "011")
+
+
 def manifest_entries(
     *, option: DepartureOption, states: tuple[str, ...] = Offer.LIVE_STATES
 ) -> list[ManifestEntry]:
@@ -137,7 +140,9 @@ def checkin_match(*, entries: list[ManifestEntry], query: str) -> list[ManifestE
         wanted = next((part for part in reversed(wanted.split("/")) if part), "")
     if not wanted:
         return entries
-    reference = re.sub(r"[^0-9A-Za-z]", "", wanted).upper()
+    # As typed from a message: the letters a reference never holds read as the digits they
+    # look like.
+    reference = re.sub(r"[^0-9A-Z]", "", wanted.upper()).translate(_LOOK_ALIKE)
     if len(reference) == REFERENCE_LENGTH:
         by_reference = [entry for entry in entries if entry.row.reference == reference]
         if by_reference:

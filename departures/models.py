@@ -313,6 +313,10 @@ class Traveller(BaseModel):
         return f"{self._meta.verbose_name} {str(self.id)[:8]}"
 
 
+# As `notifications.rendering.REFERENCE_LENGTH`: the offer's message carries it.
+REFERENCE_LENGTH = 8
+
+
 class Offer(BaseModel):
     """Seats on one option offered to one intent's whole party (families are never split),
     answered by a deadline. Offered and accepted offers hold their seats in the option's
@@ -344,6 +348,10 @@ class Offer(BaseModel):
     # "I have arrived", from the citizen once the party boarded: the loop closed.
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     withdrawn_reason = models.CharField(_("why it was withdrawn"), max_length=300, blank=True)
+    # What the person shows at the assembly point: the reference their offer's message carries
+    # (`notifications.rendering.message_reference`), which names no one; the QR code on their
+    # page encodes it. Empty for a party whose citizen was erased before any message.
+    reference = models.CharField(_("reference"), max_length=REFERENCE_LENGTH, blank=True)
 
     class Meta:
         ordering = ["created_at", "rank"]
@@ -364,6 +372,18 @@ class Offer(BaseModel):
             # An option is offered to a party once: a declined or lapsed offer is not made
             # again by the next run.
             models.UniqueConstraint(fields=["intent", "option"], name="offer_once_per_option"),
+            # The check-in finds a party on an option by its reference: two alike (40 bits, a
+            # few hundred people per option) would make the run that drew them fail, not
+            # board the wrong family.
+            models.UniqueConstraint(
+                fields=["option", "reference"],
+                condition=~Q(reference=""),
+                name="offer_reference_unique_per_option",
+            ),
+            models.CheckConstraint(
+                condition=Q(reference="") | Q(reference__regex=r"^[0-9A-Z]{8}$"),
+                name="offer_reference_format",
+            ),
         ]
         indexes = [
             # offers_expire: the open offers past their deadline.
@@ -376,19 +396,6 @@ class Offer(BaseModel):
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name} {str(self.id)[:8]} {self.state}"
-
-    @property
-    def reference(self) -> str:
-        """What the person shows at the assembly point (and the QR code on their page
-        encodes): the start of the offer's id, which names no one."""
-        return offer_reference(self.id)
-
-
-REFERENCE_LENGTH = 8
-
-
-def offer_reference(offer_id: object) -> str:
-    return str(offer_id).replace("-", "")[:REFERENCE_LENGTH].upper()
 
 
 class Boarding(BaseModel):

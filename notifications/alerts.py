@@ -72,9 +72,12 @@ def message_alert_create(
     send_sms: bool = True,
     response_url_template: str = "",
     confirms_opt_out: bool = False,
+    alert_id: uuid.UUID | None = None,
 ) -> Alert:
     """An alert with its own texts, to the people present in the regions or to the named
     citizens (or their emergency contacts); fanned out and sent like any other alert.
+    `alert_id` is for a caller that stores what the message will carry before it exists (the
+    `{reference}` of `rendering.message_reference` is derived from it).
     `confirms_opt_out` is for the text confirming an opt-out, which the opt-out must not stop
     (`replies`); the database refuses it on any other kind of message."""
     if set(texts) != set(LANGUAGES):
@@ -85,6 +88,7 @@ def message_alert_create(
         raise ValidationFailed("The link has no {token}.", field="response_url_template")
     with transaction.atomic():
         alert = Alert.objects.create(
+            id=alert_id or uuid.uuid4(),
             kind=Alert.Kind.MESSAGE,
             country_id=country_code.upper(),
             region_codes=sorted(region_codes),

@@ -6,11 +6,12 @@ One renderer per kind of alert, both behind `renderer_for`:
   once with placeholders and only the personal parts (name, links) are filled in per message:
   rendering never becomes the bottleneck of a large fan-out;
 - a message (a safety check, a reminder, a staff message, a message to one citizen) carries
-  its texts per language on the alert, with `{name}`, `{response_url}` and `{manage_url}`
-  filled in per message.
+  its texts per language on the alert, with `{name}`, `{response_url}`, `{manage_url}` and
+  `{reference}` filled in per message.
 
 The signed links a message carries (unsubscribe, a safety check's answer) are made here too."""
 
+import base64
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from django.utils.html import escape, linebreaks, urlize
 from accounts.selectors import posts_covering_country
 from advisories.levels import effective_levels, governing_regions, level_name
 from advisories.selectors import AdvisoryDigest, advisory_digests
-from core import sms
+from core import crypto, sms
 from core.channels import OutgoingMessage
 from core.links import token_url
 from notifications.models import Alert, Channel
@@ -48,6 +49,14 @@ HEADLINE_TEMPLATE = "notifications/alert/headline.txt"
 _NAME, _MANAGE_URL, _UNSUBSCRIBE_URL = "\x00name\x00", "\x00manage\x00", "\x00unsubscribe\x00"
 # Placeholders a message's texts may hold, as staff write them.
 NAME, RESPONSE_URL, MANAGE_URL = "{name}", "{response_url}", "{manage_url}"
+REFERENCE = "{reference}"
+
+REFERENCE_LENGTH = 8
+# Base32 without I, L, O and U (Crockford's alphabet): read aloud or typed from a phone's
+# screen, a reference has no letter to mistake for a digit.
+_REFERENCE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RFC4648 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+_TO_REFERENCE = str.maketrans(_RFC4648, _REFERENCE_ALPHABET)
 
 
 def unsubscribe_token(*, citizen_id: str, channel: str) -> str:
@@ -61,6 +70,16 @@ def unsubscribe_url(*, citizen_id: str, channel: str) -> str:
 
 def response_token(*, alert_id: uuid.UUID | str, citizen_id: uuid.UUID | str) -> str:
     return signing.dumps([str(alert_id), str(citizen_id)], salt=RESPONSE_SALT, compress=True)
+
+
+def message_reference(*, alert_id: uuid.UUID | str, citizen_id: uuid.UUID | str) -> str:
+    """The short code one recipient's copy of a message carries (`{reference}`): 40 bits of a
+    keyed hash of the alert and the citizen, so it names no one and cannot be guessed from
+    either id, yet the app that sent the message can store it before the message goes (the
+    message's ledger holds no per-recipient text)."""
+    digest = crypto.keyed_hash(f"{alert_id}:{citizen_id}", kind="message_reference")
+    code = base64.b32encode(bytes.fromhex(digest)[:5]).decode("ascii")
+    return code.translate(_TO_REFERENCE)
 
 
 def preload() -> None:
@@ -377,11 +396,15 @@ class MessageRenderer:
             response_url = self.alert.response_url_template.replace("{token}", token)
 
         def personal(text: str) -> str:
-            return (
+            text = (
                 text.replace(NAME, contact.given_name)
                 .replace(RESPONSE_URL, response_url)
                 .replace(MANAGE_URL, contact.manage_url)
             )
+            if REFERENCE in text:
+                reference = message_reference(alert_id=self.alert.id, citizen_id=contact.citizen_id)
+                text = text.replace(REFERENCE, reference)
+            return text
 
         if channel == Channel.SMS:
             return OutgoingMessage(

@@ -132,6 +132,8 @@ def allocation_run(
         deadlines = {
             option.id: min(now + answer_within, option.booking_cutoff) for option in locked
         }
+        # Each option's message, drawn now: each offer stores the reference it will carry.
+        announcements = {option.id: uuid.uuid4() for option in locked}
         Offer.objects.bulk_create(
             [
                 Offer(
@@ -140,6 +142,9 @@ def allocation_run(
                     seats=party.people,
                     rank=rank,
                     deadline=deadlines[option_id],
+                    reference=messages.offer_reference(
+                        announcement_id=announcements[option_id], citizen_id=party.citizen_id
+                    ),
                 )
                 for rank, party, option_id in placed
             ],
@@ -162,6 +167,7 @@ def allocation_run(
                 citizen_ids=told[option.id],
                 deadline=deadlines[option.id],
                 sent_by=run_by,
+                announcement_id=announcements[option.id],
             )
         result = AllocationResult(
             offers=len(placed), people=sum(taken.values()), options=len(taken)

@@ -1,7 +1,8 @@
 """What citizens are told about their seats, through the alerts' ledger (one message per
 option and run, to the citizens named, in each one's language, by email and SMS): the offer
-with the time, the place, the assembly point, what to bring and the deadline, with the link to
-their page where they accept or decline; and the word that seats were withdrawn, and why."""
+with the time, the place, the assembly point, what to bring, the deadline and their own
+reference (`offer_reference`), with the link to their page where they accept or decline; and
+the word that seats were withdrawn, and why."""
 
 import datetime
 import uuid
@@ -14,7 +15,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from departures.models import DepartureOption
 from notifications.alerts import MessageTexts, message_alert_create
-from notifications.rendering import MANAGE_URL, NAME
+from notifications.rendering import MANAGE_URL, NAME, REFERENCE, message_reference
 
 
 def _languages() -> list[str]:
@@ -54,15 +55,23 @@ def offer_texts(*, option: DepartureOption, deadline: datetime.datetime) -> dict
                 reply,
                 _("Without an answer by then, the seats go to the next people waiting."),
                 _(
-                    "Once you accept, your page shows your boarding reference and its QR code: "
-                    "show it at the assembly point."
-                ),
+                    "Your reference: %(reference)s. Once you accept, your boarding pass (this "
+                    "reference and its QR code) is on your page: %(url)s. Show it at the "
+                    "assembly point."
+                )
+                % {"reference": REFERENCE, "url": f"{MANAGE_URL}#boarding-pass"},
             ]
             texts[language] = MessageTexts(
                 subject=_("A seat for you: %(trip)s") % {"trip": trip},
                 text="\n\n".join(part for part in parts if part),
                 sms=" ".join(
-                    [_("Seats offered: %(trip)s.") % {"trip": trip}, assembly, answer, reply]
+                    [
+                        _("Seats offered: %(trip)s.") % {"trip": trip},
+                        _("Ref. %(reference)s.") % {"reference": REFERENCE},
+                        assembly,
+                        answer,
+                        reply,
+                    ]
                 ),
             )
     return texts
@@ -94,17 +103,29 @@ def withdrawal_texts(*, option: DepartureOption, reason: str) -> dict[str, Messa
     return texts
 
 
+def offer_reference(*, announcement_id: uuid.UUID, citizen_id: uuid.UUID | None) -> str:
+    """The reference the offer's message (`announcement_id`, drawn before the offers are
+    written) carries to the citizen: the offer stores it, so the check-in finds the party by
+    what their message says. Empty for a party whose citizen was erased: no message goes."""
+    if citizen_id is None:
+        return ""
+    return message_reference(alert_id=announcement_id, citizen_id=citizen_id)
+
+
 def offers_announce(
     *,
     option: DepartureOption,
     citizen_ids: Collection[uuid.UUID],
     deadline: datetime.datetime,
     sent_by: User | None,
+    announcement_id: uuid.UUID,
 ) -> None:
-    """One message for the citizens offered seats on the option by one run (or by hand)."""
+    """One message for the citizens offered seats on the option by one run (or by hand),
+    with the id their offers' references were drawn from (`offer_reference`)."""
     if not citizen_ids:
         return
     message_alert_create(
+        alert_id=announcement_id,
         country_code=option.operation.country_id,
         citizen_ids=citizen_ids,
         texts=offer_texts(option=option, deadline=deadline),

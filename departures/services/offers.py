@@ -137,6 +137,7 @@ def offer_make(*, intent: Intent, option: DepartureOption, made_by: User) -> Off
                 )
         except IntegrityError:
             raise Conflict(_("This option is full."), field="option", code="full") from None
+        announcement_id = uuid.uuid4()
         try:
             with transaction.atomic():
                 offer = Offer.objects.create(
@@ -144,6 +145,9 @@ def offer_make(*, intent: Intent, option: DepartureOption, made_by: User) -> Off
                     option=option,
                     seats=intent.people,
                     deadline=min(timezone.now() + DEFAULT_ANSWER_WITHIN, option.booking_cutoff),
+                    reference=messages.offer_reference(
+                        announcement_id=announcement_id, citizen_id=intent.citizen_id
+                    ),
                 )
         except IntegrityError:
             raise Conflict(
@@ -156,6 +160,7 @@ def offer_make(*, intent: Intent, option: DepartureOption, made_by: User) -> Off
                 citizen_ids=[intent.citizen_id],
                 deadline=offer.deadline,
                 sent_by=made_by,
+                announcement_id=announcement_id,
             )
         audit(user=made_by, action=Action.CREATE, obj=offer, step="offer_make")
     return offer

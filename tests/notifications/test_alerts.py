@@ -1,4 +1,5 @@
 import datetime
+import re
 
 import pytest
 from django.core import mail
@@ -175,3 +176,48 @@ def test_message_needs_both_languages():
 
     with pytest.raises(ValidationFailed):
         message_alert_create(country_code="ML", region_codes=["ML-7"], texts={"en": TEXTS["en"]})
+
+
+def test_message_reference_is_a_short_unguessable_code_per_alert_and_citizen():
+    import uuid
+
+    from notifications.rendering import message_reference
+
+    alert_id, citizen_id = uuid.uuid4(), uuid.uuid4()
+
+    code = message_reference(alert_id=alert_id, citizen_id=citizen_id)
+
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{8}", code)  # no I, L, O or U
+    assert code == message_reference(alert_id=str(alert_id), citizen_id=str(citizen_id))
+    assert code != message_reference(alert_id=alert_id, citizen_id=uuid.uuid4())
+    assert code != message_reference(alert_id=uuid.uuid4(), citizen_id=citizen_id)
+    assert code not in (alert_id.hex.upper() + citizen_id.hex.upper())
+
+
+def test_a_message_with_a_reference_gives_each_recipient_their_own(
+    django_capture_on_commit_callbacks, sms_outbox
+):
+    from notifications.rendering import message_reference
+
+    fatou = make_citizen("ML-7", language="fr", name="Fatou")
+    awa = make_citizen("ML-7", name="Awa")
+    texts = {
+        "en": MessageTexts(subject="Seat", text="{name}: ref. {reference}", sms="Ref. {reference}"),
+        "fr": MessageTexts(
+            subject="Place", text="{name} : réf. {reference}", sms="Réf. {reference}"
+        ),
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alert = message_alert_create(country_code="ML", citizen_ids=[fatou.id, awa.id], texts=texts)
+
+    fatous = message_reference(alert_id=alert.id, citizen_id=fatou.id)
+    awas = message_reference(alert_id=alert.id, citizen_id=awa.id)
+    assert fatous != awas
+    assert sorted((m.to, m.text) for m in sms_outbox) == sorted(
+        [(fatou.phone, f"Réf. {fatous}"), (awa.phone, f"Ref. {awas}")]
+    )
+    assert {email.to[0]: email.body for email in mail.outbox} == {
+        fatou.email: f"Fatou : réf. {fatous}",
+        awa.email: f"Awa: ref. {awas}",
+    }

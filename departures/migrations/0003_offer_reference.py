@@ -3,6 +3,15 @@
 from django.db import migrations, models
 
 
+def _references_of_earlier_offers(apps, schema_editor):
+    # In Python rather than SQL: `make run` migrates SQLite, the deployments PostgreSQL.
+    Offer = apps.get_model("departures", "Offer")
+    offers = list(Offer.objects.only("id"))
+    for offer in offers:
+        offer.reference = offer.id.hex[:8].upper()
+    Offer.objects.bulk_update(offers, ["reference"], batch_size=1000)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -16,11 +25,7 @@ class Migration(migrations.Migration):
             field=models.CharField(blank=True, max_length=8, verbose_name='reference'),
         ),
         # Offers made before: the reference their pages showed (the start of the id) stays.
-        migrations.RunSQL(
-            "UPDATE departures_offer"
-            " SET reference = upper(left(replace(id::text, '-', ''), 8))",
-            migrations.RunSQL.noop,
-        ),
+        migrations.RunPython(_references_of_earlier_offers, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='offer',
             constraint=models.UniqueConstraint(condition=models.Q(('reference', ''), _negated=True), fields=('option', 'reference'), name='offer_reference_unique_per_option'),

@@ -207,8 +207,7 @@ def _seed(size: int, officer: User) -> None:
 
 def main(argv: Sequence[str]) -> None:
     options = _arguments(argv)
-    if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
-        raise BenchmarkError("Run on a PostgreSQL database whose name contains 'bench'.")
+    measure.require_bench_database()
     geography_load(country_codes={"ML", "LB", EMPTY_COUNTRY})
     seed_posts_and_staff()
     Post.countries.through.objects.get_or_create(

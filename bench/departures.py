@@ -20,7 +20,6 @@ from django.utils import timezone
 from accounts.demo import seed_posts_and_staff
 from accounts.models import Membership, Post, User
 from bench import measure, seed
-from bench.fanout import BenchmarkError
 from departures.models import DepartureOption, Intent, Offer
 from departures.services import allocation, operations
 from regions.services import geography_load
@@ -152,8 +151,7 @@ def _replayed(operation: Any) -> dict[uuid.UUID, uuid.UUID]:
 
 def main(argv: Sequence[str]) -> None:
     options = _arguments(argv)
-    if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
-        raise BenchmarkError("Run on a PostgreSQL database whose name contains 'bench'.")
+    measure.require_bench_database()
     geography_load(country_codes={"ML", "LB"})
     seed_posts_and_staff()
     seed.publish_mali(3, alerting=False)

@@ -16,19 +16,15 @@ from typing import Any
 
 from celery import current_app as celery_app
 from django.conf import settings
-from django.db import connection
 from kombu.exceptions import OperationalError
 
 from accounts.demo import seed_posts_and_staff
 from advisories.events import RegionLevelChange, RiskLevelChanged
 from bench import measure, naive, processes, seed
+from bench.measure import BenchmarkError
 from core import events
 from notifications.models import Alert, Delivery
 from regions.services import geography_load
-
-
-class BenchmarkError(Exception):
-    """The benchmark cannot run here, or a run did not do what the ledger expects."""
 
 
 def wait_for_workers(count: int) -> None:
@@ -89,8 +85,7 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> None:
     options = _arguments(argv)
-    if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
-        raise BenchmarkError("Run on a PostgreSQL database whose name contains 'bench'.")
+    measure.require_bench_database()
     if settings.CELERY_BROKER_URL.split("://")[0] not in {"amqp", "redis"}:
         raise BenchmarkError("Run with a real broker (CELERY_BROKER_URL=amqp://...).")
     geography_load(country_codes={"ML", "LB"})

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery import current_app as celery_app
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Min
 
 from accounts.demo import seed_posts_and_staff
@@ -127,8 +127,7 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
 
 def main(argv: Sequence[str]) -> None:
     options = _arguments(argv)
-    if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
-        raise BenchmarkError("Run on a PostgreSQL database whose name contains 'bench'.")
+    measure.require_bench_database()
     geography_load(country_codes={"ML", "LB"})
     seed_posts_and_staff()
     seed.publish_mali(LEVELS[1], alerting=False)

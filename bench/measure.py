@@ -8,8 +8,19 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 
 from notifications.models import Delivery
+
+
+class BenchmarkError(Exception):
+    """The benchmark cannot run here, or a run did not do what the ledger expects."""
+
+
+def require_bench_database() -> None:
+    """Every benchmark writes and deletes freely: never on a database not meant for it."""
+    if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
+        raise BenchmarkError("Run on a PostgreSQL database whose name contains 'bench'.")
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float) -> float:

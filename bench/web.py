@@ -263,8 +263,7 @@ def _register_top_up(count: int) -> None:
 
 def main(argv: Sequence[str]) -> None:
     options = _arguments(argv)
-    if connection.vendor != "postgresql" or "bench" not in connection.settings_dict["NAME"]:
-        raise BenchmarkError("Run on a PostgreSQL database whose name contains 'bench'.")
+    measure.require_bench_database()
     if shutil.which("wrk") is None:
         subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True)  # noqa: S607
     geography_load(country_codes={"ML", "LB"})

@@ -1,16 +1,20 @@
 """gunicorn's settings for the web process, read from the working directory (`gunicorn
 consular.wsgi` in the checkout; arguments on the command line override them).
 
-Threads: a registration spends most of its time waiting, not computing: for PostgreSQL to
-flush its commit and for RabbitMQ to confirm the verification email's message (each an fsync,
-4 to 6 ms on the build machine). A worker of one thread waits through each; with several, the
-other requests compute meanwhile and the waits overlap (PostgreSQL and RabbitMQ then flush
-many commits and messages at once). Each thread keeps its own database connection
-(`DATABASE_CONN_MAX_AGE`): workers times threads connections per machine.
+One thread a worker, a worker a core. A request now waits on nothing slow: a registration's
+verification email is stored due with its row rather than confirmed by the broker
+(registrations/verification_emails.py), so what is left is PostgreSQL's commit and two Redis
+round trips, about a millisecond. Threads then only share a process's interpreter lock: on the
+2-core build machine, 2 workers of 8 threads took about as many registrations as 2 of one, with
+a 99th percentile two to three times as long (the lock is handed over unfairly), and the cached
+public pages answered more slowly at 64 connections (docs/performance.md). gthread keeps
+connections alive (a sync worker closes each one). `WEB_CONCURRENCY` workers; raise
+`WEB_THREADS` where requests wait on something slow. Each thread keeps its own database
+connection (`DATABASE_CONN_MAX_AGE`): workers times threads connections per machine.
 """
 
 import os
 
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-threads = int(os.environ.get("WEB_THREADS", "8"))
+threads = int(os.environ.get("WEB_THREADS", "1"))
 worker_class = "gthread"

@@ -23,7 +23,7 @@ from django.db import connection
 
 from bench.measure import wait_for
 from bench.sinks import sms_sink, smtp_sink
-from notifications.channels.email import sendmail_pipelined
+from core.channels.email import sendmail_pipelined
 
 ROOT = Path(__file__).resolve().parent.parent
 

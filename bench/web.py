@@ -272,6 +272,11 @@ def main(argv: Sequence[str]) -> None:
     if options.registered:
         _register_top_up(options.registered)
     rows_before = Citizen.objects.count()
+    # Each run encrypts with keys of its own: an earlier run's rows whose email was still due
+    # (a run stopped halfway) could not be read by this one's worker.
+    Citizen.objects.filter(email_verification_due_at__isnull=False).update(
+        email_verification_due_at=None
+    )
     os.environ.update(_production_environment())
     # As a release is built: the manifest the production storage reads.
     subprocess.run(

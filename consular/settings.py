@@ -397,6 +397,11 @@ CELERY_BEAT_SCHEDULE["departures-expire-offers"] = {
     "task": "departures.tasks.expire_seat_offers",
     "schedule": 60.0,
 }
+# Registrations: verification emails whose kick was lost (registrations/verification_emails.py).
+CELERY_BEAT_SCHEDULE["registrations-verification-emails"] = {
+    "task": "registrations.tasks.send_due_verification_emails",
+    "schedule": env.float("VERIFICATION_EMAIL_SWEEP_SECONDS", default=30.0),
+}
 # Registrations: retention and the residents' yearly confirmation, daily.
 CELERY_BEAT_SCHEDULE["registrations-retention"] = {
     "task": "registrations.tasks.apply_retention",

@@ -11,13 +11,21 @@ from celery import current_app
 from django.db import transaction
 
 
-def enqueue(name: str, *args: Any, queue: str | None = None) -> None:
-    """Enqueue now. `queue` overrides the task's own."""
+def enqueue(
+    name: str, *args: Any, queue: str | None = None, countdown: float | None = None
+) -> None:
+    """Enqueue now. `queue` overrides the task's own; `countdown` holds it back that many
+    seconds."""
     task = current_app.tasks[name]
-    if queue is None:
-        task.delay(*args)
+    options: dict[str, Any] = {}
+    if queue is not None:
+        options["queue"] = queue
+    if countdown is not None:
+        options["countdown"] = countdown
+    if options:
+        task.apply_async(args=args, **options)
     else:
-        task.apply_async(args=args, queue=queue)
+        task.delay(*args)
 
 
 def enqueue_after_commit(name: str, *args: Any) -> None:

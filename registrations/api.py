@@ -32,7 +32,7 @@ from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from accounts.selectors import REGISTER_ROLES, country_codes_of_user
-from core.api import StrictCharField
+from core.api import ShallowFieldCopiesMixin, StrictCharField
 from core.schema import ErrorSerializer
 from core.throttling import ScopedRateThrottle
 from registrations import selectors, services, tokens
@@ -43,14 +43,14 @@ TEXT_MAX = 254
 # --- Input ----------------------------------------------------------------------------------
 
 
-class HouseholdMemberInputSerializer(serializers.Serializer[Any]):
+class HouseholdMemberInputSerializer(ShallowFieldCopiesMixin, serializers.Serializer[Any]):
     name = StrictCharField(max_length=2 * NAME_MAX)
     relation = StrictCharField(max_length=50)
     date_of_birth = serializers.DateField(required=False, allow_null=True)
     phone = StrictCharField(max_length=40, required=False, allow_blank=True, default="")
 
 
-class PresenceInputSerializer(serializers.Serializer[Any]):
+class PresenceInputSerializer(ShallowFieldCopiesMixin, serializers.Serializer[Any]):
     country = StrictCharField(max_length=2, help_text="ISO 3166-1 alpha-2, e.g. ML")
     region = StrictCharField(
         max_length=6,
@@ -68,7 +68,7 @@ class FirstPresenceInputSerializer(PresenceInputSerializer):
     kind = serializers.ChoiceField(choices=Presence.Kind.choices)
 
 
-class PersonInputSerializer(serializers.Serializer[Any]):
+class PersonInputSerializer(ShallowFieldCopiesMixin, serializers.Serializer[Any]):
     given_name = StrictCharField(max_length=NAME_MAX)
     family_name = StrictCharField(max_length=NAME_MAX)
     date_of_birth = serializers.DateField(required=False, allow_null=True, default=None)

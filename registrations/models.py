@@ -54,6 +54,8 @@ class Citizen(BaseModel):
     notify_by_sms = models.BooleanField(_("alerts by text message"), default=False)
     email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
     phone_verified_at = models.DateTimeField(_("phone verified at"), null=True, blank=True)
+    # Set when a verification email is to be sent, cleared once sent (verification_emails.py).
+    email_verification_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     emergency_contact_name = EncryptedCharField(
         _("emergency contact name"), max_length=2 * NAME_MAX, blank=True
@@ -101,6 +103,12 @@ class Citizen(BaseModel):
         indexes = [
             # citizen_ids_by_phone (inbound SMS replies are matched on the sender's number).
             models.Index(fields=["phone_hash"], name="citizen_phone_hash_idx"),
+            # verification_emails_send: the few rows whose email is due, oldest first.
+            models.Index(
+                fields=["email_verification_due_at"],
+                condition=models.Q(email_verification_due_at__isnull=False),
+                name="citizen_verification_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -3,7 +3,9 @@ commands all call them, so validation and side effects have one path.
 
 Invariants: a citizen always has at least one presence once registered; a contact is verified
 for the exact address or number it was verified for (changing it resets the verification);
-messages are sent by tasks enqueued after commit, with ids (or an address's keyed hashes) only.
+messages are sent by tasks enqueued after commit, with ids (or an address's keyed hashes) only;
+the verification email is marked due on the row and sent in batches
+(`registrations/verification_emails.py`).
 """
 
 import datetime
@@ -18,7 +20,6 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 from django.db import IntegrityError, models, transaction
-from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -29,7 +30,8 @@ from core.crypto import keyed_hashes
 from core.exceptions import NotFound, ValidationFailed
 from core.queue import enqueue_after_commit
 from regions.selectors import country_exists, region_country_code
-from registrations import selectors, tokens
+from registrations import selectors, tokens, verification_emails
+from registrations.emails import citizen_email_text
 from registrations.models import Citizen, HouseholdMember, Language, Presence
 
 # Bump when the consent statement shown to citizens changes; each citizen records the version.
@@ -271,7 +273,6 @@ def _presence_row(
 
 
 # The tasks the register's services enqueue, by name (see core.queue).
-SEND_EMAIL_VERIFICATION = "registrations.tasks.send_email_verification"
 SEND_MANAGE_LINK = "registrations.tasks.send_manage_link"
 SEND_MANAGE_LINK_TO_ADDRESS = "registrations.tasks.send_manage_link_to_address"
 SEND_ACCESS_CODE_TO_ADDRESS = "registrations.tasks.send_access_code_to_address"
@@ -314,6 +315,7 @@ def citizen_register(
         consent_version=CONSENT_VERSION,
         consented_at=now,
         confirmed_at=now,
+        email_verification_due_at=now,
     )
     members = _household_rows(citizen, household)
     first = _presence_row(
@@ -335,7 +337,7 @@ def citizen_register(
         if _may_send_to(existing.email):
             enqueue_after_commit(SEND_MANAGE_LINK, str(existing.id))
         return RegistrationResult(citizen=existing, created=False)
-    enqueue_after_commit(SEND_EMAIL_VERIFICATION, str(citizen.id))
+    transaction.on_commit(verification_emails.verification_emails_kick)
     if citizen.phone and citizen.notify_by_sms:
         enqueue_after_commit(SEND_PHONE_CODE, str(citizen.id))
     return RegistrationResult(citizen=citizen, created=True)
@@ -364,7 +366,7 @@ def citizen_update(*, citizen: Citizen, person: PersonInput) -> Citizen:
             code="email_taken",
         ) from None
     if email_changed:
-        enqueue_after_commit(SEND_EMAIL_VERIFICATION, str(citizen.id))
+        verification_emails.verification_email_due(citizen=citizen)
     if phone_changed and citizen.phone and citizen.notify_by_sms:
         enqueue_after_commit(SEND_PHONE_CODE, str(citizen.id))
     return citizen
@@ -474,7 +476,7 @@ def email_verify(*, token: str) -> Citizen:
 
 def email_verification_request(*, citizen: Citizen) -> None:
     if citizen.email_verified_at is None and _may_send_to(citizen.email):
-        enqueue_after_commit(SEND_EMAIL_VERIFICATION, str(citizen.id))
+        verification_emails.verification_email_due(citizen=citizen)
 
 
 def phone_verification_request(*, citizen: Citizen) -> None:
@@ -685,23 +687,8 @@ def confirmation_requests_due(*, now: datetime.datetime | None = None) -> list[s
 
 
 def _email_citizen(citizen: Citizen, template: str, context: dict[str, object]) -> None:
-    with translation.override(citizen.language):
-        context = {"citizen": citizen, **context}
-        subject = render_to_string(f"registrations/email/{template}_subject.txt", context)
-        body = render_to_string(f"registrations/email/{template}.txt", context)
-    EmailMessage(" ".join(subject.split()), body, to=[citizen.email]).send()
-
-
-def email_verification_send(*, citizen_id: uuid.UUID | str) -> bool:
-    """Email the verification link for the current address; False when there is nothing to do."""
-    citizen = Citizen.objects.filter(id=citizen_id, email_verified_at__isnull=True).first()
-    if citizen is None:
-        return False
-    url = tokens.verify_email_url(citizen.id, citizen.email)
-    _email_citizen(
-        citizen, "verify_email", {"url": url, "manage_url": tokens.manage_url(citizen.id)}
-    )
-    return True
+    subject, body = citizen_email_text(citizen, template, context)
+    EmailMessage(subject, body, to=[citizen.email]).send()
 
 
 def manage_link_send(*, citizen_id: uuid.UUID | str) -> bool:

@@ -3,14 +3,14 @@
 from celery import shared_task
 
 from core.channels import SendError
-from registrations import services
+from registrations import services, verification_emails
 
 CONFIRMATION_CHUNK = 200
 
 
-@shared_task(name=services.SEND_EMAIL_VERIFICATION, queue="email")
-def send_email_verification(citizen_id: str) -> dict[str, int]:
-    return {"sent": int(services.email_verification_send(citizen_id=citizen_id))}
+@shared_task(name=verification_emails.SEND_DUE_VERIFICATION_EMAILS, queue="email")
+def send_due_verification_emails() -> dict[str, int]:
+    return {"sent": verification_emails.verification_emails_send()}
 
 
 @shared_task(name=services.SEND_MANAGE_LINK, queue="email")

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from core import sms
 from core.channels import BaseChannel
-from notifications.channels.email import EmailChannel
+from core.channels.email import EmailChannel
 
 CHANNELS: dict[str, Callable[[], BaseChannel]] = {"email": EmailChannel, "sms": sms.get_backend}
 

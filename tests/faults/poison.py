@@ -9,9 +9,8 @@ import signal
 import smtplib
 from collections.abc import Callable, Iterator, Sequence
 
-from core.channels import OutgoingMessage, Receipt
-from notifications.channels import email
-from notifications.channels.email import EmailChannel
+from core.channels import OutgoingMessage, Receipt, email
+from core.channels.email import EmailChannel
 
 _send = EmailChannel.send
 _sendmail_pipelined = email.sendmail_pipelined

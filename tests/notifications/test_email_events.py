@@ -5,7 +5,7 @@ import pytest
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 
 from core.channels import OutgoingMessage
-from notifications.channels.email import EmailChannel
+from core.channels.email import EmailChannel
 from notifications.models import Delivery, Suppression
 from tests.notifications.conftest import make_citizen
 from tests.notifications.factories import DeliveryFactory

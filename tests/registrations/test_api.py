@@ -68,7 +68,8 @@ def test_a_registration_costs_one_geography_query_at_most_and_enqueues_its_email
     api_client, django_assert_num_queries, django_capture_on_commit_callbacks, monkeypatch
 ):
     """Issue 18: the hot path of a surge. The region's row vouches for its country; the
-    verification email (and the phone's code) are enqueued once, after the commit."""
+    verification email is stored due with the row and its sender kicked once, after the
+    commit (the phone's code enqueued then too)."""
     enqueued = []
     monkeypatch.setattr("core.queue.enqueue", lambda name, *args, **kwargs: enqueued.append(name))
 
@@ -82,9 +83,10 @@ def test_a_registration_costs_one_geography_query_at_most_and_enqueues_its_email
     assert response.status_code == 201, response.data
     assert before_commit == []
     assert sorted(name.rsplit(".", 1)[1] for name in enqueued) == [
-        "send_email_verification",
+        "send_due_verification_emails",
         "send_phone_code",
     ]
+    assert Citizen.objects.get().email_verification_due_at is not None
     # The process keeps the place it found: the next registration there asks nothing of it.
     with django_assert_num_queries(5):
         assert post(api_client, body(email="awa.diallo@example.org")).status_code == 201

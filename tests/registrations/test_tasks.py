@@ -50,7 +50,7 @@ def test_yearly_confirmations_are_sent_in_chunks_and_only_once(monkeypatch):
 def test_sending_tasks_are_harmless_when_redelivered(sms_outbox):
     citizen = CitizenFactory(phone_verified_at=None)
 
-    assert tasks.send_email_verification(str(citizen.id)) == {"sent": 0}  # already verified
+    assert tasks.send_due_verification_emails() == {"sent": 0}  # none due
     assert tasks.send_phone_code(str(citizen.id)) == {"sent": 1}
     assert tasks.send_phone_code(str(citizen.id)) == {"sent": 0}  # within the resend interval
     assert tasks.send_manage_link("00000000-0000-0000-0000-000000000000") == {"sent": 0}
@@ -73,6 +73,6 @@ def test_a_refused_sms_leaves_no_code_so_the_retry_sends_a_fresh_one(settings, s
 
 
 def test_sending_tasks_run_on_their_channel_queue():
-    assert tasks.send_email_verification.queue == "email"
+    assert tasks.send_due_verification_emails.queue == "email"
     assert tasks.send_phone_code.queue == "sms"
     assert tasks.send_phone_code.max_retries == 3

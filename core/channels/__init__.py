@@ -1,5 +1,5 @@
 """How a message leaves: the transport vocabulary shared by the SMS providers (`core.sms`) and
-notifications' email channel.
+the email channel (`core.channels.email`).
 
 A channel is a plug-in behind one small interface: open, send one message (or a batch),
 close. A sender keeps one channel open for a whole batch so connections (SMTP, HTTP
@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class OutgoingMessage:
     # Our id for the message, echoed back by providers in their receipts: a delivery's id for
-    # an alert, a random idempotency key for a verification code.
+    # an alert, a random idempotency key for a verification code, a kind of message for the
+    # emails nothing tracks.
     reference: str
     to: str
     subject: str

@@ -10,8 +10,7 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SmtpBackend
 
-from core.channels import BaseChannel, OutgoingMessage, Receipt, SendError
-from notifications.channels import mime
+from core.channels import BaseChannel, OutgoingMessage, Receipt, SendError, mime
 
 
 class EmailChannel(BaseChannel):

@@ -10,9 +10,8 @@ from typing import Any
 import pytest
 
 from bench.sinks import SmtpFaults, SmtpSink, smtp_sink
-from core.channels import OutgoingMessage, Receipt, SendError
-from notifications.channels import mime
-from notifications.channels.email import EmailChannel, sendmail_pipelined
+from core.channels import OutgoingMessage, Receipt, SendError, mime
+from core.channels.email import EmailChannel, sendmail_pipelined
 
 SUBJECT = (
     "Mali : le niveau de risque de Gao passe à 4 \N{EN DASH} quittez la région sans délai, "

@@ -129,11 +129,13 @@ def _production_environment() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def _gunicorn(*, workers: int, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def _gunicorn(*, workers: int | None, port: int) -> Iterator[subprocess.Popen[bytes]]:
     command = [
-        sys.executable, "-m", "gunicorn", "consular.wsgi", "--workers", str(workers),
+        sys.executable, "-m", "gunicorn", "consular.wsgi",
         "--bind", f"127.0.0.1:{port}", "--log-level", "warning",
     ]  # fmt: skip
+    if workers is not None:
+        command += ["--workers", str(workers)]
     process = subprocess.Popen(command, cwd=processes.ROOT, env=os.environ.copy())  # noqa: S603
     try:
         url = f"http://127.0.0.1:{port}{STATIC}"
@@ -230,7 +232,9 @@ def _arguments(argv: Sequence[str]) -> argparse.Namespace:
     )
     parser.add_argument("--duration", type=int, default=20, help="Seconds per run.")
     parser.add_argument("--concurrency", default="16,64", help="Open connections per run.")
-    parser.add_argument("--web-workers", type=int, default=2, help="gunicorn workers.")
+    parser.add_argument(
+        "--web-workers", type=int, help="gunicorn workers (default: as gunicorn.conf.py says)."
+    )
     parser.add_argument("--baseline", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument(
         "--pages",
@@ -301,7 +305,8 @@ def main(argv: Sequence[str]) -> None:
                 }
                 # Each gunicorn worker's first requests load templates and catalogues: not
                 # what a run measures.
-                for page in [STATIC, *PAGES] * 2 * options.web_workers:
+                web_workers = options.web_workers or (os.cpu_count() or 1) + 1
+                for page in [STATIC, *PAGES] * 2 * web_workers:
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}{page}", timeout=30):
                         pass
                 for concurrency in levels:

@@ -4,8 +4,9 @@ A registration in a surge must not pay for its email. The row is stored with the
 (`email_verification_due_at`, in the same INSERT), so a 201 means the email will go without
 waiting on the broker; after the commit, a kick enqueues one sending task for all the rows due
 a second later, unless one is already queued (a key in the cache says so). The task sends them
-over one SMTP connection, in batches locked with SKIP LOCKED so two workers never send the same
-row, and clears each row it sent. Beat runs the same task every
+through the email channel (`core.channels.email`: one connection a batch, pipelined over SMTP),
+in batches locked with SKIP LOCKED so two workers never send the same row, and clears each row
+it sent or the server refused for good. Beat runs the same task every
 `VERIFICATION_EMAIL_SWEEP_SECONDS`, so a kick that was lost (a broker down at that moment, a
 worker dying mid-batch) delays an email and never loses it; a crash between the SMTP server's
 acceptance and the row's update sends that email twice, never zero times.

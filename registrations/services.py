@@ -353,6 +353,7 @@ def citizen_update(*, citizen: Citizen, person: PersonInput) -> Citizen:
         setattr(citizen, name, value)
     if email_changed:
         citizen.email_verified_at = None
+        citizen.email_verification_due_at = timezone.now()
     if phone_changed:
         citizen.phone_verified_at = None
         citizen.phone_code_hash = ""
@@ -366,7 +367,7 @@ def citizen_update(*, citizen: Citizen, person: PersonInput) -> Citizen:
             code="email_taken",
         ) from None
     if email_changed:
-        verification_emails.verification_email_due(citizen=citizen)
+        transaction.on_commit(verification_emails.verification_emails_kick)
     if phone_changed and citizen.phone and citizen.notify_by_sms:
         enqueue_after_commit(SEND_PHONE_CODE, str(citizen.id))
     return citizen

@@ -51,8 +51,9 @@ def verification_emails_kick() -> None:
     its `KICK_SECONDS`, and the sweep sends what it hid.)"""
     client = redis_client()
     if client is not None:
-        # One round trip; Django's cache API would build a client for it.
-        kicked = bool(client.set(KICK_KEY, 1, nx=True, ex=KICK_SECONDS))
+        # One round trip on every registration; Django's cache API would build a client for it.
+        key = cache.make_and_validate_key(KICK_KEY)
+        kicked = bool(client.set(key, 1, nx=True, ex=KICK_SECONDS))
     else:
         kicked = cache.add(KICK_KEY, 1, timeout=KICK_SECONDS)
     if kicked:
@@ -115,19 +116,11 @@ def _no_pace() -> None:
     """Verification emails are few and wanted at once: no rate limit."""
 
 
-def _kick_clear() -> None:
-    client = redis_client()
-    if client is not None:
-        client.delete(KICK_KEY)
-    else:
-        cache.delete(KICK_KEY)
-
-
 def verification_emails_send(*, batch: int = BATCH, limit: int = PER_TASK) -> int:
     """Send the verification emails due, oldest first; the number sent."""
     # Cleared before looking, so a row committed from now on is either seen by this task or
     # kicks a new one.
-    _kick_clear()
+    cache.delete(KICK_KEY)
     total = 0
     while total < limit:
         with transaction.atomic():

@@ -169,8 +169,13 @@ def test_email_verification_link_verifies_only_the_current_address(
     with django_capture_on_commit_callbacks(execute=True):
         services.citizen_update(citizen=citizen, person=person(email="new@example.org"))
 
+    # The new address is sent its own link, once.
+    assert [message.to for message in mail.outbox] == [["new@example.org"]]
+    emailed = re.search(r"/verify-email/([^/\s]+)/", mail.outbox[0].body)
+    assert emailed is not None
     with pytest.raises(ValidationFailed):
         services.email_verify(token=old_token)
+    assert services.email_verify(token=emailed.group(1)).email_verified_at is not None
     verified = services.email_verify(token=tokens.verify_email_token(citizen.id, "new@example.org"))
     assert verified.email_verified_at is not None
 
